@@ -608,6 +608,14 @@ fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
     assert_eq!(ids, WEATHER_TASKS, "every task, in suite order: {resumed}");
     let resumed_from = saved.run.meta.resumed.as_ref().expect("the run says it was resumed");
     assert_eq!(resumed_from.reused, finished.len());
+    assert!(
+        resumed.summary().contains(&format!(
+            "resumed run {}: {} task record(s) reused from its journal",
+            resumed_from.from,
+            finished.len()
+        )),
+        "{resumed}"
+    );
     assert_eq!(
         saved.path.file_stem().unwrap().to_str(),
         Some(resumed_from.from.as_str())
@@ -676,6 +684,83 @@ fn resuming_a_run_without_a_journal_stops_before_anything_runs() {
             .contains("EVAL_RESUME=01JD0000000000000000000000: run `01JD0000000000000000000000` has no journal"),
         "{run}"
     );
+    assert!(scenario.take_calls().is_empty(), "no agent may start");
+}
+
+#[test]
+fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() {
+    let scenario = Scenario::start();
+    let first = scenario.run(&["weather"], &[]);
+    assert_eq!(first.results()[WEAK_PAIR], "FAILED", "{first}");
+    let stored = first.saved_run("weather");
+    assert_eq!(scenario.take_calls().len(), WEATHER_TASKS.len());
+
+    // The scorer now accepts what the agent answered for Atlantis.
+    let replay = scenario.run(
+        &["weather"],
+        &[("EVAL_REPLAY", "last"), ("E2E_ALSO_ACCEPT", "the sunken city")],
+    );
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
+    assert_eq!(replay.results(), pairs_of(&WEATHER_TASKS, "ok"), "{replay}");
+    assert_eq!(replay.code(), 0, "{replay}");
+    assert!(
+        replay.summary().contains(&format!(
+            "replay of run {}: no agent ran; its outputs and traces were graded again",
+            stored.run.run_id()
+        )),
+        "{replay}"
+    );
+
+    let replayed = replay.saved_run("weather");
+    assert_ne!(replayed.path, stored.path, "a replay is a run of its own");
+    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(stored.run.run_id()));
+    let mut expected = verdicts(&stored.run);
+    expected.insert(("atlantis".to_owned(), "city_matches".to_owned()), "Pass".to_owned());
+    assert_eq!(
+        verdicts(&replayed.run),
+        expected,
+        "only the changed scorer's verdict moved"
+    );
+    for (old, new) in stored.run.tasks().iter().zip(replayed.run.tasks()) {
+        assert_eq!(
+            (&old.outputs, &old.trace),
+            (&new.outputs, &new.trace),
+            "task {}",
+            old.task_id
+        );
+    }
+}
+
+#[test]
+fn a_replay_grades_only_what_the_stored_run_holds() {
+    let scenario = Scenario::start();
+    let partial = scenario.run(&["--exact", "weather::paris"], &[]);
+    let run_id = partial.saved_run("weather").run.run_id().to_owned();
+    scenario.take_calls();
+
+    let replay = scenario.run(&["weather"], &[("EVAL_REPLAY", run_id.as_str())]);
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
+    let mut expected = pairs_of(&WEATHER_TASKS, "FAILED");
+    expected.extend(pairs_of(&["paris"], "ok"));
+    assert_eq!(replay.results(), expected, "{replay}");
+    assert!(
+        replay
+            .failure("weather::rome::called_tool")
+            .contains(&format!("not re-graded: run {run_id} has no record of this task")),
+        "{replay}"
+    );
+
+    // A suite without that run stops the replay before anything runs: its agent would have to.
+    let every_suite = scenario.run(&[], &[("EVAL_REPLAY", run_id.as_str())]);
+    assert_eq!(every_suite.code(), 2, "{every_suite}");
+    assert!(
+        every_suite
+            .stderr
+            .contains(&format!("EVAL_REPLAY={run_id}: suite `many` has no run `{run_id}` in")),
+        "{every_suite}"
+    );
+    let both = scenario.run(&["weather"], &[("EVAL_REPLAY", "last"), ("EVAL_RESUME", "last")]);
+    assert_eq!(both.code(), 2, "{both}");
     assert!(scenario.take_calls().is_empty(), "no agent may start");
 }
 

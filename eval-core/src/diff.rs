@@ -673,6 +673,7 @@ mod tests {
             git: None,
             scorers: Vec::new(),
             resumed: None,
+            replayed_from: None,
         }
     }
 

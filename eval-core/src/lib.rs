@@ -19,6 +19,7 @@ pub mod journal;
 mod name;
 mod observer;
 mod panic;
+mod replay;
 mod result;
 mod runner;
 mod scorecard;
@@ -41,6 +42,7 @@ pub use feedback::{Feedback, Score, Verdict};
 pub use gate::{Outcome, RegressionPolicy, binomial_cdf, decide, is_significant_drop};
 pub use name::{InvalidName, check_file_name};
 pub use observer::{FanOut, Observer, RunStarted};
+pub use replay::{OutputDecoder, decode_output, regrade};
 pub use result::{
     Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
     TaskResult,
@@ -48,7 +50,7 @@ pub use result::{
 pub use runner::{RunOptions, grade, run};
 pub use scorecard::{PairClass, PairVerdict, Scorecard, ScorecardEntry, ScorecardError};
 pub use scorer::{FnScorer, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, Threshold, scorer_fn};
-pub use store::{Store, StoreError, load_run, load_task_records, save_run, save_task_records};
+pub use store::{Store, StoreError, load_run, load_task_records, save_json, save_run, save_task_records};
 pub use suite::Suite;
 pub use task::{ContentHash, Task, TaskOrigin};
 pub use trace::{Custom, Event, Exception, ModelResponse, TokenUsage, ToolCall, ToolError, ToolResult, Trace};

@@ -128,6 +128,8 @@ pub struct RunMeta {
     pub scorers: Vec<ScorerSpec>,
     /// Set when the run was resumed from the journal of an interrupted run.
     pub resumed: Option<Resumed>,
+    /// Set when no agent ran: the run re-graded the outputs and traces stored in this run.
+    pub replayed_from: Option<String>,
 }
 
 /// Where a resumed run came from.

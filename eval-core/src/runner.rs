@@ -40,14 +40,14 @@ use tokio::sync::{Semaphore, watch};
 pub struct RunOptions {
     concurrency: usize,
     timeout: Option<Duration>,
-    repeats: u32,
-    budgets: Budgets,
+    pub(crate) repeats: u32,
+    pub(crate) budgets: Budgets,
     run_id: Option<String>,
     label: Option<String>,
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     selection: Option<Selection>,
     git: Option<GitInfo>,
-    observer: Option<Arc<dyn Observer>>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
     cassettes: Option<Cassettes>,
     stop: Option<StopRequest>,
 }
@@ -224,7 +224,45 @@ where
     A: Agent<I, R>,
 {
     let started = Instant::now();
-    let meta = start_meta::<I, R, A>(suite, &scorers, &options);
+    let target = options
+        .target
+        .clone()
+        .unwrap_or_else(|| std::any::type_name::<A>().to_owned());
+    let meta = start_meta(suite, &scorers, &options, target);
+    let agent = Arc::new(agent);
+    let scorers = Arc::new(scorers);
+    let repeated = options.repeats > 1;
+    schedule(suite, meta, &options, started, |task, attempt| {
+        let job = Job {
+            task,
+            attempt: repeated.then_some(attempt),
+            agent: agent.clone(),
+            scorers: scorers.clone(),
+            timeout: options.timeout,
+            budgets: options.budgets,
+            observer: options.observer.clone(),
+            cassettes: options.cassettes.clone(),
+        };
+        job.run()
+    })
+    .await
+}
+
+/// Starts `job` for every attempt of every task of `suite`, at most `options.concurrency` at
+/// once, and gathers the records in suite order into the run. A stop request starts nothing
+/// more; jobs still running when its grace is over are abandoned and the run is recorded as
+/// interrupted. Shared by running agents and re-grading a stored run.
+pub(crate) async fn schedule<I, R, F, Fut>(
+    suite: &Suite<I, R>,
+    mut meta: RunMeta,
+    options: &RunOptions,
+    started: Instant,
+    mut job: F,
+) -> RunResult
+where
+    F: FnMut(Arc<Task<I, R>>, u32) -> Fut,
+    Fut: Future<Output = TaskResult> + Send + 'static,
+{
     let records = suite.len() * options.repeats as usize;
     if let Some(observer) = &options.observer {
         observer.run_started(&RunStarted {
@@ -235,10 +273,7 @@ where
         });
     }
 
-    let agent = Arc::new(agent);
-    let scorers = Arc::new(scorers);
     let limit = Arc::new(Semaphore::new(options.concurrency));
-    let repeated = options.repeats > 1;
     let mut jobs = Vec::with_capacity(records);
     let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
     let mut stopped = false;
@@ -257,18 +292,9 @@ where
             let Ok(permit) = permit else {
                 unreachable!("the semaphore is never closed")
             };
-            let job = Job {
-                task: task.clone(),
-                attempt: repeated.then_some(attempt),
-                agent: agent.clone(),
-                scorers: scorers.clone(),
-                timeout: options.timeout,
-                budgets: options.budgets,
-                observer: options.observer.clone(),
-                cassettes: options.cassettes.clone(),
-            };
+            let future = job(task.clone(), attempt);
             jobs.push(tokio::spawn(async move {
-                let result = job.run().await;
+                let result = future.await;
                 drop(permit);
                 result
             }));
@@ -306,7 +332,6 @@ where
         }
     }
 
-    let mut meta = meta;
     let stop_seen = options.stop.as_ref().is_some_and(|stop| *stop.requested.borrow());
     if stopped || abandoning || stop_seen {
         meta.status = RunStatus::Interrupted;
@@ -319,10 +344,12 @@ where
     result
 }
 
-fn start_meta<I, R, A: Agent<I, R>>(
+/// The metadata of a run starting now; `target` is what it evaluates.
+pub(crate) fn start_meta<I, R, O>(
     suite: &Suite<I, R>,
-    scorers: &Scorers<I, R, A::Output>,
+    scorers: &Scorers<I, R, O>,
     options: &RunOptions,
+    target: String,
 ) -> RunMeta {
     RunMeta {
         schema_version: SCHEMA_VERSION.to_owned(),
@@ -335,10 +362,7 @@ fn start_meta<I, R, A: Agent<I, R>>(
             size: suite.len(),
             source: suite.source().to_owned(),
         },
-        target: options
-            .target
-            .clone()
-            .unwrap_or_else(|| std::any::type_name::<A>().to_owned()),
+        target,
         concurrency: options.concurrency,
         status: RunStatus::Completed,
         selection: options.selection.clone(),
@@ -348,6 +372,7 @@ fn start_meta<I, R, A: Agent<I, R>>(
         git: options.git.clone(),
         scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
         resumed: None,
+        replayed_from: None,
     }
 }
 

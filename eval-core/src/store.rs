@@ -116,6 +116,15 @@ pub fn save_task_records<H: Serialize>(
     })
 }
 
+/// Writes `value` as JSON to `path`, atomically, replacing the file if it exists: readers see
+/// the old file or the new one, never a part.
+pub fn save_json<T: Serialize>(path: impl AsRef<Path>, value: &T) -> Result<(), StoreError> {
+    write_file(path.as_ref(), IfExists::Replace, |out| {
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")
+    })
+}
+
 /// Reads a file written by [`save_task_records`]: its header and its task records.
 pub fn load_task_records<H: DeserializeOwned>(path: impl AsRef<Path>) -> Result<(H, Vec<TaskResult>), StoreError> {
     let path = path.as_ref();
@@ -462,6 +471,7 @@ mod tests {
                 from: run_id.to_owned(),
                 reused: 1,
             }),
+            replayed_from: Some("01JD2Z5Q0000000000000000".to_owned()),
         }
     }
 
@@ -580,7 +590,8 @@ mod tests {
                 "producer",
                 "git",
                 "scorers",
-                "resumed"
+                "resumed",
+                "replayed_from"
             ]
         );
         assert_eq!(

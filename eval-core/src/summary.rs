@@ -23,7 +23,7 @@ impl RunResult {
     /// #     suite: SuiteInfo { name: "s".into(), size: 1, source: "inline".into() },
     /// #     target: "agent".into(), concurrency: 1, status: RunStatus::Completed,
     /// #     selection: None, repeats: 1, budgets: Budgets::default(), producer: None,
-    /// #     git: None, scorers: vec![], resumed: None,
+    /// #     git: None, scorers: vec![], resumed: None, replayed_from: None,
     /// # };
     /// # let task = TaskResult {
     /// #     task_id: "t".into(), inputs: json!({}), reference_outputs: Value::Null,
@@ -181,6 +181,7 @@ mod tests {
             git: None,
             scorers: Vec::new(),
             resumed: None,
+            replayed_from: None,
         }
     }
 

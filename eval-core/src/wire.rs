@@ -48,6 +48,7 @@ pub(crate) struct RunOut<'a> {
     git: Option<&'a GitInfo>,
     scorers: &'a [ScorerSpec],
     resumed: Option<&'a Resumed>,
+    replayed_from: Option<&'a str>,
 }
 
 impl<'a> RunOut<'a> {
@@ -74,6 +75,7 @@ impl<'a> RunOut<'a> {
             git: meta.git.as_ref(),
             scorers: &meta.scorers,
             resumed: meta.resumed.as_ref(),
+            replayed_from: meta.replayed_from.as_deref(),
         }
     }
 }
@@ -201,6 +203,8 @@ pub(crate) struct RunIn {
     scorers: Vec<ScorerSpec>,
     #[serde(default)]
     resumed: Option<Resumed>,
+    #[serde(default)]
+    replayed_from: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +314,7 @@ impl RunIn {
             git: self.git,
             scorers: self.scorers,
             resumed: self.resumed,
+            replayed_from: self.replayed_from,
         };
         // The stored aggregates are not trusted: they are recomputed from the records.
         Ok(RunResult::new(meta, tasks))

@@ -10,6 +10,15 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
+/// `cases` random cases; a failing case is printed, never saved next to the sources.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 fn id() -> impl Strategy<Value = String> {
     // Ids with the characters that make quoting and sanitising interesting.
     "[a-zA-Z0-9 _#\"\\-é→]{1,12}"
@@ -110,8 +119,9 @@ fn run_result() -> impl Strategy<Value = RunResult> {
         (0usize..6).prop_flat_map(|n| (0..n).map(task_result).collect::<Vec<_>>()),
         prop::option::of("[a-z]{1,8}"),
         any::<bool>(),
+        prop::option::of("[0-9A-Z]{26}"),
     )
-        .prop_map(|(tasks, label, complete)| {
+        .prop_map(|(tasks, label, complete, replayed_from)| {
             let meta = RunMeta {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 run_id: "01JPROPERTY".to_owned(),
@@ -133,6 +143,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
                 git: None,
                 scorers: vec![ScorerSpec::new("k").with_threshold(Threshold::at_least(0.5))],
                 resumed: None,
+                replayed_from,
             };
             RunResult::new(meta, tasks)
         })
@@ -153,7 +164,7 @@ fn verdict() -> impl Strategy<Value = PairVerdict> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(config(200))]
 
     #[test]
     fn save_then_load_keeps_every_field(run in run_result()) {
@@ -237,7 +248,7 @@ fn sort_keys(value: &Value) -> Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+    #![proptest_config(config(100))]
 
     #[test]
     fn arbitrary_recording_files_never_panic_a_replay(
@@ -260,6 +271,62 @@ proptest! {
         if let Err(e) = replayed {
             // Whatever is wrong is said about this file.
             prop_assert!(e.to_string().contains(&path.display().to_string()), "{}", e);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Re-grading a run (saved and loaded back) with the scorers that graded it gives the same
+    /// feedback, outputs and traces: a replay changes nothing but what the scorers changed.
+    #[test]
+    fn replaying_a_run_with_its_own_scorers_gives_the_same_feedback(
+        answers in prop::collection::vec((prop::option::of(json_value()), 0usize..3), 1..8),
+    ) {
+        use eval_core::{Ctx, RunOptions, ScoreInput, Scorer, Scorers, Task, decode_output, regrade, run, scorer_fn};
+        use std::sync::Arc;
+
+        let lines = (0..answers.len())
+            .map(|i| json!({"task_id": format!("t{i}"), "inputs": {"input": format!("q{i}")}}))
+            .collect();
+        let suite: Suite = Suite::from_values("props", lines).unwrap();
+        let answers = Arc::new(answers);
+        let agent = {
+            let answers = answers.clone();
+            move |task: Arc<Task>, ctx: Ctx| {
+                let (answer, tool_calls) = answers[task.id()[1..].parse::<usize>().unwrap()].clone();
+                async move {
+                    for n in 0..tool_calls {
+                        ctx.tool_call("lookup", json!({ "n": n }));
+                    }
+                    answer.ok_or_else(|| "no answer".to_owned())
+                }
+            }
+        };
+        type Input<'a> = ScoreInput<'a, Value, Value, Value>;
+        let scorers = || -> Scorers<Value, Value, Value> {
+            let answered: Arc<dyn Scorer<Value, Value, Value>> =
+                Arc::new(scorer_fn(ScorerSpec::new("answered"), |s: &Input| s.outputs.is_some_and(|o| !o.is_null())));
+            let size: Arc<dyn Scorer<Value, Value, Value>> =
+                Arc::new(scorer_fn(ScorerSpec::new("size"), |s: &Input| s.outputs.map(|o| o.to_string().len())));
+            let tools: Arc<dyn Scorer<Value, Value, Value>> = Arc::new(scorer_fn(
+                ScorerSpec::new("tools").with_threshold(Threshold::at_most(1.0)),
+                |s: &Input| s.trace.tool_calls().count() as f64,
+            ));
+            vec![answered, size, tools]
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let first = runtime.block_on(run(&suite, agent, scorers(), RunOptions::default()));
+        let stored = from_json(&to_json(&first).unwrap(), Path::new("run.json")).unwrap();
+        let replayed = runtime.block_on(regrade(&suite, stored, decode_output, scorers(), RunOptions::default()));
+
+        prop_assert_eq!(replayed.tasks().len(), first.tasks().len());
+        for (a, b) in first.tasks().iter().zip(replayed.tasks()) {
+            prop_assert_eq!(&a.task_id, &b.task_id);
+            prop_assert_eq!(&a.feedback, &b.feedback);
+            prop_assert_eq!(&a.outputs, &b.outputs);
+            prop_assert_eq!(&a.trace, &b.trace);
         }
     }
 }

@@ -10,19 +10,42 @@
 //! | `NEXTEST_RUN_ID` | set by cargo-nextest: the processes of one run share each task's result (one agent run per task) under `<store>/<suite>/nextest-<id>/` |
 //! | `EVAL_CASSETTES` | `auto` \| `strict` \| `record` \| `off`: how `ctx.replay` uses recordings (default `auto`, `strict` in CI) |
 //! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish |
+//! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 
 use eval_core::{CassetteMode, RegressionPolicy};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Which interrupted run to resume.
+/// A stored run named on the command line: `last` or a run id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ResumeFrom {
-    /// The newest journal of each suite.
+pub(crate) enum RunRef {
+    /// The newest of each suite.
     Last,
-    /// The journal of this run id.
+    /// The run of this id.
     Run(String),
+}
+
+impl RunRef {
+    /// Reads the variable `name`: `last`, a run id, or unset.
+    fn from_var(name: &str, value: Option<String>) -> Result<Option<RunRef>, String> {
+        match value {
+            None => Ok(None),
+            Some(last) if last == "last" => Ok(Some(RunRef::Last)),
+            Some(run_id) => {
+                eval_core::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
+                Ok(Some(RunRef::Run(run_id)))
+            }
+        }
+    }
+
+    /// How the user wrote it, as `NAME=value`.
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            RunRef::Last => format!("{name}=last"),
+            RunRef::Run(run_id) => format!("{name}={run_id}"),
+        }
+    }
 }
 
 /// The harness's view of its environment.
@@ -37,7 +60,9 @@ pub(crate) struct HarnessEnv {
     pub policy: RegressionPolicy,
     /// How the suites' cassettes are used.
     pub cassettes: CassetteMode,
-    pub resume: Option<ResumeFrom>,
+    pub resume: Option<RunRef>,
+    /// The stored run to re-grade instead of running agents.
+    pub replay: Option<RunRef>,
     /// How long running tasks get to finish after an interrupt.
     pub grace: Duration,
 }
@@ -65,14 +90,11 @@ impl HarnessEnv {
         // An unknown mode stops the run before any agent starts: guessing could spend tokens.
         let cassettes =
             CassetteMode::resolve(var(eval_core::cassette::CASSETTES_VAR).as_deref(), ci).map_err(|e| e.to_string())?;
-        let resume = match var("EVAL_RESUME") {
-            None => None,
-            Some(last) if last == "last" => Some(ResumeFrom::Last),
-            Some(run_id) => {
-                eval_core::check_file_name("run id", &run_id).map_err(|e| format!("EVAL_RESUME: {e}"))?;
-                Some(ResumeFrom::Run(run_id))
-            }
-        };
+        let resume = RunRef::from_var("EVAL_RESUME", var("EVAL_RESUME"))?;
+        let replay = RunRef::from_var("EVAL_REPLAY", var("EVAL_REPLAY"))?;
+        if resume.is_some() && replay.is_some() {
+            return Err("EVAL_RESUME and EVAL_REPLAY cannot be used together: a replay runs no agent, so there is nothing to resume".to_owned());
+        }
         let grace = match var("EVAL_GRACE_SECONDS") {
             None => Duration::from_secs(10),
             Some(v) => v
@@ -82,6 +104,10 @@ impl HarnessEnv {
                 .ok_or_else(|| format!("EVAL_GRACE_SECONDS={v} is not a number of seconds"))?,
         };
         let nextest = flag("NEXTEST");
+        if nextest && replay.is_some() {
+            // Each of nextest's processes would re-grade and save a run of its own.
+            return Err("EVAL_REPLAY is not supported under cargo-nextest: a replay runs no agent and takes moments, so run it with `cargo test`".to_owned());
+        }
         let nextest_run_id = match var("NEXTEST_RUN_ID").filter(|_| nextest) {
             None => None,
             Some(id) => {
@@ -97,6 +123,7 @@ impl HarnessEnv {
             policy,
             cassettes,
             resume,
+            replay,
             grace,
         })
     }

@@ -4,14 +4,14 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::board::BoardObserver;
-use crate::env::{HarnessEnv, ResumeFrom};
+use crate::env::{HarnessEnv, RunRef};
 use crate::git::git_info;
 use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::outcome::PairOutcome;
 use crate::plan::SuitePlan;
 use crate::report::{SuiteReport, print_summary};
 use crate::selection::Selector;
-use crate::suite_def::SuiteDef;
+use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{failing_trial, listed_trial, pair_trial};
 use eval_core::journal::{JournalHeader, JournalObserver, JournalWriter};
 use eval_core::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
@@ -82,6 +82,12 @@ pub fn run_main(
 
     if let Some(resume) = &env.resume
         && let Err(message) = find_runs_to_resume(&mut plans, resume, &env, target_tmpdir)
+    {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+    if let Some(replay) = &env.replay
+        && let Err(message) = find_runs_to_replay(&mut plans, replay, &env, target_tmpdir)
     {
         eprintln!("error: {message}");
         return ExitCode::from(2);
@@ -163,7 +169,7 @@ pub fn run_main(
 /// the user asked to carry on a run that is not there.
 fn find_runs_to_resume(
     plans: &mut [SuitePlan],
-    resume: &ResumeFrom,
+    resume: &RunRef,
     env: &HarnessEnv,
     target_tmpdir: Option<&str>,
 ) -> Result<(), String> {
@@ -173,8 +179,8 @@ fn find_runs_to_resume(
         let store = plan.store(env, target_tmpdir);
         let suite = plan.suite_name();
         let journal = match resume {
-            ResumeFrom::Last => store.latest_journal(&suite).map_err(|e| e.to_string())?,
-            ResumeFrom::Run(run_id) => {
+            RunRef::Last => store.latest_journal(&suite).map_err(|e| e.to_string())?,
+            RunRef::Run(run_id) => {
                 let path = store.journal_path(&suite, run_id).map_err(|e| e.to_string())?;
                 path.is_file().then_some(path)
             }
@@ -191,13 +197,50 @@ fn find_runs_to_resume(
         return Ok(());
     }
     let what = match resume {
-        ResumeFrom::Last => "EVAL_RESUME=last: there is no journal of an interrupted run".to_owned(),
-        ResumeFrom::Run(run_id) => format!("EVAL_RESUME={run_id}: run `{run_id}` has no journal"),
+        RunRef::Last => "EVAL_RESUME=last: there is no journal of an interrupted run".to_owned(),
+        RunRef::Run(run_id) => format!("EVAL_RESUME={run_id}: run `{run_id}` has no journal"),
     };
     Err(format!(
         "{what} in {} (a run that completed leaves none)",
         looked_in.join(", ")
     ))
+}
+
+/// Loads the stored run each suite with selected tasks re-grades (`EVAL_REPLAY`). Every such
+/// suite must have it: a suite left out would have to run its agent, which a replay never does.
+fn find_runs_to_replay(
+    plans: &mut [SuitePlan],
+    replay: &RunRef,
+    env: &HarnessEnv,
+    target_tmpdir: Option<&str>,
+) -> Result<(), String> {
+    let what = replay.describe("EVAL_REPLAY");
+    for plan in plans.iter_mut().filter(|plan| !plan.selected_tasks.is_empty()) {
+        let store = plan.store(env, target_tmpdir);
+        let suite = plan.suite_name();
+        let found = match replay {
+            RunRef::Last => store.latest(&suite).map_err(|e| e.to_string())?,
+            RunRef::Run(run_id) => {
+                let path = store.run_path(&suite, run_id).map_err(|e| e.to_string())?;
+                path.is_file().then_some(path)
+            }
+        };
+        let Some(path) = found else {
+            let missing = match replay {
+                RunRef::Last => "no saved run".to_owned(),
+                RunRef::Run(run_id) => format!("no run `{run_id}`"),
+            };
+            return Err(format!(
+                "{what}: suite `{}` has {missing} in {} (a replay runs no agent: select only the suites that have it, \
+                 e.g. `cargo test --test {} -- <suite>`)",
+                plan.path,
+                store.root().join(&suite).display(),
+                plan.site.crate_name(),
+            ));
+        };
+        plan.replay_from(&path).map_err(|e| format!("{what}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// On the first SIGINT or SIGTERM, asks every run to stop (running tasks get `grace` to
@@ -260,8 +303,10 @@ fn start_runs(
         let Some(loaded) = plan.run.take() else { continue };
         let board_observer: Arc<dyn Observer> = Arc::new(BoardObserver(plan.board.clone()));
         let mut observers = vec![board_observer.clone()];
-        // Under nextest the shared cache, not a journal, keeps what finished.
+        // Under nextest the shared cache, not a journal, keeps what finished; a replay, which
+        // runs no agent, loses nothing worth a journal.
         if env.nextest_run_id.is_none()
+            && plan.replay.is_none()
             && let Some(journal) = open_journal(plan, env, target_tmpdir)
         {
             observers.push(Arc::new(journal));
@@ -300,7 +345,11 @@ fn start_runs(
             .enumerate()
             .map(|(i, (id, _))| (id.clone(), i))
             .collect();
-        let future = (loaded.run)(selected, options);
+        let execution = match plan.replay.take() {
+            Some(stored) => Execution::Replay(stored),
+            None => Execution::RunAgents,
+        };
+        let future = (loaded.run)(selected, options, execution);
         let board = plan.board.clone();
         let repeats = plan.config.repeats.unwrap_or(1).max(1);
         let handle = runtime.spawn(async move {

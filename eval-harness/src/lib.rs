@@ -28,6 +28,7 @@ mod outcome;
 mod plan;
 pub mod prelude;
 mod registry;
+mod replay_probe;
 mod report;
 mod selection;
 mod suite_def;
@@ -87,6 +88,7 @@ macro_rules! __snapshot_writer {
 pub mod __private {
     pub use crate::harness::{SnapshotWrite, run_main};
     pub use crate::registry::{SuiteRegistration, registered_suites};
+    pub use crate::replay_probe::{ReplayByDeserialize, ReplayNotPossible, ReplayProbe, ResultParts};
     pub use crate::suite_def::{IntoTasks, SuiteBuilder, SuiteDef, SuiteSite, TaskSource, suite};
     pub use eval_core::{
         Ctx, DatasetError, Feedback, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task, Threshold,

@@ -114,8 +114,7 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         file_stem(&outcome.task_id),
         file_stem(&outcome.key)
     ));
-    let json = serde_json::to_vec(&fragment).map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
-    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    eval_core::save_json(&path, &fragment).map_err(|e| e.to_string())
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
@@ -207,6 +206,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
+        replayed_from: None,
     };
     let tasks = cached.into_values().flat_map(|(_, tasks)| tasks).collect();
     Ok(RunResult::new(meta, tasks))
@@ -235,6 +235,134 @@ mod tests {
         std::fs::write(&cache, "{ not json").unwrap();
         let error = claim(dir.path(), "paris").err().unwrap();
         assert!(error.contains(&cache.display().to_string()), "{error}");
+    }
+
+    /// The records one process would have produced for a suite of `tasks` tasks: each attempt
+    /// passes or fails key `k` by a bit of `verdicts`.
+    fn single_process_run(tasks: usize, repeats: u32, verdicts: u64) -> RunResult {
+        let mut records = Vec::new();
+        for i in 0..tasks {
+            for attempt in 1..=repeats {
+                let inputs = serde_json::json!({ "input": format!("question {i}") });
+                let bit = (i * repeats as usize + attempt as usize) % 64;
+                let passed = verdicts >> bit & 1 == 1;
+                records.push(TaskResult {
+                    task_id: if repeats > 1 {
+                        format!("t{i}#{attempt}")
+                    } else {
+                        format!("t{i}")
+                    },
+                    content_hash: eval_core::ContentHash::of(&inputs, &serde_json::Value::Null),
+                    inputs,
+                    reference_outputs: serde_json::Value::Null,
+                    tags: Vec::new(),
+                    metadata: serde_json::Map::new(),
+                    trace: eval_core::Trace::new(Vec::new(), None, 5),
+                    feedback: vec![eval_core::Feedback::pass_fail("k", passed)],
+                    budget_violation: false,
+                    trace_ref: None,
+                    outputs: serde_json::json!(format!("answer {i}")),
+                    attempt: (repeats > 1).then_some(attempt),
+                });
+            }
+        }
+        let meta = RunMeta {
+            schema_version: eval_core::SCHEMA_VERSION.to_owned(),
+            run_id: "nextest-run".to_owned(),
+            label: None,
+            created_at: "2026-12-01T00:00:00Z".to_owned(),
+            duration_ms: 0,
+            suite: SuiteInfo {
+                name: "props".to_owned(),
+                size: tasks,
+                source: "inline".to_owned(),
+            },
+            target: "props::agent".to_owned(),
+            concurrency: 1,
+            status: RunStatus::Completed,
+            selection: Some(Selection {
+                filter: None,
+                complete: true,
+            }),
+            repeats,
+            budgets: Budgets::default(),
+            producer: Some(eval_core::Producer::this_crate()),
+            git: None,
+            scorers: vec![ScorerSpec::new("k")],
+            resumed: None,
+            replayed_from: None,
+        };
+        RunResult::new(meta, records)
+    }
+
+    /// Caches the records of the tasks at `positions`, as the process that ran each would.
+    fn cache_tasks(dir: &Path, run: &RunResult, positions: &[usize]) {
+        for &position in positions {
+            let task_id = format!("t{position}");
+            let Claimed::ToRun(claim) = claim(dir, &task_id).unwrap() else {
+                panic!("task {task_id} is cached twice");
+            };
+            let records: Vec<TaskResult> = run.tasks().iter().filter(|t| t.base_id() == task_id).cloned().collect();
+            let meta = &run.meta;
+            let entry = CachedTask {
+                nextest_run_id: meta.run_id.clone(),
+                task_id,
+                position,
+                suite: meta.suite.clone(),
+                target: meta.target.clone(),
+                repeats: meta.repeats,
+                budgets: meta.budgets,
+                created_at: meta.created_at.clone(),
+                scorers: meta.scorers.clone(),
+            };
+            claim.cache(&entry, &records).unwrap();
+        }
+    }
+
+    mod merged {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            // A failing case is printed, never saved next to the sources.
+            #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Whatever order the processes finish in, the assembled run is the single-process
+            /// run; with tasks missing it holds the others, in suite order, and says it is partial.
+            #[test]
+            fn the_assembled_run_equals_the_single_process_run(
+                (tasks, order) in (1usize..10).prop_flat_map(|n| (Just(n), Just((0..n).collect::<Vec<_>>()).prop_shuffle())),
+                repeats in 1u32..4,
+                verdicts in any::<u64>(),
+                missing in 0usize..3,
+            ) {
+                let single = single_process_run(tasks, repeats, verdicts);
+                let dir = tempfile::tempdir().unwrap();
+                let cached = &order[..order.len().saturating_sub(missing)];
+                cache_tasks(dir.path(), &single, cached);
+                if cached.is_empty() {
+                    prop_assert!(assemble(dir.path()).is_err());
+                    return Ok(());
+                }
+                let assembled = assemble(dir.path()).unwrap();
+
+                let expected: Vec<&TaskResult> = single
+                    .tasks()
+                    .iter()
+                    .filter(|t| cached.iter().any(|&i| t.base_id() == format!("t{i}")))
+                    .collect();
+                let got: Vec<&TaskResult> = assembled.tasks().iter().collect();
+                prop_assert_eq!(got, expected);
+                let complete = cached.len() == tasks;
+                prop_assert_eq!(assembled.meta.status == RunStatus::Completed, complete);
+                prop_assert_eq!(&assembled.meta.suite, &single.meta.suite);
+                prop_assert_eq!(&assembled.meta.scorers, &single.meta.scorers);
+                prop_assert_eq!(assembled.meta.repeats, repeats);
+                if complete {
+                    prop_assert_eq!(assembled.aggregates(), single.aggregates());
+                }
+            }
+        }
     }
 
     #[test]

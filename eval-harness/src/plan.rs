@@ -9,7 +9,7 @@ use crate::outcome::PairOutcome;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
 use eval_core::journal::{JournalContents, read_journal};
-use eval_core::{CassetteMode, Cassettes, RunOptions, Scorecard, ScorerSpec, Selection, Store, TaskResult};
+use eval_core::{CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -53,6 +53,8 @@ pub(crate) struct SuitePlan {
     /// Under cargo-nextest, the directory this run's processes share results in: the run is
     /// recorded there rather than saved as a run JSON.
     pub(crate) nextest_dir: Option<PathBuf>,
+    /// The stored run this run re-grades instead of running agents (`EVAL_REPLAY`).
+    pub(crate) replay: Option<Box<RunResult>>,
 }
 
 /// An interrupted run to carry on: its journal and the records it already holds that are
@@ -158,6 +160,7 @@ impl SuitePlan {
             resume: None,
             journal_path: None,
             nextest_dir: None,
+            replay: None,
         })
     }
 
@@ -210,6 +213,22 @@ impl SuitePlan {
             journal,
             reused,
         });
+        Ok(())
+    }
+
+    /// Re-grades the run stored at `path` instead of running agents: refused (before anything
+    /// runs) when the agent's output cannot be read back.
+    pub(crate) fn replay_from(&mut self, path: &Path) -> Result<(), String> {
+        let Some(loaded) = &self.run else { return Ok(()) };
+        if !loaded.outline.replayable {
+            return Err(format!(
+                "suite `{}` cannot be replayed: its agent's output type `{}` cannot be read back from a run JSON; \
+                 derive `serde::Deserialize` for it",
+                self.path, loaded.outline.output_type
+            ));
+        }
+        let stored = eval_core::load_run(path).map_err(|e| e.to_string())?;
+        self.replay = Some(Box::new(stored));
         Ok(())
     }
 

@@ -59,6 +59,20 @@ fn render(report: &SuiteReport, out: &mut String) {
         count(|o| matches!(o, Outcome::Informational)),
     );
 
+    let meta = &report.run.meta;
+    if let Some(from) = &meta.replayed_from {
+        let _ = writeln!(
+            out,
+            "  replay of run {from}: no agent ran; its outputs and traces were graded again"
+        );
+    }
+    if let Some(resumed) = &meta.resumed {
+        let _ = writeln!(
+            out,
+            "  resumed run {}: {} task record(s) reused from its journal",
+            resumed.from, resumed.reused
+        );
+    }
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
 

@@ -2,7 +2,9 @@
 //! from, its agent, its scorers and options), with the types erased so the harness can hold
 //! suites of different types in one list.
 
-use eval_core::{Agent, Budgets, DatasetError, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task};
+use eval_core::{
+    Agent, Budgets, DatasetError, OutputDecoder, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -114,16 +116,31 @@ pub struct SuiteOutline {
     pub scorers: Vec<ScorerSpec>,
     /// For each scorer, the test-name segment its IDE anchor has, when the macro knows it.
     pub scorer_segments: Vec<Option<&'static str>>,
+    /// The agent's output type, by name.
+    pub output_type: &'static str,
+    /// Whether a stored output can be read back as the output type, so the suite can be
+    /// replayed.
+    pub replayable: bool,
 }
 
 /// A future of a whole run.
 pub type RunFuture = Pin<Box<dyn Future<Output = RunResult> + Send>>;
 
+/// How a suite's tasks are graded.
+pub(crate) enum Execution {
+    /// Their agents run.
+    RunAgents,
+    /// No agent runs: the outputs and traces stored in this run are graded again.
+    Replay(Box<RunResult>),
+}
+
+/// Runs the tasks whose ids are in the set (all when `None`), as `Execution` says.
+pub(crate) type RunSelection = Box<dyn FnOnce(Option<HashSet<String>>, RunOptions, Execution) -> RunFuture + Send>;
+
 /// A suite whose tasks are loaded: its outline, and how to run a selection of it.
 pub(crate) struct LoadedSuite {
     pub outline: SuiteOutline,
-    /// Runs the tasks whose ids are in the set (all when `None`).
-    pub run: Box<dyn FnOnce(Option<HashSet<String>>, RunOptions) -> RunFuture + Send>,
+    pub run: RunSelection,
 }
 
 /// A suite with its types erased.
@@ -137,6 +154,7 @@ struct TypedSuite<I, R, A: Agent<I, R>> {
     agent: A,
     scorers: Scorers<I, R, A::Output>,
     scorer_segments: Vec<Option<&'static str>>,
+    decoder: Option<OutputDecoder<A::Output>>,
 }
 
 impl<I, R, A> ErasedSuite for TypedSuite<I, R, A>
@@ -151,6 +169,7 @@ where
             agent,
             scorers,
             scorer_segments,
+            decoder,
         } = *self;
         let suite = source.load(suite_name, manifest_dir)?;
         let outline = SuiteOutline {
@@ -161,14 +180,28 @@ where
                 .collect(),
             scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
             scorer_segments,
+            output_type: std::any::type_name::<A::Output>(),
+            replayable: decoder.is_some(),
         };
-        let run = move |selected: Option<HashSet<String>>, options: RunOptions| -> RunFuture {
+        let run = move |selected: Option<HashSet<String>>, options: RunOptions, execution: Execution| -> RunFuture {
             Box::pin(async move {
                 let suite = match &selected {
                     Some(ids) => suite.filtered(|t| ids.contains(t.id())),
                     None => suite,
                 };
-                eval_core::run(&suite, agent, scorers, options).await
+                match (execution, decoder) {
+                    (Execution::Replay(stored), Some(decode)) => {
+                        eval_core::regrade(&suite, *stored, decode, scorers, options).await
+                    }
+                    // The plan refuses to replay a suite without a decoder before anything runs;
+                    // were it asked anyway, no agent would run and no output would be graded.
+                    (Execution::Replay(stored), None) => {
+                        let refuse: OutputDecoder<A::Output> =
+                            |_| Err("the output type is not `Deserialize`".to_owned());
+                        eval_core::regrade(&suite, *stored, refuse, scorers, options).await
+                    }
+                    (Execution::RunAgents, _) => eval_core::run(&suite, agent, scorers, options).await,
+                }
             })
         };
         Ok(LoadedSuite {
@@ -204,6 +237,7 @@ where
         agent,
         scorers: Vec::new(),
         scorer_segments: Vec::new(),
+        decoder: None,
     }
 }
 
@@ -215,6 +249,7 @@ pub struct SuiteBuilder<I, R, A: Agent<I, R>> {
     agent: A,
     scorers: Scorers<I, R, A::Output>,
     scorer_segments: Vec<Option<&'static str>>,
+    decoder: Option<OutputDecoder<A::Output>>,
 }
 
 impl<I, R, A> SuiteBuilder<I, R, A>
@@ -235,6 +270,14 @@ where
     pub fn scorer_named<S: Scorer<I, R, A::Output> + 'static>(mut self, segment: &'static str, scorer: S) -> Self {
         self.scorers.push(Arc::new(scorer));
         self.scorer_segments.push(Some(segment));
+        self
+    }
+
+    /// How a stored output is read back as the agent's output, for a replay (`EVAL_REPLAY`);
+    /// without one the suite cannot be replayed. `#[eval_suite]` gives one when the output
+    /// type implements `Deserialize`.
+    pub fn output_decoder(mut self, decoder: Option<OutputDecoder<A::Output>>) -> Self {
+        self.decoder = decoder;
         self
     }
 
@@ -283,6 +326,7 @@ where
                 agent: self.agent,
                 scorers: self.scorers,
                 scorer_segments: self.scorer_segments,
+                decoder: self.decoder,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! The suite's agent function as this macro sees it.
 
 use crate::borrow::Borrow;
-use syn::{FnArg, Ident, ItemFn, Type};
+use syn::{FnArg, Ident, ItemFn, ReturnType, Type};
 
 /// An `#[eval_suite]` function: `async fn name(task: &Task, ctx: &Ctx) -> Result<O, E>`.
 pub(crate) struct SuiteFn<'a> {
@@ -36,6 +36,14 @@ impl<'a> SuiteFn<'a> {
         match self.task()? {
             Borrow::Shared(ty) => Some(ty),
             _ => None,
+        }
+    }
+
+    /// The return type as written, `Result<O, E>` or an alias of it.
+    pub(crate) fn return_type(&self) -> Option<&'a Type> {
+        match &self.original.sig.output {
+            ReturnType::Type(_, ty) => Some(ty),
+            ReturnType::Default => None,
         }
     }
 

@@ -36,6 +36,7 @@ pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option
         }
     });
     let settings = settings(options);
+    let output_decoder = output_decoder(suite);
 
     let module_doc = format!(
         "Test anchors of the `{name_text}` eval suite: one module per task, one test per scorer, so that \
@@ -70,6 +71,7 @@ pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option
                 #agent,
             )
             #(#scorers)*
+            #output_decoder
             #settings
             .build()
         }
@@ -122,18 +124,47 @@ fn agent(suite: &SuiteFn<'_>) -> TokenStream {
             }
         },
     );
-    if suite.ctx().is_some() {
-        quote! {
-            |task: ::std::sync::Arc<#task_type>, ctx: ::eval_harness::__private::Ctx| async move {
-                #name(&task, &ctx).await
-            }
-        }
+    let call = if suite.ctx().is_some() {
+        quote!(#name(&task, &ctx).await)
     } else {
-        quote! {
-            |task: ::std::sync::Arc<#task_type>, _: ::eval_harness::__private::Ctx| async move {
-                #name(&task).await
-            }
+        quote!(#name(&task).await)
+    };
+    // Through `ResultParts`, so that a return type that is not a `Result` is reported once, on
+    // the type, rather than as a closure that is not an agent.
+    let call = match suite.return_type() {
+        Some(return_type) => {
+            let span = Span::call_site().located_at(return_type.span());
+            let into_result =
+                quote_spanned!(span=> <#return_type as ::eval_harness::__private::ResultParts>::into_result);
+            quote!(#into_result(#call))
         }
+        None => call,
+    };
+    quote! {
+        |task: ::std::sync::Arc<#task_type>, ctx: ::eval_harness::__private::Ctx| async move {
+            let _ = &ctx;
+            #call
+        }
+    }
+}
+
+/// `.output_decoder(…)`: how a replay reads a stored output back, found where the output type
+/// is known (a type that is not `Deserialize` gets none, and only a replay is refused).
+fn output_decoder(suite: &SuiteFn<'_>) -> TokenStream {
+    let Some(return_type) = suite.return_type() else {
+        return TokenStream::new();
+    };
+    // A return type that is not a `Result` is reported on the type.
+    let span = Span::call_site().located_at(return_type.span());
+    let output = quote_spanned! {span=>
+        <#return_type as ::eval_harness::__private::ResultParts>::Ok
+    };
+    quote! {
+        .output_decoder({
+            #[allow(unused_imports)]
+            use ::eval_harness::__private::{ReplayByDeserialize as _, ReplayNotPossible as _};
+            (&::eval_harness::__private::ReplayProbe::<#output>::new()).decoder()
+        })
     }
 }
 

@@ -1,0 +1,237 @@
+//! Re-grading a stored run: no agent runs; every task's stored output and trace go through
+//! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
+
+use crate::feedback::Feedback;
+use crate::result::{RunResult, TaskResult};
+use crate::runner::{RunOptions, grade, schedule, start_meta};
+use crate::scorer::Scorers;
+use crate::suite::Suite;
+use crate::task::Task;
+use crate::trace::{Exception, Trace};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Reads an output stored in a run back as the agent's output type (see [`decode_output`]).
+pub type OutputDecoder<O> = fn(&Value) -> Result<O, String>;
+
+/// The [`OutputDecoder`] of any output type that can be deserialized.
+///
+/// ```
+/// use eval_core::{OutputDecoder, decode_output};
+///
+/// let decode: OutputDecoder<Vec<u8>> = decode_output;
+/// assert_eq!(decode(&serde_json::json!([1, 2])), Ok(vec![1, 2]));
+/// assert!(decode(&serde_json::json!("two")).is_err());
+/// ```
+pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
+    O::deserialize(stored).map_err(|e| e.to_string())
+}
+
+/// Re-grades `stored` with `scorers`: no agent runs. The stored records move into the new run
+/// rather than being copied. Each task attempt of `suite` takes the
+/// output and trace of its record in `stored` (the same task id, and `#n` with repeats), and
+/// is graded as the task stands today, so a fixed reference output counts too.
+///
+/// A task that cannot be re-graded is recorded with an exception of kind
+/// [`Exception::NOT_REPLAYED`] and every scorer's feedback ungradeable, saying why: it is not in
+/// `stored`, its inputs changed since (the stored output answers other inputs), or its stored
+/// output does not read back as `O`. The run records `replayed_from`; options that concern
+/// agents (timeout, cassettes) have no effect.
+///
+/// ```
+/// use eval_core::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
+/// use serde_json::{json, Value};
+/// use std::sync::Arc;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let suite: Suite = Suite::from_values("echo", vec![json!({"inputs": {"input": "hi"}})]).unwrap();
+/// let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_uppercase()) };
+/// let stored = run(&suite, agent, Vec::new(), RunOptions::default()).await;
+///
+/// let shouts = scorer_fn(ScorerSpec::new("shouts"), |s: &ScoreInput<Value, Value, String>| {
+///     s.outputs.map(|o| o == "HI")
+/// });
+/// let scorers: Scorers<Value, Value, String> = vec![Arc::new(shouts)];
+/// let stored_id = stored.meta.run_id.clone();
+/// let replayed = regrade(&suite, stored, decode_output, scorers, RunOptions::default()).await;
+/// assert_eq!(replayed.pass_rate("shouts", None), Some(1.0));
+/// assert_eq!(replayed.meta.replayed_from, Some(stored_id));
+/// # }
+/// ```
+pub async fn regrade<I, R, O>(
+    suite: &Suite<I, R>,
+    stored: RunResult,
+    decode: OutputDecoder<O>,
+    scorers: Scorers<I, R, O>,
+    options: RunOptions,
+) -> RunResult
+where
+    I: Serialize + Send + Sync + 'static,
+    R: Serialize + Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    let started = Instant::now();
+    let (stored_meta, stored_tasks) = stored.into_parts();
+    let target = options.target.clone().unwrap_or(stored_meta.target);
+    let mut meta = start_meta(suite, &scorers, &options, target);
+    meta.replayed_from = Some(stored_meta.run_id.clone());
+    // A record of an earlier replay that could not re-grade its task holds no output either.
+    let mut records: HashMap<String, TaskResult> = stored_tasks
+        .into_iter()
+        .filter(|record| {
+            record
+                .trace
+                .exception
+                .as_ref()
+                .is_none_or(|e| e.kind != Exception::NOT_REPLAYED)
+        })
+        .map(|record| (record.task_id.clone(), record))
+        .collect();
+    let scorers = Arc::new(scorers);
+    let from = Arc::<str>::from(stored_meta.run_id);
+    let stored_repeats = stored_meta.repeats;
+    let repeated = options.repeats > 1;
+    schedule(suite, meta, &options, started, |task, attempt| {
+        let record_id = if repeated {
+            format!("{}#{attempt}", task.id())
+        } else {
+            task.id().to_owned()
+        };
+        let job = Regrade {
+            stored: records.remove(&record_id),
+            record_id,
+            attempt: repeated.then_some(attempt),
+            task,
+            decode,
+            scorers: scorers.clone(),
+            from: from.clone(),
+            stored_repeats,
+            options: options.clone(),
+        };
+        job.run()
+    })
+    .await
+}
+
+/// One task attempt to re-grade from its stored record.
+struct Regrade<I, R, O> {
+    task: Arc<Task<I, R>>,
+    record_id: String,
+    attempt: Option<u32>,
+    stored: Option<TaskResult>,
+    decode: OutputDecoder<O>,
+    scorers: Arc<Scorers<I, R, O>>,
+    from: Arc<str>,
+    stored_repeats: u32,
+    options: RunOptions,
+}
+
+impl<I, R, O> Regrade<I, R, O>
+where
+    I: Serialize + Send + Sync + 'static,
+    R: Serialize + Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    async fn run(mut self) -> TaskResult {
+        let inputs = serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null);
+        let result = match self.stored.take_if(|stored| stored.inputs == inputs) {
+            Some(stored) => self.regraded(stored, inputs).await,
+            None => {
+                let why = match &self.stored {
+                    Some(_) => format!(
+                        "not re-graded: the task's inputs changed since run {}, whose output answers other inputs",
+                        self.from
+                    ),
+                    None if self.stored_repeats != self.options.repeats => format!(
+                        "not re-graded: run {} has no record `{}` (it was made with repeats = {}, the suite now has {})",
+                        self.from, self.record_id, self.stored_repeats, self.options.repeats
+                    ),
+                    None => format!("not re-graded: run {} has no record of this task", self.from),
+                };
+                self.not_regraded(inputs, Value::Null, Trace::new(Vec::new(), None, 0), &why)
+            }
+        };
+        if let Some(observer) = &self.options.observer {
+            observer.task_evaluated(&result);
+        }
+        result
+    }
+
+    /// Grades the stored output and trace as the task stands today.
+    async fn regraded(&self, stored: TaskResult, inputs: Value) -> TaskResult {
+        // A run stores `null` both for an agent that failed (its trace holds the exception)
+        // and for an output that is `null` itself (`()`, `None`): only the first has none.
+        let outputs = if stored.trace.exception.is_some() {
+            None
+        } else {
+            match (self.decode)(&stored.outputs) {
+                Ok(outputs) => Some(outputs),
+                Err(e) => {
+                    let why = format!(
+                        "not re-graded: the output stored in run {} does not read as `{}`: {e}",
+                        self.from,
+                        std::any::type_name::<O>()
+                    );
+                    return self.not_regraded(inputs, stored.outputs, stored.trace, &why);
+                }
+            }
+        };
+        let feedback = grade(
+            &self.task,
+            outputs.as_ref(),
+            &stored.outputs,
+            &stored.trace,
+            &self.scorers,
+        )
+        .await;
+        TaskResult {
+            feedback,
+            budget_violation: self.options.budgets.exceeded_by(&stored.trace),
+            trace: stored.trace,
+            trace_ref: stored.trace_ref,
+            outputs: stored.outputs,
+            ..self.record(inputs)
+        }
+    }
+
+    /// The record of an attempt that cannot be re-graded: every scorer ungradeable, saying why.
+    fn not_regraded(&self, inputs: Value, outputs: Value, trace: Trace, why: &str) -> TaskResult {
+        let trace = Trace {
+            exception: Some(Exception::new(Exception::NOT_REPLAYED, why)),
+            ..trace
+        };
+        TaskResult {
+            feedback: self
+                .scorers
+                .iter()
+                .map(|scorer| Feedback::ungradeable(&scorer.spec().key, why))
+                .collect(),
+            trace,
+            outputs,
+            ..self.record(inputs)
+        }
+    }
+
+    /// The attempt's record as the task stands today, without trace, output or feedback.
+    fn record(&self, inputs: Value) -> TaskResult {
+        let task = &self.task;
+        TaskResult {
+            task_id: self.record_id.clone(),
+            inputs,
+            reference_outputs: serde_json::to_value(task.reference_outputs()).unwrap_or(Value::Null),
+            tags: task.tags().to_vec(),
+            metadata: task.metadata().clone(),
+            trace: Trace::new(Vec::new(), None, 0),
+            feedback: Vec::new(),
+            budget_violation: false,
+            trace_ref: None,
+            outputs: Value::Null,
+            attempt: self.attempt,
+            content_hash: task.content_hash().clone(),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Finds out, in code generated for a suite, whether its agent's output type can be read back
+//! from a run JSON: a suite can be replayed (`EVAL_REPLAY`) when it can. An output type need
+//! not implement `Deserialize`: the suite then runs as usual and only a replay is refused.
+//!
+//! The check resolves a method on a concrete type, preferring the impl whose bound holds
+//! (autoref specialization); it must be expanded where the output type is known, as
+//! `#[eval_suite]` does:
+//!
+//! ```ignore
+//! use eval_harness::__private::{ReplayProbe, ReplayByDeserialize as _, ReplayNotPossible as _};
+//! let decoder = (&ReplayProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
+//! ```
+
+use eval_core::{OutputDecoder, decode_output};
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// Names the success type of an agent function's return type, written however the user
+/// wrote it (`Result<O, E>`, `anyhow::Result<O>`, an alias).
+#[diagnostic::on_unimplemented(
+    message = "an eval suite's agent returns `Result<Output, Error>`, not `{Self}`",
+    label = "write `Result<{Self}, Error>` here",
+    note = "the output may be any `Serialize` type; an error is recorded as the task's exception"
+)]
+pub trait ResultParts {
+    type Ok;
+    type Err;
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E> ResultParts for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    fn into_result(self) -> Self {
+        self
+    }
+}
+
+/// Carries the output type to the method resolution that picks its decoder.
+pub struct ReplayProbe<O>(PhantomData<fn() -> O>);
+
+impl<O> ReplayProbe<O> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        ReplayProbe(PhantomData)
+    }
+}
+
+/// Chosen first, when the output type can be deserialized.
+pub trait ReplayByDeserialize<O> {
+    fn decoder(&self) -> Option<OutputDecoder<O>>;
+}
+
+impl<O: DeserializeOwned> ReplayByDeserialize<O> for ReplayProbe<O> {
+    fn decoder(&self) -> Option<OutputDecoder<O>> {
+        Some(decode_output::<O>)
+    }
+}
+
+/// The fallback, one reference further away: no decoder.
+pub trait ReplayNotPossible<O> {
+    fn decoder(&self) -> Option<OutputDecoder<O>>;
+}
+
+impl<O> ReplayNotPossible<O> for &ReplayProbe<O> {
+    fn decoder(&self) -> Option<OutputDecoder<O>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Readable {
+        #[allow(dead_code)]
+        city: String,
+    }
+
+    struct WriteOnly;
+
+    // Borrowed as the generated code does: the fallback is only reachable through the borrow.
+    #[allow(clippy::needless_borrow)]
+    #[test]
+    fn a_deserializable_output_gets_a_decoder_and_another_none() {
+        let decoder = (&ReplayProbe::<<Result<Readable, String> as ResultParts>::Ok>::new()).decoder();
+        let decode = decoder.expect("Readable can be read back");
+        assert!(decode(&serde_json::json!({"city": "Rome"})).is_ok());
+        assert!(decode(&serde_json::json!({})).is_err());
+
+        let decoder = (&ReplayProbe::<WriteOnly>::new()).decoder();
+        assert!(decoder.is_none());
+    }
+}
