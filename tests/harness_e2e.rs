@@ -396,6 +396,38 @@ fn accepting_with_cargo_insta_makes_the_next_run_green() {
 }
 
 #[test]
+fn insta_update_always_replaces_the_baseline_whole_and_leaves_nothing_pending() {
+    let scenario = Scenario::start();
+    let baseline = scenario.crate_dir.join(WEATHER_SNAPSHOT);
+    let first = scenario.run(&["weather"], &[("INSTA_UPDATE", "always")]);
+    assert!(first.summary().contains("updated"), "{first}");
+    assert!(baseline.exists(), "{first}");
+    assert!(!scenario.pending("weather").exists(), "{first}");
+    assert_eq!(
+        scorecard_verdict(&fs::read_to_string(&baseline).unwrap(), "atlantis", "city_matches"),
+        Some("fail")
+    );
+
+    // A changed scorecard replaces the file by a rename of the new one over it (a new inode),
+    // never by rewriting it where it is, which a crash could leave half written.
+    let inode = |path: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap());
+    let before = inode(&baseline);
+    let fixed = scenario.run(&["weather"], &[("INSTA_UPDATE", "always"), ("E2E_FIX", "atlantis")]);
+    assert_eq!(fixed.code(), 0, "{fixed}");
+    assert_ne!(inode(&baseline), before, "replaced whole, not rewritten in place");
+    let text = fs::read_to_string(&baseline).unwrap();
+    assert_eq!(
+        scorecard_verdict(&text, "atlantis", "city_matches"),
+        Some("pass"),
+        "{text}"
+    );
+    assert!(text.starts_with("---\n"), "insta's header is kept: {text}");
+    assert!(!scenario.pending("weather").exists(), "{fixed}");
+    let next = scenario.run(&["weather"], &[("E2E_FIX", "atlantis")]);
+    assert!(next.summary().contains("(unchanged)"), "insta reads it back: {next}");
+}
+
+#[test]
 fn nextest_runs_each_pair_in_its_own_process_with_the_same_outcomes() {
     if !cargo_subcommand_works("nextest") {
         skip("cargo-nextest is not installed");

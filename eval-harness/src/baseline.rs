@@ -18,6 +18,8 @@ pub(crate) enum BaselineUpdate {
     Written,
     /// The scorecard changed and nothing was written, for the reason given.
     NotWritten(&'static str),
+    /// Replacing the baseline failed (it is left as it was): what failed.
+    Failed(String),
 }
 
 /// Where a suite's baseline lives: `snapshots/<test target>__<suite>.snap` next to the file that
@@ -104,19 +106,43 @@ impl BaselineFile {
     }
 
     /// Asks insta (through the writer expanded in the user's crate) to record `card`, and says
-    /// what it did. insta writes a pending `.snap.new` (or the `.snap` itself under
-    /// `INSTA_UPDATE=always`, or nothing under `INSTA_UPDATE=no`) and then panics to fail the
-    /// assertion: the panic is expected, caught and silenced here, since the harness has
-    /// already decided every outcome.
+    /// what it did. insta writes a pending `.snap.new` (or nothing under `INSTA_UPDATE=no`) and
+    /// then panics to fail the assertion: the panic is expected, caught and silenced here,
+    /// since the harness has already decided every outcome.
+    ///
+    /// insta updates a snapshot in place (`INSTA_UPDATE=always`, `force`, or `unseen` for an
+    /// existing one) with a plain write, which a crash can leave half written. So insta is
+    /// only ever asked for the pending file, and an update in place renames it over the
+    /// baseline, as `cargo insta accept` does: the baseline is the old file or the new one.
+    ///
+    /// Must be called once the tests are over and no other thread reads the environment.
     pub fn write(&self, card: &Scorecard, description: &str, writer: &dyn Fn(&SnapshotWrite<'_>)) -> BaselineUpdate {
         self.discard_stale_pending();
+        let requested = std::env::var("INSTA_UPDATE").ok();
+        let in_place = match requested.as_deref() {
+            Some("always" | "1" | "force") => true,
+            Some("unseen") => self.path.exists(),
+            _ => false,
+        };
+        if in_place {
+            // SAFETY: the caller guarantees no other thread reads the environment now.
+            unsafe { std::env::set_var("INSTA_UPDATE", "new") };
+        }
         self.ask_insta(card, description, writer);
-        if self.pending_path().exists() {
-            BaselineUpdate::Pending(self.pending_path())
-        } else if matches!(self.read(), Ok(Some(ref written)) if written == card) {
-            BaselineUpdate::Written
-        } else {
-            BaselineUpdate::NotWritten("insta wrote nothing (is INSTA_UPDATE=no set?)")
+        if let (true, Some(requested)) = (in_place, &requested) {
+            // SAFETY: as above.
+            unsafe { std::env::set_var("INSTA_UPDATE", requested) };
+        }
+        let pending = self.pending_path();
+        if !pending.exists() {
+            return BaselineUpdate::NotWritten("insta wrote nothing (is INSTA_UPDATE=no set?)");
+        }
+        if !in_place {
+            return BaselineUpdate::Pending(pending);
+        }
+        match std::fs::rename(&pending, &self.path) {
+            Ok(()) => BaselineUpdate::Written,
+            Err(e) => BaselineUpdate::Failed(format!("cannot rename {} over it: {e}", pending.display())),
         }
     }
 

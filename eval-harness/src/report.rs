@@ -148,6 +148,10 @@ fn render(report: &SuiteReport, out: &mut String) {
             out,
             "  baseline: the scorecard differs from {baseline}; not written: {why}"
         ),
+        BaselineUpdate::Failed(why) => writeln!(
+            out,
+            "  baseline: error: the scorecard changed but {baseline} could not be updated (it is left as it was): {why}"
+        ),
     };
 }
 
