@@ -5,6 +5,11 @@
 //! The first line is a [`JournalHeader`]; every further line is a task record in the run
 //! JSON's task shape. A kill mid-write leaves at most the last line cut short (it has no
 //! newline yet): reading skips it. Any other line that does not read is an error naming it.
+//!
+//! A line is handed to the operating system as its task finishes, so killing the process loses
+//! nothing journaled; the file is also synced to disk at most once a second (and on creation),
+//! so that a power cut loses at most the last second of tasks without paying a disk sync per
+//! task.
 
 use crate::observer::Observer;
 use crate::result::TaskResult;
@@ -15,7 +20,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use thiserror::Error;
+
+/// How often, at most, a journal is synced to disk.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The first line of a journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +124,11 @@ pub fn read_journal(path: impl AsRef<Path>) -> Result<JournalContents, JournalEr
 pub struct JournalWriter {
     path: PathBuf,
     file: File,
+    /// When the file was last synced to disk (`None`: never).
+    synced_at: Option<Instant>,
+    sync_interval: Duration,
+    /// How many times the file was synced, for tests.
+    syncs: u64,
 }
 
 impl JournalWriter {
@@ -137,7 +151,7 @@ impl JournalWriter {
             .map_err(|e| io_error("create", e))?;
         let mut line = serde_json::to_vec(header).map_err(|e| io_error("write", io::Error::other(e)))?;
         line.push(b'\n');
-        let mut writer = JournalWriter { path, file };
+        let mut writer = JournalWriter::new(path, file);
         writer.write_line(&line)?;
         Ok(writer)
     }
@@ -157,7 +171,17 @@ impl JournalWriter {
             .map_err(|e| io_error("open", e))?;
         file.set_len(contents.complete_len)
             .map_err(|e| io_error("truncate the unfinished last line of", e))?;
-        Ok(JournalWriter { path, file })
+        Ok(JournalWriter::new(path, file))
+    }
+
+    fn new(path: PathBuf, file: File) -> Self {
+        JournalWriter {
+            path,
+            file,
+            synced_at: None,
+            sync_interval: SYNC_INTERVAL,
+            syncs: 0,
+        }
     }
 
     /// The journal's path.
@@ -177,15 +201,22 @@ impl JournalWriter {
     }
 
     fn write_line(&mut self, line: &[u8]) -> Result<(), JournalError> {
+        let io_error = |action, source| JournalError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
         // One write of the whole line, so a kill cuts at most this line short.
         self.file
             .write_all(line)
             .and_then(|()| self.file.flush())
-            .map_err(|source| JournalError::Io {
-                action: "write",
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(|e| io_error("write", e))?;
+        if self.synced_at.is_none_or(|at| at.elapsed() >= self.sync_interval) {
+            self.file.sync_data().map_err(|e| io_error("sync", e))?;
+            self.synced_at = Some(Instant::now());
+            self.syncs += 1;
+        }
+        Ok(())
     }
 }
 
@@ -264,6 +295,24 @@ mod tests {
         assert_eq!(read.header, header());
         assert_eq!(read.tasks, vec![task("a", true), task("b", false)]);
         assert_eq!(read.complete_len, fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn the_journal_is_synced_on_creation_and_then_at_most_once_per_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("01SYNC.journal.jsonl");
+        let mut writer = JournalWriter::create(&path, &header()).unwrap();
+        assert_eq!(writer.syncs, 1, "the header is on disk");
+        for id in ["a", "b", "c"] {
+            writer.append(&task(id, true)).unwrap();
+        }
+        assert_eq!(writer.syncs, 1, "quick appends share the next sync");
+
+        writer.sync_interval = Duration::ZERO;
+        writer.append(&task("d", true)).unwrap();
+        writer.append(&task("e", true)).unwrap();
+        assert_eq!(writer.syncs, 3, "an append after the interval syncs");
+        assert_eq!(read_journal(&path).unwrap().tasks.len(), 5);
     }
 
     #[test]

@@ -332,8 +332,9 @@ where
         }
     }
 
-    let stop_seen = options.stop.as_ref().is_some_and(|stop| *stop.requested.borrow());
-    if stopped || abandoning || stop_seen {
+    // A stop requested once every task had started, all of them finishing within the grace
+    // period, leaves a complete run: nothing is missing from it.
+    if stopped || abandoning {
         meta.status = RunStatus::Interrupted;
     }
     meta.duration_ms = started.elapsed().as_millis() as u64;
@@ -576,6 +577,25 @@ mod tests {
         assert_eq!(run.meta.status, RunStatus::Interrupted);
         let ids: Vec<&str> = run.tasks().iter().map(|t| t.task_id.as_str()).collect();
         assert_eq!(ids, ["t0"]);
+    }
+
+    #[tokio::test]
+    async fn a_stop_after_every_task_started_that_all_finish_in_time_completes() {
+        let (stop, requested) = watch::channel(false);
+        let agent = |task: Arc<Task>, _ctx: Ctx| async move {
+            if task.id() != "t0" {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok::<_, String>("done".to_owned())
+        };
+        let options = RunOptions::default()
+            .concurrency(3)
+            .observer(Arc::new(StopAfterFirst(stop)))
+            .stop_when(requested.clone(), Duration::from_secs(10));
+        let run = run(&suite(3), agent, scorers(), options).await;
+        assert!(*requested.borrow(), "the stop was requested during the run");
+        assert_eq!(run.meta.status, RunStatus::Completed);
+        assert_eq!(run.tasks().len(), 3);
     }
 
     #[tokio::test]
