@@ -39,6 +39,19 @@ impl RunRef {
         }
     }
 
+    /// The file it names, if it exists: the newest (`latest`) or the one of the run id
+    /// (`path_of`).
+    pub fn locate<E>(
+        &self,
+        latest: impl FnOnce() -> Result<Option<PathBuf>, E>,
+        path_of: impl FnOnce(&str) -> Result<PathBuf, E>,
+    ) -> Result<Option<PathBuf>, E> {
+        match self {
+            RunRef::Last => latest(),
+            RunRef::Run(run_id) => Ok(Some(path_of(run_id)?).filter(|path| path.is_file())),
+        }
+    }
+
     /// How the user wrote it, as `NAME=value`.
     pub fn describe(&self, name: &str) -> String {
         match self {

@@ -178,13 +178,12 @@ fn find_runs_to_resume(
     for plan in plans.iter_mut().filter(|plan| !plan.selected_tasks.is_empty()) {
         let store = plan.store(env, target_tmpdir);
         let suite = plan.suite_name();
-        let journal = match resume {
-            RunRef::Last => store.latest_journal(&suite).map_err(|e| e.to_string())?,
-            RunRef::Run(run_id) => {
-                let path = store.journal_path(&suite, run_id).map_err(|e| e.to_string())?;
-                path.is_file().then_some(path)
-            }
-        };
+        let journal = resume
+            .locate(
+                || store.latest_journal(&suite),
+                |run_id| store.journal_path(&suite, run_id),
+            )
+            .map_err(|e| e.to_string())?;
         match journal {
             Some(path) => {
                 plan.resume_from(path)?;
@@ -218,13 +217,9 @@ fn find_runs_to_replay(
     for plan in plans.iter_mut().filter(|plan| !plan.selected_tasks.is_empty()) {
         let store = plan.store(env, target_tmpdir);
         let suite = plan.suite_name();
-        let found = match replay {
-            RunRef::Last => store.latest(&suite).map_err(|e| e.to_string())?,
-            RunRef::Run(run_id) => {
-                let path = store.run_path(&suite, run_id).map_err(|e| e.to_string())?;
-                path.is_file().then_some(path)
-            }
-        };
+        let found = replay
+            .locate(|| store.latest(&suite), |run_id| store.run_path(&suite, run_id))
+            .map_err(|e| e.to_string())?;
         let Some(path) = found else {
             let missing = match replay {
                 RunRef::Last => "no saved run".to_owned(),
