@@ -411,9 +411,21 @@ impl Store {
         Ok(runs)
     }
 
-    /// The run of `suite` whose file name sorts last (the newest, for ULID run ids).
+    /// The run of `suite` written last (by modification time; for equal times, the file name
+    /// that sorts last). Not by name alone: a run assembled from cargo-nextest is named after
+    /// nextest's run id, a UUID, which does not sort by time among ULIDs.
     pub fn latest(&self, suite: &str) -> Result<Option<PathBuf>, StoreError> {
-        Ok(self.runs(suite)?.pop())
+        let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+        // In name order, so that of equal times the last name wins.
+        for path in self.runs(suite)? {
+            let modified = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(|source| StoreError::io("read the modification time of", &path, source))?;
+            if newest.as_ref().is_none_or(|(time, _)| modified >= *time) {
+                newest = Some((modified, path));
+            }
+        }
+        Ok(newest.map(|(_, path)| path))
     }
 
     fn suite_dir(&self, suite: &str) -> PathBuf {
@@ -904,6 +916,31 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_run_is_the_one_written_last_whatever_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let set_age = |id: &str, seconds_ago: u64| {
+            let file = File::options()
+                .write(true)
+                .open(dir.path().join(format!("weather/{id}.json")))
+                .unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+            file.set_modified(when).unwrap();
+        };
+        // A nextest run's UUID sorts after every ULID, but was assembled before the last run.
+        for id in ["01JA", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "01JB"] {
+            store.save(&sample_run(id)).unwrap();
+        }
+        set_age("01JA", 300);
+        set_age("f81d4fae-7dec-11d0-a765-00a0c91e6bf6", 200);
+        set_age("01JB", 100);
+        assert_eq!(
+            store.latest("weather").unwrap(),
+            Some(dir.path().join("weather/01JB.json"))
+        );
+    }
+
+    #[test]
     fn the_store_lists_runs_by_file_name() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
@@ -921,10 +958,6 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["01A.json", "01B.json", "01C.json"]);
-        assert_eq!(
-            store.latest("weather").unwrap(),
-            Some(dir.path().join("weather/01C.json"))
-        );
         assert_eq!(store.root(), dir.path());
     }
 }
