@@ -86,8 +86,9 @@ impl Aggregates {
         let mut input = 0;
         let mut output = 0;
         for task in tasks {
-            input += task.trace.tokens.input;
-            output += task.trace.tokens.output;
+            // Counts read from a file can be anything: they saturate rather than overflow.
+            input = task.trace.tokens.input.saturating_add(input);
+            output = task.trace.tokens.output.saturating_add(output);
             agg.errors += u64::from(task.trace.exception.is_some());
             agg.budget_violations += u64::from(task.budget_violation);
             for fb in &task.feedback {
@@ -131,7 +132,7 @@ impl Aggregates {
         agg.tokens = TokenTotals {
             input,
             output,
-            total: input + output,
+            total: input.saturating_add(output),
         };
         agg
     }

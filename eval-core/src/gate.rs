@@ -125,7 +125,8 @@ pub fn is_significant_drop(
     if policy.floor.is_some_and(|floor| rate < floor) {
         return true;
     }
-    let base_rate = f64::from(base_passed + 1) / f64::from(base_attempts + 2);
+    // In floating point: a baseline's counts are read from a file and may be as large as any u32.
+    let base_rate = (f64::from(base_passed) + 1.0) / (f64::from(base_attempts) + 2.0);
     binomial_cdf(passed, attempts, base_rate) < policy.alpha
 }
 
@@ -145,6 +146,13 @@ fn binomial_coefficient(n: u32, k: u32) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_largest_baseline_counts_do_not_overflow() {
+        let policy = RegressionPolicy::default();
+        assert!(super::is_significant_drop(0, 5, u32::MAX, u32::MAX, policy));
+        assert!(!super::is_significant_drop(5, 5, u32::MAX, u32::MAX, policy));
+    }
+
     use super::*;
 
     fn e(hash: &str, verdict: PairVerdict) -> ScorecardEntry {

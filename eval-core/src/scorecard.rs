@@ -195,8 +195,9 @@ impl Scorecard {
         for ((_, key), entry) in &self.entries {
             if let Some((passed, total)) = entry.verdict.pass_count() {
                 let count = counts.entry(key).or_default();
-                count.0 += passed;
-                count.1 += total;
+                // A scorecard is read from a file: its counts saturate rather than overflow.
+                count.0 = count.0.saturating_add(passed);
+                count.1 = count.1.saturating_add(total);
             }
         }
         counts
@@ -316,6 +317,13 @@ fn tokens(line: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn huge_pass_counts_saturate_instead_of_overflowing() {
+        let card = super::Scorecard::parse("a 0 k 4000000000/4000000000\nb 0 k 4000000000/4000000000\n").unwrap();
+        assert_eq!(card.pass_counts()["k"], (u32::MAX, u32::MAX));
+        assert!(card.render().contains("4000000000/4000000000"));
+    }
+
     use super::*;
 
     fn entry(hash: &str, verdict: PairVerdict) -> ScorecardEntry {

@@ -865,6 +865,31 @@ mod tests {
     }
 
     #[test]
+    fn an_event_with_a_repeated_key_reads_back_the_same_after_saving() {
+        let text = r#"{"run_id":"r","tasks":[{"task_id":"t","events":[
+            {"type":"tool_call","name":"a","name":"lookup","arguments":{}}]}]}"#;
+        let run = from_json(text.as_bytes(), Path::new("repeated.json")).unwrap();
+        let calls: Vec<&str> = run.tasks()[0].trace.tool_calls().map(|c| c.name.as_str()).collect();
+        assert_eq!(calls, ["lookup"], "the last value counts, as in any JSON object map");
+        let again = from_json(&to_json(&run).unwrap(), Path::new("again.json")).unwrap();
+        assert_eq!(again.tasks(), run.tasks());
+    }
+
+    #[test]
+    fn huge_token_counts_saturate_instead_of_overflowing() {
+        let text = r#"{"run_id":"r","tasks":[
+            {"task_id":"a","tokens":{"input":18446744073709551615,"output":1}},
+            {"task_id":"b","tokens":{"input":5,"output":18446744073709551615}}]}"#;
+        let run = from_json(text.as_bytes(), Path::new("huge.json")).unwrap();
+        assert_eq!(run.tasks()[0].trace.tokens.total(), u64::MAX);
+        let tokens = &run.aggregates().tokens;
+        assert_eq!(
+            (tokens.input, tokens.output, tokens.total),
+            (u64::MAX, u64::MAX, u64::MAX)
+        );
+    }
+
+    #[test]
     fn a_byte_order_mark_and_unknown_fields_are_tolerated() {
         let text = r#"{
             "schema_version": "0.2", "run_id": "r", "label": null, "future": {"x": 1},

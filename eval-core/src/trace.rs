@@ -120,7 +120,8 @@ pub struct TokenUsage {
 impl TokenUsage {
     /// Input plus output tokens.
     pub fn total(&self) -> u64 {
-        self.input + self.output
+        // Counts come from files too: a huge one saturates rather than wrapping or panicking.
+        self.input.saturating_add(self.output)
     }
 
     /// The field-wise sum.
@@ -133,10 +134,10 @@ impl std::ops::Add for TokenUsage {
     type Output = TokenUsage;
     fn add(self, rhs: TokenUsage) -> TokenUsage {
         TokenUsage {
-            input: self.input + rhs.input,
-            output: self.output + rhs.output,
-            cache_creation: self.cache_creation + rhs.cache_creation,
-            cache_read: self.cache_read + rhs.cache_read,
+            input: self.input.saturating_add(rhs.input),
+            output: self.output.saturating_add(rhs.output),
+            cache_creation: self.cache_creation.saturating_add(rhs.cache_creation),
+            cache_read: self.cache_read.saturating_add(rhs.cache_read),
         }
     }
 }
@@ -352,13 +353,37 @@ impl Field {
     }
 }
 
+/// `fields` with each repeated key kept once, in its first place, with its last value.
+fn without_repeated_keys(fields: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    let repeats = |fields: &[(String, Value)]| {
+        fields
+            .iter()
+            .enumerate()
+            .any(|(i, (name, _))| fields[..i].iter().any(|(n, _)| n == name))
+    };
+    // Events have a handful of fields, and repeated keys are rare: no map is worth building.
+    if !repeats(&fields) {
+        return fields;
+    }
+    let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        match kept.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value,
+            None => kept.push((name, value)),
+        }
+    }
+    kept
+}
+
 impl Event {
     /// Reads an event's fields. One of ours becomes its typed variant only when it has exactly
     /// the fields that variant keeps, so nothing is lost; anything else is `Foreign`, with its
-    /// fields in their order (a repeated key keeps its first place and its last value, as a
-    /// JSON object map would).
-    fn from_fields(mut fields: Vec<(String, Value)>) -> Event {
+    /// fields in their order. A repeated key keeps its first place and its last value, as a
+    /// JSON object map would, before the shape is judged: what is written back then reads back
+    /// as the same event.
+    fn from_fields(fields: Vec<(String, Value)>) -> Event {
         use Field::*;
+        let mut fields = without_repeated_keys(fields);
         fn get<'a>(fields: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
             fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
         }
@@ -381,12 +406,7 @@ impl Event {
             _ => return Event::Foreign(fields.into_iter().collect()),
         };
         let known = |name: &str| name == "type" || shape.iter().any(|(field, _)| *field == name);
-        let distinct = fields
-            .iter()
-            .enumerate()
-            .all(|(i, (name, _))| fields[..i].iter().all(|(n, _)| n != name));
-        let fits = distinct
-            && fields.iter().all(|(name, _)| known(name))
+        let fits = fields.iter().all(|(name, _)| known(name))
             && shape.iter().all(|(name, field)| field.accepts(get(&fields, name)));
         if !fits {
             return Event::Foreign(fields.into_iter().collect());

@@ -162,8 +162,8 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
     for o in outcomes {
         if let Some((passed, total)) = o.entry.as_ref().and_then(|e| e.verdict.pass_count()) {
             let c = now.entry(&o.key).or_default();
-            c.0 += passed;
-            c.1 += total;
+            c.0 = c.0.saturating_add(passed);
+            c.1 = c.1.saturating_add(total);
         }
         if let Some((passed, total)) = report
             .baseline
@@ -172,8 +172,8 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
             .and_then(|e| e.verdict.pass_count())
         {
             let c = before.entry(&o.key).or_default();
-            c.0 += passed;
-            c.1 += total;
+            c.0 = c.0.saturating_add(passed);
+            c.1 = c.1.saturating_add(total);
         }
     }
     if now.is_empty() {
