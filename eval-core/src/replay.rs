@@ -2,7 +2,8 @@
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
 use crate::feedback::Feedback;
-use crate::result::{RunResult, TaskResult};
+use crate::observer::Observer;
+use crate::result::{Budgets, RunResult, TaskResult};
 use crate::runner::{RunOptions, grade, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
@@ -110,7 +111,9 @@ where
             scorers: scorers.clone(),
             from: from.clone(),
             stored_repeats,
-            options: options.clone(),
+            repeats: options.repeats,
+            budgets: options.budgets,
+            observer: options.observer.clone(),
         };
         job.run()
     })
@@ -127,7 +130,9 @@ struct Regrade<I, R, O> {
     scorers: Arc<Scorers<I, R, O>>,
     from: Arc<str>,
     stored_repeats: u32,
-    options: RunOptions,
+    repeats: u32,
+    budgets: Budgets,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl<I, R, O> Regrade<I, R, O>
@@ -146,16 +151,16 @@ where
                         "not re-graded: the task's inputs changed since run {}, whose output answers other inputs",
                         self.from
                     ),
-                    None if self.stored_repeats != self.options.repeats => format!(
+                    None if self.stored_repeats != self.repeats => format!(
                         "not re-graded: run {} has no record `{}` (it was made with repeats = {}, the suite now has {})",
-                        self.from, self.record_id, self.stored_repeats, self.options.repeats
+                        self.from, self.record_id, self.stored_repeats, self.repeats
                     ),
                     None => format!("not re-graded: run {} has no record of this task", self.from),
                 };
                 self.not_regraded(inputs, Value::Null, Trace::new(Vec::new(), None, 0), &why)
             }
         };
-        if let Some(observer) = &self.options.observer {
+        if let Some(observer) = &self.observer {
             observer.task_evaluated(&result);
         }
         result
@@ -190,7 +195,7 @@ where
         .await;
         TaskResult {
             feedback,
-            budget_violation: self.options.budgets.exceeded_by(&stored.trace),
+            budget_violation: self.budgets.exceeded_by(&stored.trace),
             trace: stored.trace,
             trace_ref: stored.trace_ref,
             outputs: stored.outputs,
