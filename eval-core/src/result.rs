@@ -226,7 +226,7 @@ pub struct TaskResult {
     pub trace_ref: Option<Value>,
     /// The agent's output as JSON (`null` when the agent failed).
     pub outputs: Value,
-    /// Attempt number with repeats (0-based); `None` without repeats.
+    /// Attempt number with repeats, from 1 (as in `<id>#<n>`); `None` without repeats.
     pub attempt: Option<u32>,
     pub content_hash: ContentHash,
 }
