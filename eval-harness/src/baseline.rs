@@ -118,28 +118,34 @@ impl BaselineFile {
     /// Must be called once the tests are over and no other thread reads the environment.
     pub fn write(&self, card: &Scorecard, description: &str, writer: &dyn Fn(&SnapshotWrite<'_>)) -> BaselineUpdate {
         self.discard_stale_pending();
-        let requested = std::env::var("INSTA_UPDATE").ok();
-        let in_place = match requested.as_deref() {
-            Some("always" | "1" | "force") => true,
-            Some("unseen") => self.path.exists(),
+        // The mode that updates in place, if that is what was asked for.
+        let in_place = std::env::var("INSTA_UPDATE").ok().filter(|mode| match mode.as_str() {
+            "always" | "1" | "force" => true,
+            "unseen" => self.path.exists(),
             _ => false,
-        };
-        if in_place {
+        });
+        if in_place.is_some() {
             // SAFETY: the caller guarantees no other thread reads the environment now.
             unsafe { std::env::set_var("INSTA_UPDATE", "new") };
         }
         self.ask_insta(card, description, writer);
-        if let (true, Some(requested)) = (in_place, &requested) {
+        if let Some(mode) = &in_place {
             // SAFETY: as above.
-            unsafe { std::env::set_var("INSTA_UPDATE", requested) };
+            unsafe { std::env::set_var("INSTA_UPDATE", mode) };
         }
+        if !self.pending_path().exists() {
+            BaselineUpdate::NotWritten("insta wrote nothing (is INSTA_UPDATE=no set?)")
+        } else if in_place.is_some() {
+            self.accept_pending()
+        } else {
+            BaselineUpdate::Pending(self.pending_path())
+        }
+    }
+
+    /// Renames the pending snapshot over the baseline in one step; when that fails, both are
+    /// left as they were.
+    fn accept_pending(&self) -> BaselineUpdate {
         let pending = self.pending_path();
-        if !pending.exists() {
-            return BaselineUpdate::NotWritten("insta wrote nothing (is INSTA_UPDATE=no set?)");
-        }
-        if !in_place {
-            return BaselineUpdate::Pending(pending);
-        }
         match std::fs::rename(&pending, &self.path) {
             Ok(()) => BaselineUpdate::Written,
             Err(e) => BaselineUpdate::Failed(format!("cannot rename {} over it: {e}", pending.display())),
@@ -158,5 +164,45 @@ impl BaselineFile {
         panic::set_hook(Box::new(|_| {}));
         let _ = panic::catch_unwind(AssertUnwindSafe(|| writer(&request)));
         panic::set_hook(hook);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline_in(dir: &Path) -> BaselineFile {
+        let path = dir.join("evals__weather.snap");
+        BaselineFile {
+            dir: dir.to_owned(),
+            name: "weather".to_owned(),
+            path,
+        }
+    }
+
+    #[test]
+    fn accepting_replaces_the_baseline_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let baseline = baseline_in(dir.path());
+        std::fs::write(&baseline.path, "old").unwrap();
+        std::fs::write(baseline.pending_path(), "new").unwrap();
+        assert_eq!(baseline.accept_pending(), BaselineUpdate::Written);
+        assert_eq!(std::fs::read_to_string(&baseline.path).unwrap(), "new");
+        assert!(!baseline.pending_path().exists());
+    }
+
+    #[test]
+    fn a_failed_accept_is_reported_and_leaves_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let baseline = baseline_in(dir.path());
+        // A directory that is not empty cannot be replaced by a file: the rename fails.
+        std::fs::create_dir_all(baseline.path.join("inside")).unwrap();
+        std::fs::write(baseline.pending_path(), "new").unwrap();
+        let BaselineUpdate::Failed(why) = baseline.accept_pending() else {
+            panic!("the rename cannot succeed");
+        };
+        assert!(why.contains(&baseline.pending_path().display().to_string()), "{why}");
+        assert!(baseline.path.join("inside").is_dir(), "the old one is left");
+        assert_eq!(std::fs::read_to_string(baseline.pending_path()).unwrap(), "new");
     }
 }

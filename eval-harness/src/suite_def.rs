@@ -189,18 +189,14 @@ where
                     Some(ids) => suite.filtered(|t| ids.contains(t.id())),
                     None => suite,
                 };
-                match (execution, decoder) {
-                    (Execution::Replay(stored), Some(decode)) => {
+                match execution {
+                    Execution::RunAgents => eval_core::run(&suite, agent, scorers, options).await,
+                    Execution::Replay(stored) => {
+                        // The plan refuses to replay a suite without a decoder before anything
+                        // runs; even so, a replay never falls back to running the agent.
+                        let decode = decoder.unwrap_or(|_| Err("the output type is not `Deserialize`".to_owned()));
                         eval_core::regrade(&suite, *stored, decode, scorers, options).await
                     }
-                    // The plan refuses to replay a suite without a decoder before anything runs;
-                    // were it asked anyway, no agent would run and no output would be graded.
-                    (Execution::Replay(stored), None) => {
-                        let refuse: OutputDecoder<A::Output> =
-                            |_| Err("the output type is not `Deserialize`".to_owned());
-                        eval_core::regrade(&suite, *stored, refuse, scorers, options).await
-                    }
-                    (Execution::RunAgents, _) => eval_core::run(&suite, agent, scorers, options).await,
                 }
             })
         };
