@@ -4,7 +4,7 @@
 //! `convert_temperature(celsius)` (to Fahrenheit). The scripted model reads the question and
 //! the tool results so far, and either calls a tool or answers.
 
-use eval_core::{Ctx, ModelResponse, TokenUsage};
+use eval_engine::{Ctx, ModelResponse, TokenUsage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fmt;
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(forecast.city, "Oslo");
         assert_eq!(forecast.temp_f, Some(25.7));
         assert_eq!(forecast.answer, "It is 25.7°F and snow in Oslo.");
-        let trace = eval_core::Trace::new(ctx.events(), None, 0);
+        let trace = eval_engine::Trace::new(ctx.events(), None, 0);
         let tools: Vec<&str> = trace.tool_calls().map(|c| c.name.as_str()).collect();
         assert_eq!(tools, ["get_weather", "convert_temperature"]);
         assert!(trace.tokens.total() > 0);
@@ -277,6 +277,6 @@ mod tests {
         let forecast = WeatherAgent::default().ask("Weather in Atlantis?", &ctx).await.unwrap();
         assert_eq!(forecast.city, "Atlantis");
         assert!(forecast.answer.starts_with("Sorry"));
-        assert_eq!(eval_core::Trace::new(ctx.events(), None, 0).tool_errors().count(), 1);
+        assert_eq!(eval_engine::Trace::new(ctx.events(), None, 0).tool_errors().count(), 1);
     }
 }

@@ -7,7 +7,7 @@
 //! must run. AG2 comes from `AG2_PYTHON` (a Python with `ag2==1.2.1`), else from a virtual
 //! environment this test creates once under cargo's target directory.
 
-use eval_core::{
+use eval_engine::{
     Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Suite, Task, run, save_run, scorer_fn,
 };
 use serde_json::{Value, json};
@@ -114,7 +114,7 @@ fn suite() -> Suite {
 async fn make_run(wrong_on: Option<&'static str>, run_id: &str) -> RunResult {
     let agent = move |task: Arc<Task>, ctx: Ctx| async move {
         let code = task.inputs()["code"].as_str().unwrap_or_default().to_owned();
-        ctx.model_response_from(eval_core::ModelResponse {
+        ctx.model_response_from(eval_engine::ModelResponse {
             model: Some("scripted".into()),
             text: None,
             finish_reason: Some("tool_calls".into()),

@@ -451,8 +451,8 @@ fn nextest_runs_each_pair_in_its_own_process_with_the_same_outcomes() {
     );
     let assembled = scenario.assemble(&shared_dirs[0]);
     assert_eq!(assembled.meta.suite.name, "weather");
-    assert_eq!(assembled.meta.status, eval_core::RunStatus::Completed);
-    let task_ids = |run: &eval_core::RunResult| run.tasks().iter().map(|t| t.task_id.clone()).collect::<Vec<_>>();
+    assert_eq!(assembled.meta.status, eval_engine::RunStatus::Completed);
+    let task_ids = |run: &eval_engine::RunResult| run.tasks().iter().map(|t| t.task_id.clone()).collect::<Vec<_>>();
     assert_eq!(task_ids(&assembled), task_ids(&cargo_test_run));
     assert_eq!(verdicts(&assembled), verdicts(&cargo_test_run));
     let fragments = fs::read_dir(&shared_dirs[0])
@@ -652,7 +652,7 @@ fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
         saved.path.file_stem().unwrap().to_str(),
         Some(resumed_from.from.as_str())
     );
-    assert_eq!(saved.run.meta.status, eval_core::RunStatus::Completed);
+    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
     assert_eq!(verdicts(&saved.run), expected_verdicts);
     assert!(!journal.exists(), "the journal is removed once the run is saved");
     assert_eq!(resumed.results(), uninterrupted.results(), "{resumed}");
@@ -670,7 +670,7 @@ fn an_interrupted_run_saves_what_finished_and_tells_how_to_resume() {
 
     assert_ne!(run.code(), 0, "{run}");
     let saved = run.saved_run("weather");
-    assert_eq!(saved.run.meta.status, eval_core::RunStatus::Interrupted);
+    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Interrupted);
     let run_id = saved.run.run_id().to_owned();
     let finished = journaled_task_ids(&journal);
     let saved_ids: BTreeSet<String> = saved.run.tasks().iter().map(|t| t.task_id.clone()).collect();
@@ -701,7 +701,7 @@ fn an_interrupted_run_saves_what_finished_and_tells_how_to_resume() {
     assert!(ran_again.is_disjoint(&finished), "{resumed}");
     let replaced = resumed.saved_run("weather");
     assert_eq!(replaced.path, saved.path);
-    assert_eq!(replaced.run.meta.status, eval_core::RunStatus::Completed);
+    assert_eq!(replaced.run.meta.status, eval_engine::RunStatus::Completed);
     assert_eq!(replaced.run.tasks().len(), WEATHER_TASKS.len());
     assert!(!journal.exists());
 }
@@ -797,7 +797,7 @@ fn a_replay_grades_only_what_the_stored_run_holds() {
 }
 
 /// Verdict of every (task, key) of a run.
-fn verdicts(run: &eval_core::RunResult) -> BTreeMap<(String, String), String> {
+fn verdicts(run: &eval_engine::RunResult) -> BTreeMap<(String, String), String> {
     run.tasks()
         .iter()
         .flat_map(|task| {
@@ -810,7 +810,7 @@ fn verdicts(run: &eval_core::RunResult) -> BTreeMap<(String, String), String> {
 
 /// The ids of the tasks a journal holds.
 fn journaled_task_ids(journal: &Path) -> BTreeSet<String> {
-    let contents = eval_core::journal::read_journal(journal).unwrap_or_else(|e| panic!("{e}"));
+    let contents = eval_engine::journal::read_journal(journal).unwrap_or_else(|e| panic!("{e}"));
     contents.tasks.into_iter().map(|t| t.task_id).collect()
 }
 
@@ -968,7 +968,7 @@ impl Scenario {
     }
 
     /// Runs `cargo eval assemble <dir>` and loads the run JSON whose path it prints.
-    fn assemble(&self, dir: &Path) -> eval_core::RunResult {
+    fn assemble(&self, dir: &Path) -> eval_engine::RunResult {
         let output = run_to_end(self.command(cargo_eval()).arg("assemble").arg(dir));
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
@@ -976,7 +976,7 @@ impl Scenario {
             "cargo eval assemble failed: {}{stdout}",
             String::from_utf8_lossy(&output.stderr)
         );
-        eval_core::load_run(stdout.trim()).unwrap_or_else(|e| panic!("{e}"))
+        eval_engine::load_run(stdout.trim()).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Starts the test binary without waiting for it, its output captured.
@@ -1316,7 +1316,7 @@ impl std::fmt::Display for Run {
 /// A run JSON named on the summary's `run:` line.
 struct SavedRun {
     path: PathBuf,
-    run: eval_core::RunResult,
+    run: eval_engine::RunResult,
 }
 
 impl Run {
@@ -1379,7 +1379,7 @@ impl Run {
             .filter_map(|line| line.trim().strip_prefix("run: "))
             .map(|path| SavedRun {
                 path: PathBuf::from(path),
-                run: eval_core::load_run(path).unwrap_or_else(|e| panic!("{e}")),
+                run: eval_engine::load_run(path).unwrap_or_else(|e| panic!("{e}")),
             })
             .find(|saved| saved.run.meta.suite.name == suite)
             .unwrap_or_else(|| panic!("no run JSON of suite {suite}: {self}"))

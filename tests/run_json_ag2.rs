@@ -1,7 +1,7 @@
 //! Run JSON written by AG2 loads here, renders AG2's summary verbatim, and survives a save and
 //! load by this crate with AG2's fields, their order and their values intact.
 
-use eval_core::{Event, RunResult, load_run, save_run};
+use eval_engine::{Event, RunResult, load_run, save_run};
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -2,10 +2,10 @@
 //! agent, saving and loading the run JSON, diffing two runs, re-grading a loaded run with other
 //! scorers (a replay), and the memory a loaded run takes.
 //!
-//! `cargo bench -p eval-core --bench run_json [-- <tasks>]` (default 10,000 tasks). Prints
+//! `cargo bench -p eval-engine --bench run_json [-- <tasks>]` (default 10,000 tasks). Prints
 //! figures; it asserts nothing about time.
 
-use eval_core::{
+use eval_engine::{
     Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Threshold,
     decode_output, load_run, regrade, run, save_run, scorer_fn,
 };

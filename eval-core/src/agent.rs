@@ -13,14 +13,14 @@ use std::sync::Arc;
 /// most code never names this trait:
 ///
 /// ```
-/// use eval_core::{Ctx, Task};
+/// use eval_engine::{Ctx, Task};
 /// use std::sync::Arc;
 ///
 /// let agent = |task: Arc<Task>, ctx: Ctx| async move {
 ///     ctx.tool_call("echo", task.inputs().clone());
 ///     Ok::<_, std::io::Error>(task.input().to_uppercase())
 /// };
-/// # fn is_agent<A: eval_core::Agent<serde_json::Value, serde_json::Value>>(_: &A) {}
+/// # fn is_agent<A: eval_engine::Agent<serde_json::Value, serde_json::Value>>(_: &A) {}
 /// # is_agent(&agent);
 /// ```
 ///

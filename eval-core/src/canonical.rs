@@ -12,7 +12,7 @@ use std::io::Write as _;
 ///
 /// ```
 /// use serde_json::json;
-/// let a = eval_core::canonical::to_canonical_json(&json!({"b": 1.0, "a": [true, null]}));
+/// let a = eval_engine::canonical::to_canonical_json(&json!({"b": 1.0, "a": [true, null]}));
 /// assert_eq!(a, r#"{"a":[true,null],"b":1}"#);
 /// ```
 pub fn to_canonical_json(value: &Value) -> String {

@@ -48,7 +48,7 @@
 //! ```text
 //! use tracing_subscriber::prelude::*;
 //! tracing_subscriber::registry()
-//!     .with(eval_core::capture::layer())
+//!     .with(eval_engine::capture::layer())
 //!     .with(tracing_subscriber::fmt::layer().with_filter(EnvFilter::from_default_env()))
 //!     .init();
 //! ```
@@ -59,7 +59,7 @@
 //! (see `tokio-rs/tracing` issue 2519).
 //!
 //! ```
-//! use eval_core::{capture, run, Ctx, RunOptions, Suite, Task};
+//! use eval_engine::{capture, run, Ctx, RunOptions, Suite, Task};
 //! use serde_json::json;
 //! use std::sync::Arc;
 //! use tracing_subscriber::prelude::*;

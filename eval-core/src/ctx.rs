@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// so an agent can hand it to the futures it spawns.
 ///
 /// ```
-/// use eval_core::Ctx;
+/// use eval_engine::Ctx;
 /// use serde_json::json;
 ///
 /// let ctx = Ctx::new("task-0000", 1);
@@ -71,7 +71,7 @@ impl Ctx {
     /// `E::from(CassetteError::Recorded { message, .. })` displays the recorded text.
     ///
     /// ```
-    /// use eval_core::{CassetteMode, Cassettes, Ctx};
+    /// use eval_engine::{CassetteMode, Cassettes, Ctx};
     /// use serde_json::json;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -163,7 +163,7 @@ impl fmt::Display for Flip {
 /// The comparison of a current run with a baseline run.
 ///
 /// ```no_run
-/// use eval_core::{DiffMode, load_run};
+/// use eval_engine::{DiffMode, load_run};
 ///
 /// let current = load_run("evals/weather/current.json")?;
 /// let baseline = load_run("evals/weather/baseline.json")?;

@@ -8,7 +8,7 @@ use std::fmt;
 /// One piece of feedback: a grade (`score`), a label (`value`), or neither (ungradeable).
 ///
 /// ```
-/// use eval_core::{Feedback, Verdict};
+/// use eval_engine::{Feedback, Verdict};
 ///
 /// assert_eq!(Feedback::pass_fail("exact", true).verdict(), Verdict::Pass);
 /// assert_eq!(Feedback::number("overlap", 0.8).verdict(), Verdict::Informational);

@@ -22,7 +22,7 @@ pub type OutputDecoder<O> = fn(&Value) -> Result<O, String>;
 /// The [`OutputDecoder`] of any output type that can be deserialized.
 ///
 /// ```
-/// use eval_core::{OutputDecoder, decode_output};
+/// use eval_engine::{OutputDecoder, decode_output};
 ///
 /// let decode: OutputDecoder<Vec<u8>> = decode_output;
 /// assert_eq!(decode(&serde_json::json!([1, 2])), Ok(vec![1, 2]));
@@ -44,7 +44,7 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// agents (timeout, cassettes) have no effect.
 ///
 /// ```
-/// use eval_core::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
+/// use eval_engine::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
 /// use serde_json::{json, Value};
 /// use std::sync::Arc;
 ///

@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, watch};
 /// How to run a suite. Built with chained setters:
 ///
 /// ```
-/// use eval_core::RunOptions;
+/// use eval_engine::RunOptions;
 /// use std::time::Duration;
 ///
 /// let options = RunOptions::default()
@@ -154,7 +154,7 @@ impl RunOptions {
     /// recorded and replayed (without them, `replay` just makes the call).
     ///
     /// ```
-    /// use eval_core::{CassetteMode, Cassettes, RunOptions};
+    /// use eval_engine::{CassetteMode, Cassettes, RunOptions};
     ///
     /// let mode = CassetteMode::from_env().unwrap_or(CassetteMode::Strict);
     /// let options = RunOptions::default().cassettes(Cassettes::new("tests/cassettes/weather", mode));
@@ -170,7 +170,7 @@ impl RunOptions {
     /// [`RunStatus::Interrupted`] with what finished. How a harness handles Ctrl-C.
     ///
     /// ```
-    /// use eval_core::RunOptions;
+    /// use eval_engine::RunOptions;
     /// use std::time::Duration;
     ///
     /// let (stop, requested) = tokio::sync::watch::channel(false);
@@ -197,7 +197,7 @@ impl RunOptions {
 /// and its scorers still run on the trace it left, while the other tasks go on.
 ///
 /// ```
-/// use eval_core::{run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
+/// use eval_engine::{run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
 /// use serde_json::{json, Value};
 /// use std::sync::Arc;
 ///

@@ -183,10 +183,10 @@ pub type Scorers<I, R, O> = Vec<Arc<dyn Scorer<I, R, O>>>;
 /// Turns a synchronous closure into a scorer.
 ///
 /// ```
-/// use eval_core::{scorer_fn, Scorer, ScorerSpec};
+/// use eval_engine::{scorer_fn, Scorer, ScorerSpec};
 /// use serde_json::Value;
 ///
-/// let s = scorer_fn(ScorerSpec::new("answered"), |input: &eval_core::ScoreInput<Value, Value, String>| {
+/// let s = scorer_fn(ScorerSpec::new("answered"), |input: &eval_engine::ScoreInput<Value, Value, String>| {
 ///     input.outputs.is_some_and(|o| !o.is_empty())
 /// });
 /// assert_eq!(s.spec().key, "answered");

@@ -307,7 +307,7 @@ fn write_file(
 /// A directory of runs: `<root>/<suite>/<run_id>.json`.
 ///
 /// ```
-/// use eval_core::Store;
+/// use eval_engine::Store;
 ///
 /// let store = Store::new("target/evals");
 /// let path = store.run_path("weather", "01JD2Z5Q0000000000000000").unwrap();

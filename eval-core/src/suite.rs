@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// The tasks of one evaluation, in dataset order.
 ///
 /// ```
-/// use eval_core::Suite;
+/// use eval_engine::Suite;
 /// use serde_json::json;
 ///
 /// let suite: Suite = Suite::from_values("math", vec![
@@ -139,7 +139,7 @@ impl<I: Serialize, R: Serialize> Task<I, R> {
     /// Builds a task in code (for inline suites).
     ///
     /// ```
-    /// use eval_core::{Suite, Task};
+    /// use eval_engine::{Suite, Task};
     /// use serde_json::json;
     ///
     /// let task = Task::new("t1", json!({"input": "hi"}), json!({"answer": "hello"})).with_tags(["smoke"]);

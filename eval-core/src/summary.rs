@@ -14,8 +14,8 @@ impl RunResult {
     /// label counts, ungradeable counts and a status that is not `completed`.
     ///
     /// ```
-    /// use eval_core::{Feedback, RunResult};
-    /// # use eval_core::{RunMeta, RunStatus, SuiteInfo, Budgets, TaskResult, Trace, ContentHash};
+    /// use eval_engine::{Feedback, RunResult};
+    /// # use eval_engine::{RunMeta, RunStatus, SuiteInfo, Budgets, TaskResult, Trace, ContentHash};
     /// # use serde_json::{json, Map, Value};
     /// # let meta = RunMeta {
     /// #     schema_version: "0.2".into(), run_id: "r1".into(), label: None,

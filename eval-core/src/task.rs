@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// [`serde_json::Value`], so untyped datasets need no structs at all.
 ///
 /// ```
-/// use eval_core::Suite;
+/// use eval_engine::Suite;
 /// use serde_json::json;
 ///
 /// let suite: Suite = Suite::from_values("weather", vec![json!({

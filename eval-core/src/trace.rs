@@ -32,7 +32,7 @@ impl Trace {
     /// Every tool call, in order.
     ///
     /// ```
-    /// use eval_core::{Event, Trace};
+    /// use eval_engine::{Event, Trace};
     /// use serde_json::json;
     ///
     /// let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);

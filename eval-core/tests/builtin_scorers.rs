@@ -1,11 +1,11 @@
 //! The built-in scorers: a passing and a failing case for each, their edge cases, and a whole
 //! suite graded by all of them through the runner.
 
-use eval_core::scorers::{
+use eval_engine::scorers::{
     Matcher, final_answer_matches, final_number_equals, final_number_matches, latency_under, no_tool_calls,
     no_tool_errors, threshold, token_budget, tool_call_count, tool_called, tool_called_with, tools_called_in_order,
 };
-use eval_core::{
+use eval_engine::{
     Ctx, Event, Exception, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task,
     Threshold, TokenUsage, Trace, Verdict, grade, run, scorer_fn,
 };

@@ -1,7 +1,7 @@
 //! The subscriber `capture::install_default` installs (what the eval harness uses) captures
 //! every span, also right after an event it filters out.
 
-use eval_core::{Ctx, RunOptions, Suite, Task, capture, run};
+use eval_engine::{Ctx, RunOptions, Suite, Task, capture, run};
 use serde_json::json;
 use std::sync::Arc;
 

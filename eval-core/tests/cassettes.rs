@@ -1,8 +1,8 @@
 //! Cassettes: keys, record → replay of values and errors, the four modes, corrupt files,
 //! redaction, concurrent recording, and cassettes given to a run.
 
-use eval_core::cassette::redact_secrets;
-use eval_core::{Agent, CassetteError, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, Suite, Task, run};
+use eval_engine::cassette::redact_secrets;
+use eval_engine::{Agent, CassetteError, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, Suite, Task, run};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -84,7 +84,7 @@ fn the_key_ignores_key_order_and_number_spelling_but_not_the_kind_or_the_request
     assert!(key.bytes().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(
         key,
-        eval_core::canonical::sha256_hex(&["model", &eval_core::canonical::to_canonical_json(&a)]),
+        eval_engine::canonical::sha256_hex(&["model", &eval_engine::canonical::to_canonical_json(&a)]),
         "the key is SHA-256 over the kind and the canonical request"
     );
     assert_ne!(key, cassettes.key("tool:model", &a).unwrap());

@@ -1,6 +1,6 @@
 //! Loading suites: the happy path, and every malformed input naming file, line and field.
 
-use eval_core::{DatasetError, Suite, Task, TaskOrigin};
+use eval_engine::{DatasetError, Suite, Task, TaskOrigin};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -1,8 +1,8 @@
 //! Property tests of the loaders and the round trips: random inputs never panic a loader, and
 //! what is written reads back the same.
 
-use eval_core::store::{from_json, to_json};
-use eval_core::{
+use eval_engine::store::{from_json, to_json};
+use eval_engine::{
     ContentHash, DiffMode, Event, Exception, Feedback, PairVerdict, RunMeta, RunResult, RunStatus, SCHEMA_VERSION,
     Scorecard, ScorecardEntry, ScorerSpec, Selection, Suite, SuiteInfo, TaskResult, Threshold, TokenUsage, Trace,
 };
@@ -48,8 +48,8 @@ fn feedback() -> impl Strategy<Value = Feedback> {
     (
         "[a-z_]{1,8}",
         prop_oneof![
-            any::<bool>().prop_map(|b| Some(eval_core::Score::Bool(b))),
-            (-100.0f64..100.0).prop_map(|n| Some(eval_core::Score::Number(n))),
+            any::<bool>().prop_map(|b| Some(eval_engine::Score::Bool(b))),
+            (-100.0f64..100.0).prop_map(|n| Some(eval_engine::Score::Number(n))),
             Just(None),
         ],
         prop::option::of("[a-z]{1,6}"),
@@ -257,7 +257,7 @@ proptest! {
             json_value().prop_map(|v| v.to_string().into_bytes()),
         ]
     ) {
-        use eval_core::{CassetteError, CassetteMode, Cassettes};
+        use eval_engine::{CassetteError, CassetteMode, Cassettes};
         let dir = tempfile::tempdir().unwrap();
         let cassettes = Cassettes::new(dir.path(), CassetteMode::Strict);
         let request = json!({"prompt": "hello"});
@@ -287,7 +287,7 @@ proptest! {
     fn replaying_a_run_with_its_own_scorers_gives_the_same_feedback(
         answers in prop::collection::vec((prop::option::of(json_value()), 0usize..3), 1..8),
     ) {
-        use eval_core::{Ctx, RunOptions, ScoreInput, Scorer, Scorers, Task, decode_output, regrade, run, scorer_fn};
+        use eval_engine::{Ctx, RunOptions, ScoreInput, Scorer, Scorers, Task, decode_output, regrade, run, scorer_fn};
         use std::sync::Arc;
 
         let lines = (0..answers.len())

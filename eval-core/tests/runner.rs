@@ -1,7 +1,7 @@
 //! The runner: bounded concurrency, faults recorded per task while the others go on, repeats,
 //! budgets, thresholds and lifecycle events.
 
-use eval_core::{
+use eval_engine::{
     Budgets, Ctx, Exception, Feedback, Observer, RunOptions, RunResult, RunStarted, ScoreInput, Scorer, ScorerSpec,
     Scorers, Suite, Task, TaskResult, Threshold, Verdict, run, scorer_fn,
 };

@@ -3,7 +3,7 @@
 //! `EFBIG` exactly as a full disk refuses it with `ENOSPC`. The error names the file, no
 //! temporary file is left, and the previous run file is untouched.
 
-use eval_core::{Ctx, RunOptions, RunResult, Store, Suite, Task, load_run, run};
+use eval_engine::{Ctx, RunOptions, RunResult, Store, Suite, Task, load_run, run};
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::path::Path;

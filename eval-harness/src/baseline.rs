@@ -3,7 +3,7 @@
 
 use crate::harness::SnapshotWrite;
 use crate::suite_def::SuiteSite;
-use eval_core::Scorecard;
+use eval_engine::Scorecard;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 

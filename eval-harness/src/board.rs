@@ -4,7 +4,7 @@
 //! outcomes need (verdicts, comments, the exception, the content hash), not the trace, so the
 //! run's memory is not doubled.
 
-use eval_core::{Exception, Observer, TaskResult, Verdict};
+use eval_engine::{Exception, Observer, TaskResult, Verdict};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 

@@ -13,7 +13,7 @@
 //! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 
-use eval_core::{CassetteMode, RegressionPolicy};
+use eval_engine::{CassetteMode, RegressionPolicy};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ impl RunRef {
             None => Ok(None),
             Some(last) if last == "last" => Ok(Some(RunRef::Last)),
             Some(run_id) => {
-                eval_core::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
+                eval_engine::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
                 Ok(Some(RunRef::Run(run_id)))
             }
         }
@@ -102,7 +102,7 @@ impl HarnessEnv {
         let ci = flag("CI") || flag("TF_BUILD");
         // An unknown mode stops the run before any agent starts: guessing could spend tokens.
         let cassettes =
-            CassetteMode::resolve(var(eval_core::cassette::CASSETTES_VAR).as_deref(), ci).map_err(|e| e.to_string())?;
+            CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci).map_err(|e| e.to_string())?;
         let resume = RunRef::from_var("EVAL_RESUME", var("EVAL_RESUME"))?;
         let replay = RunRef::from_var("EVAL_REPLAY", var("EVAL_REPLAY"))?;
         if resume.is_some() && replay.is_some() {
@@ -124,7 +124,7 @@ impl HarnessEnv {
         let nextest_run_id = match var("NEXTEST_RUN_ID").filter(|_| nextest) {
             None => None,
             Some(id) => {
-                eval_core::check_file_name("nextest run id", &id).map_err(|e| format!("NEXTEST_RUN_ID: {e}"))?;
+                eval_engine::check_file_name("nextest run id", &id).map_err(|e| format!("NEXTEST_RUN_ID: {e}"))?;
                 Some(id)
             }
         };

@@ -13,8 +13,8 @@ use crate::report::{SuiteReport, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{failing_trial, listed_trial, pair_trial};
-use eval_core::journal::{JournalHeader, JournalObserver, JournalWriter};
-use eval_core::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
+use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
+use eval_engine::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
 use libtest_mimic::{Arguments, FormatSetting};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -94,8 +94,8 @@ pub fn run_main(
     }
 
     // Agents' `tracing` spans (rig's, say) land in their tasks' traces, unless the process set
-    // a subscriber of its own, which then has to include `eval_core::capture::layer()`.
-    eval_core::capture::install_default();
+    // a subscriber of its own, which then has to include `eval_engine::capture::layer()`.
+    eval_engine::capture::install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -375,7 +375,7 @@ fn start_runs(
 struct SharedWithNextest {
     nextest_run_id: String,
     claims: Vec<TaskClaim>,
-    cached: Vec<eval_core::TaskResult>,
+    cached: Vec<eval_engine::TaskResult>,
 }
 
 /// Locks each task to run in the nextest run's shared directory (one at a time, in a fixed
@@ -423,7 +423,7 @@ impl SharedWithNextest {
     /// cached: the next process to lock it runs it.
     fn conclude(self, run: RunResult, repeats: u32, suite_order: &HashMap<String, usize>) -> RunResult {
         for claim in self.claims {
-            let records: Vec<eval_core::TaskResult> = run
+            let records: Vec<eval_engine::TaskResult> = run
                 .tasks()
                 .iter()
                 .filter(|task| task.base_id() == claim.task_id)
@@ -437,7 +437,7 @@ impl SharedWithNextest {
                 nextest_run_id: self.nextest_run_id.clone(),
                 task_id: claim.task_id.clone(),
                 position: suite_order.get(&claim.task_id).copied().unwrap_or(usize::MAX),
-                suite: eval_core::SuiteInfo {
+                suite: eval_engine::SuiteInfo {
                     size: suite_order.len(),
                     ..meta.suite.clone()
                 },
@@ -496,7 +496,7 @@ fn open_journal(plan: &mut SuitePlan, env: &HarnessEnv, target_tmpdir: Option<&s
 /// interrupted run's start time, recording what it was resumed from.
 fn with_reused_tasks(
     run: RunResult,
-    (resumed, created_at, reused): (Resumed, String, Vec<eval_core::TaskResult>),
+    (resumed, created_at, reused): (Resumed, String, Vec<eval_engine::TaskResult>),
     suite_order: &HashMap<String, usize>,
 ) -> RunResult {
     let (mut meta, mut tasks) = run.into_parts();

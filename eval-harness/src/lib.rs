@@ -15,7 +15,7 @@
 //! harness = false
 //! ```
 //!
-//! The engine is [`eval_core`], re-exported as [`core`], for driving evaluations from code.
+//! The engine is [`eval_engine`], re-exported as [`core`], for driving evaluations from code.
 
 mod baseline;
 mod board;
@@ -34,7 +34,7 @@ mod selection;
 mod suite_def;
 mod trials;
 
-pub use eval_core as core;
+pub use eval_engine as core;
 pub use eval_macros::{eval_suite, scorer};
 
 /// Turns the test target into the eval harness: `eval_harness::main!();` runs every suite of
@@ -90,7 +90,7 @@ pub mod __private {
     pub use crate::registry::{SuiteRegistration, registered_suites};
     pub use crate::replay_probe::{ReplayByDeserialize, ReplayNotPossible, ReplayProbe, ResultParts};
     pub use crate::suite_def::{IntoTasks, SuiteBuilder, SuiteDef, SuiteSite, TaskSource, suite};
-    pub use eval_core::{
+    pub use eval_engine::{
         Ctx, DatasetError, Feedback, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task, Threshold,
         Trace,
     };

@@ -12,7 +12,7 @@
 //! of them; the files keep the originals.
 
 use crate::outcome::PairOutcome;
-use eval_core::{Budgets, Outcome, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskResult};
+use eval_engine::{Budgets, Outcome, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -74,7 +74,7 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let cache_path = dir.join(format!("{stem}{TASK_SUFFIX}"));
     if cache_path.exists() {
-        let (_, tasks) = eval_core::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
+        let (_, tasks) = eval_engine::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
         return Ok(Claimed::Cached(tasks));
     }
     Ok(Claimed::ToRun(TaskClaim {
@@ -87,7 +87,7 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
 impl TaskClaim {
     /// Caches the task's graded records, then releases the lock (by dropping the claim).
     pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskResult]) -> Result<(), String> {
-        eval_core::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
+        eval_engine::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
     }
 }
 
@@ -114,7 +114,7 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         file_stem(&outcome.task_id),
         file_stem(&outcome.key)
     ));
-    eval_core::save_json(&path, &fragment).map_err(|e| e.to_string())
+    eval_engine::save_json(&path, &fragment).map_err(|e| e.to_string())
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
@@ -139,7 +139,7 @@ fn file_stem(id: &str) -> String {
     if plain {
         id.to_owned()
     } else {
-        let hex = eval_core::canonical::canonical_sha256_hex(&[&serde_json::Value::String(id.to_owned())]);
+        let hex = eval_engine::canonical::canonical_sha256_hex(&[&serde_json::Value::String(id.to_owned())]);
         format!("h-{}", &hex[..32])
     }
 }
@@ -154,7 +154,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         if !path.to_str().is_some_and(|p| p.ends_with(TASK_SUFFIX)) {
             continue;
         }
-        let (header, tasks) = eval_core::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
+        let (header, tasks) = eval_engine::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
         cached.insert((header.position, header.task_id.clone()), (header, tasks));
     }
     let Some((first, _)) = cached.values().next() else {
@@ -186,7 +186,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         .min()
         .unwrap_or_default();
     let meta = RunMeta {
-        schema_version: eval_core::SCHEMA_VERSION.to_owned(),
+        schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
         run_id: first.nextest_run_id.clone(),
         label: None,
         created_at,
@@ -202,7 +202,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         selection: Some(Selection { filter: None, complete }),
         repeats: first.repeats,
         budgets: first.budgets,
-        producer: Some(eval_core::Producer::this_crate()),
+        producer: Some(eval_engine::Producer::this_crate()),
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
@@ -252,13 +252,13 @@ mod tests {
                     } else {
                         format!("t{i}")
                     },
-                    content_hash: eval_core::ContentHash::of(&inputs, &serde_json::Value::Null),
+                    content_hash: eval_engine::ContentHash::of(&inputs, &serde_json::Value::Null),
                     inputs,
                     reference_outputs: serde_json::Value::Null,
                     tags: Vec::new(),
                     metadata: serde_json::Map::new(),
-                    trace: eval_core::Trace::new(Vec::new(), None, 5),
-                    feedback: vec![eval_core::Feedback::pass_fail("k", passed)],
+                    trace: eval_engine::Trace::new(Vec::new(), None, 5),
+                    feedback: vec![eval_engine::Feedback::pass_fail("k", passed)],
                     budget_violation: false,
                     trace_ref: None,
                     outputs: serde_json::json!(format!("answer {i}")),
@@ -267,7 +267,7 @@ mod tests {
             }
         }
         let meta = RunMeta {
-            schema_version: eval_core::SCHEMA_VERSION.to_owned(),
+            schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
             run_id: "nextest-run".to_owned(),
             label: None,
             created_at: "2026-12-01T00:00:00Z".to_owned(),
@@ -286,7 +286,7 @@ mod tests {
             }),
             repeats,
             budgets: Budgets::default(),
-            producer: Some(eval_core::Producer::this_crate()),
+            producer: Some(eval_engine::Producer::this_crate()),
             git: None,
             scorers: vec![ScorerSpec::new("k")],
             resumed: None,

@@ -1,7 +1,7 @@
 //! A pair's outcome, decided once, and what its test line says.
 
 use crate::board::{GradedAttempt, TaskState};
-use eval_core::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide};
+use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide};
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
 

@@ -8,8 +8,8 @@ use crate::names::ident_segment;
 use crate::outcome::PairOutcome;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
-use eval_core::journal::{JournalContents, read_journal};
-use eval_core::{CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult};
+use eval_engine::journal::{JournalContents, read_journal};
+use eval_engine::{CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -79,7 +79,7 @@ impl SuitePlan {
 
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
-            eval_core::check_file_name("label", label).map_err(|e| fail(format!("suite `{path}`: {e}")))?;
+            eval_engine::check_file_name("label", label).map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
         let scorers = loaded.outline.scorers.clone();
         let task_segments = unique_segments(
@@ -227,7 +227,7 @@ impl SuitePlan {
                 self.path, loaded.outline.output_type
             ));
         }
-        let stored = eval_core::load_run(path).map_err(|e| e.to_string())?;
+        let stored = eval_engine::load_run(path).map_err(|e| e.to_string())?;
         self.replay = Some(Box::new(stored));
         Ok(())
     }

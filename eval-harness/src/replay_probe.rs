@@ -11,7 +11,7 @@
 //! let decoder = (&ReplayProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
 //! ```
 
-use eval_core::{OutputDecoder, decode_output};
+use eval_engine::{OutputDecoder, decode_output};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 

@@ -4,7 +4,7 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::outcome::PairOutcome;
-use eval_core::{Outcome, RunResult, Scorecard, ScorerSpec};
+use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;

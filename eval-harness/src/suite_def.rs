@@ -2,7 +2,7 @@
 //! from, its agent, its scorers and options), with the types erased so the harness can hold
 //! suites of different types in one list.
 
-use eval_core::{
+use eval_engine::{
     Agent, Budgets, DatasetError, OutputDecoder, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task,
 };
 use serde::Serialize;
@@ -111,7 +111,7 @@ impl<I, R> IntoTasks<I, R> for Suite<I, R> {
 #[derive(Debug, Clone)]
 pub struct SuiteOutline {
     /// Task ids and content hashes, in dataset order.
-    pub tasks: Vec<(String, eval_core::ContentHash)>,
+    pub tasks: Vec<(String, eval_engine::ContentHash)>,
     /// The scorers, in declaration order.
     pub scorers: Vec<ScorerSpec>,
     /// For each scorer, the test-name segment its IDE anchor has, when the macro knows it.
@@ -190,12 +190,12 @@ where
                     None => suite,
                 };
                 match execution {
-                    Execution::RunAgents => eval_core::run(&suite, agent, scorers, options).await,
+                    Execution::RunAgents => eval_engine::run(&suite, agent, scorers, options).await,
                     Execution::Replay(stored) => {
                         // The plan refuses to replay a suite without a decoder before anything
                         // runs; even so, a replay never falls back to running the agent.
                         let decode = decoder.unwrap_or(|_| Err("the output type is not `Deserialize`".to_owned()));
-                        eval_core::regrade(&suite, *stored, decode, scorers, options).await
+                        eval_engine::regrade(&suite, *stored, decode, scorers, options).await
                     }
                 }
             })

@@ -4,7 +4,7 @@
 
 use crate::outcome::PairOutcome;
 use crate::plan::{Pair, SuitePlan};
-use eval_core::RegressionPolicy;
+use eval_engine::RegressionPolicy;
 use libtest_mimic::Trial;
 use std::sync::PoisonError;
 

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use eval_core::{CassetteError, CassetteMode, Cassettes};
+use eval_engine::{CassetteError, CassetteMode, Cassettes};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 use std::path::PathBuf;

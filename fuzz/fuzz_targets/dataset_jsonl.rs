@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use eval_core::Suite;
+use eval_engine::Suite;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;

@@ -3,8 +3,8 @@
 
 #![no_main]
 
-use eval_core::SCHEMA_VERSION;
-use eval_core::store::{from_json, to_json};
+use eval_engine::SCHEMA_VERSION;
+use eval_engine::store::{from_json, to_json};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

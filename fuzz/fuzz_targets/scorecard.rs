@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use eval_core::Scorecard;
+use eval_engine::Scorecard;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

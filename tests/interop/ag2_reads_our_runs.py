@@ -1,4 +1,4 @@
-"""Reads two run JSON files written by eval-core with AG2's own loader and diff.
+"""Reads two run JSON files written by eval-engine with AG2's own loader and diff.
 
 Usage: python ag2_reads_our_runs.py CURRENT.json BASELINE.json
 

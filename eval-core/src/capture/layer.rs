@@ -20,7 +20,7 @@ use tracing_subscriber::registry::LookupSpan;
 /// ```
 /// let span = tracing::info_span!("my_model_call", eval.skip_capture = true);
 /// # drop(span);
-/// assert_eq!(eval_core::capture::SKIP_FIELD, "eval.skip_capture");
+/// assert_eq!(eval_engine::capture::SKIP_FIELD, "eval.skip_capture");
 /// ```
 pub const SKIP_FIELD: &str = "eval.skip_capture";
 
@@ -36,7 +36,7 @@ impl CaptureLayer {
     /// Off by default: most agents log far more than a trace should hold.
     ///
     /// ```
-    /// let layer = eval_core::capture::layer().with_log_events(tracing::Level::WARN);
+    /// let layer = eval_engine::capture::layer().with_log_events(tracing::Level::WARN);
     /// # drop(layer);
     /// ```
     pub fn with_log_events(mut self, level: Level) -> Self {

@@ -5,7 +5,7 @@
 //! [`Cassettes::replay`] outside a run):
 //!
 //! ```no_run
-//! # use eval_core::{CassetteError, Ctx};
+//! # use eval_engine::{CassetteError, Ctx};
 //! # #[derive(serde::Serialize)] struct ChatRequest;
 //! # #[derive(serde::Serialize, serde::Deserialize)] struct ChatResponse;
 //! # #[derive(Debug, thiserror::Error)] enum ClientError { #[error(transparent)] Cassette(#[from] CassetteError) }
@@ -101,7 +101,7 @@ type Redaction = dyn Fn(&str, &mut Value) + Send + Sync;
 /// A directory of recordings and the mode to use them in. Cheap to clone.
 ///
 /// ```
-/// use eval_core::{CassetteMode, Cassettes};
+/// use eval_engine::{CassetteMode, Cassettes};
 /// use serde_json::json;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

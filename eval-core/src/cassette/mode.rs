@@ -14,7 +14,7 @@ use thiserror::Error;
 /// | `off` | call | call |
 ///
 /// ```
-/// use eval_core::CassetteMode;
+/// use eval_engine::CassetteMode;
 ///
 /// assert_eq!("strict".parse::<CassetteMode>().unwrap(), CassetteMode::Strict);
 /// assert_eq!(CassetteMode::resolve(None, true).unwrap(), CassetteMode::Strict);

@@ -28,7 +28,7 @@ pub const DEFAULT_SECRET_KEYS: &[&str] = &[
 /// A custom hook can start from it:
 ///
 /// ```
-/// use eval_core::{CassetteMode, Cassettes, cassette::redact_secrets};
+/// use eval_engine::{CassetteMode, Cassettes, cassette::redact_secrets};
 /// use serde_json::{json, Value};
 ///
 /// let cassettes = Cassettes::new("tests/cassettes/weather", CassetteMode::Auto).with_redaction(

@@ -12,8 +12,8 @@ use crate::trace::Trace;
 /// not counted, as in AG2). The comment gives the count. Key `token_budget`.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, token_budget};
-/// use eval_core::{Event, Task, TokenUsage, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, token_budget};
+/// use eval_engine::{Event, Task, TokenUsage, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let usage = Event::Usage(TokenUsage { input: 900, output: 300, ..TokenUsage::default() });
@@ -72,8 +72,8 @@ impl<I, R, O> Scorer<I, R, O> for TokenBudget {
 /// mark it [`advisory`](LatencyUnder::advisory).
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, latency_under};
-/// use eval_core::{Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, latency_under};
+/// use eval_engine::{Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let task = Task::new("paris", json!({"input": "Weather in Paris?"}), Value::Null);

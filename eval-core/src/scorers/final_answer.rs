@@ -48,8 +48,8 @@ impl fmt::Display for Matcher {
 /// ungradeable, naming the pattern and the error.
 ///
 /// ```
-/// use eval_core::scorers::{Matcher, final_answer_matches, grade_blocking};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{Matcher, final_answer_matches, grade_blocking};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::json;
 ///
 /// let trace = Trace::new(vec![Event::model_response("Sunny, 21 °C")], None, 12);

@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 /// number fails, with a comment. Key `final_number_equals`.
 ///
 /// ```
-/// use eval_core::scorers::{final_number_equals, grade_blocking};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{final_number_equals, grade_blocking};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(vec![Event::model_response("The total is 1,234.50 dollars.")], None, 12);
@@ -47,8 +47,8 @@ pub fn final_number_equals(value: f64, tolerance: f64) -> FinalNumber {
 /// `final_number_matches[<field>]`.
 ///
 /// ```
-/// use eval_core::scorers::{final_number_matches, grade_blocking};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{final_number_matches, grade_blocking};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::json;
 ///
 /// let trace = Trace::new(vec![Event::model_response("About 21.4 °C")], None, 12);

@@ -11,8 +11,8 @@
 //! [`Scorer::score`](crate::Scorer::score).
 //!
 //! ```
-//! use eval_core::scorers::tool_called;
-//! use eval_core::{Event, ScoreInput, Scorer, Task, Trace, Verdict};
+//! use eval_engine::scorers::tool_called;
+//! use eval_engine::{Event, ScoreInput, Scorer, Task, Trace, Verdict};
 //! use serde_json::{Value, json};
 //!
 //! let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);

@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 /// with [`key`](Thresholded::key).
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, threshold};
-/// use eval_core::{ScoreInput, Scorer, ScorerSpec, Task, Trace, Verdict, scorer_fn};
+/// use eval_engine::scorers::{grade_blocking, threshold};
+/// use eval_engine::{ScoreInput, Scorer, ScorerSpec, Task, Trace, Verdict, scorer_fn};
 /// use serde_json::{Value, json};
 ///
 /// let overlap = scorer_fn(ScorerSpec::new("overlap"), |_: &ScoreInput<Value, Value, Value>| 0.8);

@@ -18,8 +18,8 @@ const CLOSEST_SHOWN: usize = 3;
 /// first. Key `tool_called_with[<name>]`.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, tool_called_with};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, tool_called_with};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(

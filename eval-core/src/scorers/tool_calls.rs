@@ -10,8 +10,8 @@ use std::ops::{Bound, RangeBounds};
 /// [`exactly`](ToolCalled::exactly), exactly `n` times). Key `tool_called[<name>]`, as AG2's.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, tool_called};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, tool_called};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
@@ -83,8 +83,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolCalled {
 /// Key `tool_call_count[<name>]`.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, tool_call_count};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, tool_call_count};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let search = || Event::tool_call("search", json!({"q": "rust"}));
@@ -148,8 +148,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolCallCount {
 /// `tools_called_in_order`.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, tools_called_in_order};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, tools_called_in_order};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let call = |name: &str| Event::tool_call(name, json!({}));
@@ -222,8 +222,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolsCalledInOrder {
 /// Passes when the agent called no tool at all. Key `no_tool_calls`.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, no_tool_calls};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, no_tool_calls};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let task = Task::new("hi", json!({"input": "Say hello"}), Value::Null);

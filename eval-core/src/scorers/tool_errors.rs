@@ -9,8 +9,8 @@ use crate::trace::Trace;
 /// `no_tool_errors`, as AG2's.
 ///
 /// ```
-/// use eval_core::scorers::{grade_blocking, no_tool_errors};
-/// use eval_core::{Event, Task, Trace, Verdict};
+/// use eval_engine::scorers::{grade_blocking, no_tool_errors};
+/// use eval_engine::{Event, Task, Trace, Verdict};
 /// use serde_json::{Value, json};
 ///
 /// let task = Task::new("paris", json!({"input": "Weather in Paris?"}), Value::Null);

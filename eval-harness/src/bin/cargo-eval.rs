@@ -10,7 +10,7 @@
 //! read, the runs are not comparable, or the arguments are wrong.
 
 use clap::{Parser, Subcommand};
-use eval_core::{DiffMode, RunResult};
+use eval_engine::{DiffMode, RunResult};
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ fn assemble(dir: &Path, output: Option<PathBuf>) -> ExitCode {
         let parent = dir.parent().unwrap_or(Path::new("."));
         parent.join(format!("{}.json", run.meta.run_id))
     });
-    match eval_core::save_run(&run, &output) {
+    match eval_engine::save_run(&run, &output) {
         Ok(()) => {
             print_out(&output.display().to_string());
             ExitCode::SUCCESS
@@ -152,7 +152,7 @@ fn diff(current_path: &Path, baseline_path: &Path, mode: DiffMode) -> ExitCode {
 
 /// Loads a run, or reports why not (the store's error names the file) and gives the exit code.
 fn load(path: &Path) -> Result<RunResult, ExitCode> {
-    eval_core::load_run(path).map_err(|error| {
+    eval_engine::load_run(path).map_err(|error| {
         eprintln!("error: {error}");
         ExitCode::from(EXIT_UNUSABLE)
     })

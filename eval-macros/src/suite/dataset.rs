@@ -1,6 +1,6 @@
 //! The dataset at expansion time: where it is, and its task ids for the IDE anchors.
 //!
-//! The run-time load (`eval_core::Suite::from_jsonl`) is the source of truth; this reads the
+//! The run-time load (`eval_engine::Suite::from_jsonl`) is the source of truth; this reads the
 //! file the same way but skips what it cannot use, leaving the run-time load to report it.
 
 use serde_json::Value;

@@ -4,7 +4,7 @@
 
 use crate::client::{ChatClient, ChatRequest, ClientError, Message};
 use crate::weather::{Weather, current_weather, get_weather_spec};
-use eval_core::{CassetteError, Ctx, ModelResponse};
+use eval_engine::{CassetteError, Ctx, ModelResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thiserror::Error;

@@ -1,7 +1,7 @@
 //! Record once against a live endpoint, then replay with the endpoint gone: the same outputs,
 //! traces and feedback, and not one request. Cassettes go to a temporary directory.
 
-use eval_core::{
+use eval_engine::{
     Agent, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, ScoreInput, ScorerSpec, Scorers, Suite, Task, run,
     scorer_fn,
 };

@@ -4,7 +4,7 @@
 //! The agent knows nothing about evals. Its eval suite (`tests/evals.rs`) records nothing
 //! through `Ctx` either: the tokens, model responses and tool calls in the run JSON come from
 //! the `chat` and `execute_tool` spans rig emits through `tracing`, read by
-//! `eval_core::capture`.
+//! `eval_engine::capture`.
 
 mod scripted_model;
 mod weather_tool;

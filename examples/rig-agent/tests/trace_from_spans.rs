@@ -1,8 +1,8 @@
 //! The rig agent's traces come from rig's own spans: run the agent of the eval suite through
-//! `eval_core::run` under the subscriber the harness installs, then check the tokens and tool
+//! `eval_engine::run` under the subscriber the harness installs, then check the tokens and tool
 //! calls of every task, in memory and in the saved run JSON.
 
-use eval_core::{Ctx, RunOptions, RunResult, Suite, Task, TokenUsage, Trace, capture, load_run, save_run};
+use eval_engine::{Ctx, RunOptions, RunResult, Suite, Task, TokenUsage, Trace, capture, load_run, save_run};
 use rig_agent_example::{ANSWER_TURN_TOKENS, DIRECT_TURN_TOKENS, TOOL_TURN_TOKENS, ask};
 use serde_json::json;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ fn run_the_suite(runtime: &tokio::runtime::Runtime) -> RunResult {
     let suite: Suite = Suite::from_jsonl(dataset).unwrap();
     // The agent records nothing through `ctx`.
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { ask(task.input()).await };
-    runtime.block_on(eval_core::run(
+    runtime.block_on(eval_engine::run(
         &suite,
         agent,
         Vec::new(),
