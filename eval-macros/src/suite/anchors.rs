@@ -100,13 +100,13 @@ mod tests {
         assert_eq!(segment("no_tool_errors()").as_deref(), Some("no_tool_errors"));
         assert_eq!(
             segment("tool_called(\"get_weather\")").as_deref(),
-            Some("tool_called_get_weather_")
+            Some("tool_called_get_weather")
         );
         assert_eq!(segment("threshold(judge(), 0.7)").as_deref(), Some("judge"));
         assert_eq!(segment("threshold(closeness, 0.9..)").as_deref(), Some("closeness"));
         assert_eq!(
             segment("tool_called(\"search\").exactly(2)").as_deref(),
-            Some("tool_called_search_")
+            Some("tool_called_search")
         );
         assert_eq!(
             segment("tool_called(\"search\").exactly(2).key(\"searched twice\")").as_deref(),

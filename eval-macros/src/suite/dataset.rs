@@ -29,10 +29,20 @@ pub(crate) fn locate(dataset: &LitStr) -> syn::Result<Option<PathBuf>> {
         dataset,
         format!(
             "dataset file `{}` {problem}; `dataset` is the path of a JSONL file relative to the crate's \
-             directory (CARGO_MANIFEST_DIR, `{manifest_dir}`)",
-            path.display(),
+             directory (where its Cargo.toml is)",
+            shown(&path).display(),
         ),
     ))
+}
+
+/// A path as rustc shows the paths of its diagnostics: relative to the directory cargo runs it
+/// in (the workspace root), absolute when it lies elsewhere.
+fn shown(path: &Path) -> PathBuf {
+    match std::env::current_dir().map(|cwd| path.strip_prefix(cwd).map(Path::to_path_buf)) {
+        Ok(Ok(relative)) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(Ok(relative)) => relative,
+        _ => path.to_path_buf(),
+    }
 }
 
 /// The task ids of a JSONL dataset, in file order; empty when the file cannot be read.

@@ -30,9 +30,12 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         options.validate(&mut errors);
     }
     suite.validate(&mut errors);
-    let dataset_path = match options.as_ref().and_then(|options| options.dataset.as_ref()) {
-        Some(dataset) => errors.keep(dataset::locate(&dataset.value)).flatten(),
-        None => None,
+    // With `tasks` as well, the dataset is already an error; whether its file exists is noise.
+    let dataset_path = match options.as_ref().filter(|options| options.tasks.is_none()) {
+        Some(attr::SuiteOptions {
+            dataset: Some(dataset), ..
+        }) => errors.keep(dataset::locate(&dataset.value)).flatten(),
+        _ => None,
     };
     errors.finish()?;
     let options = options.unwrap_or_default();

@@ -20,13 +20,11 @@ fn called_tool(trace: &Trace) -> bool {
     trace.tool_calls().count() > 0
 }
 
-// trybuild compiles this case in a project of its own, `target/tests/trybuild/eval-macros`, which
-// is CARGO_MANIFEST_DIR while the macro expands; the path climbs from there back to this crate
-// (assuming the workspace's default target directory).
-#[eval_suite(
-    dataset = "../../../../eval-macros/tests/ui/data/weather.jsonl",
-    scorers = [called_tool, city_matches],
-)]
+fn tasks() -> Vec<Value> {
+    vec![json!({"task_id": "paris", "inputs": {"input": "Paris"}, "reference_outputs": {"city": "Paris"}})]
+}
+
+#[eval_suite(tasks = tasks, scorers = [called_tool, city_matches])]
 async fn weather(task: &Task, _ctx: &Ctx) -> Result<Weather, String> {
     Ok(Weather {
         city: task.input().to_owned(),

@@ -13,7 +13,7 @@ async fn weather(task: &Task, _ctx: &Ctx) -> Result<String, String> {
 // trybuild compiles this case in a project of its own, `target/tests/trybuild/eval-macros`, which
 // is CARGO_MANIFEST_DIR while the macro expands; the path climbs from there back to this crate
 // (assuming the workspace's default target directory).
-#[eval_suite(dataset = "../../../../eval-macros/tests/ui/data", scorers = [called_tool])]
+#[eval_suite(dataset = ".", scorers = [called_tool])]
 async fn travel(task: &Task, _ctx: &Ctx) -> Result<String, String> {
     Ok(task.input().to_owned())
 }

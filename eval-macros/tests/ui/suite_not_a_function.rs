@@ -5,7 +5,7 @@ fn called_tool(trace: &Trace) -> bool {
     trace.tool_calls().count() > 0
 }
 
-#[eval_suite(dataset = "tests/ui/data/weather.jsonl", scorers = [called_tool])]
+#[eval_suite(dataset = "tests/data/weather.jsonl", scorers = [called_tool])]
 struct Weather;
 
 fn main() {}

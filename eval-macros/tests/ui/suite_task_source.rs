@@ -9,7 +9,7 @@ fn tasks() -> Vec<Value> {
     Vec::new()
 }
 
-#[eval_suite(dataset = "../../../../eval-macros/tests/ui/data/weather.jsonl", tasks = tasks, scorers = [called_tool])]
+#[eval_suite(dataset = "tests/data/weather.jsonl", tasks = tasks, scorers = [called_tool])]
 async fn both(task: &Task, _ctx: &Ctx) -> Result<String, String> {
     Ok(task.input().to_owned())
 }
