@@ -3,8 +3,8 @@
 //! its trial.
 
 /// Turns an id or key into an identifier segment: lowercase ASCII letters, digits and `_`;
-/// every other character becomes `_`; a leading digit gets a `_` prefix; keywords get a
-/// trailing `_`.
+/// every run of other characters becomes one `_` between words and nothing at either end; a
+/// leading digit gets a `_` prefix; keywords get a trailing `_`.
 ///
 /// The twin of this function lives in `eval-macros` (`ident.rs`); a test pins that both agree.
 ///
@@ -13,17 +13,25 @@
 /// assert_eq!(ident_segment("Weather-001"), "weather_001");
 /// assert_eq!(ident_segment("1st"), "_1st");
 /// assert_eq!(ident_segment("match"), "match_");
-/// assert_eq!(ident_segment("tool_called[get_weather]"), "tool_called_get_weather_");
+/// assert_eq!(ident_segment("tool_called[get_weather]"), "tool_called_get_weather");
 /// ```
 pub fn ident_segment(raw: &str) -> String {
-    let mut out: String = raw
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '_' => c,
-            'A'..='Z' => c.to_ascii_lowercase(),
-            _ => '_',
-        })
-        .collect();
+    let mut out = String::with_capacity(raw.len());
+    // A run of other characters is one separator; none is kept at either end, so that
+    // `tool_called[get_weather]` reads `tool_called_get_weather`, not `…_weather_`.
+    let mut separated = false;
+    for c in raw.chars() {
+        match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => {
+                if separated && !out.is_empty() && !out.ends_with('_') {
+                    out.push('_');
+                }
+                separated = false;
+                out.push(c.to_ascii_lowercase());
+            }
+            _ => separated = true,
+        }
+    }
     if out.is_empty() || out == "_" {
         // Neither `` nor `_` is a name an item can have.
         out = "__".to_owned();
@@ -74,6 +82,10 @@ mod tests {
             ("gen", "gen_"),
             ("Paris→Lyon", "paris_lyon"),
             ("task-0000#2", "task_0000_2"),
+            ("tool_called[get_weather]", "tool_called_get_weather"),
+            ("a - b", "a_b"),
+            ("a_-b", "a_b"),
+            ("[x]", "x"),
         ] {
             assert_eq!(ident_segment(raw), expected, "{raw:?}");
         }
@@ -101,6 +113,9 @@ mod tests {
             "Paris→Lyon",
             "task-0000#2",
             "tool_called[get_weather]",
+            "a - b",
+            "(x)",
+            "a_-b",
             "ÉTÉ",
             "a b\tc",
             "__",

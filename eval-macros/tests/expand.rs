@@ -204,7 +204,7 @@ fn anchors_name_every_task_and_pair() {
         weather::paris::city_matches,
         weather::paris::temperature,
         weather::paris::everything,
-        weather::paris::tool_called_get_weather_,
+        weather::paris::tool_called_get_weather,
         weather::task_0001::called_tool,
     ];
     let tasks: [fn(); 3] = [weather::lyon_2::everything, weather_tasks::paris, weather_tasks::lyon_2];
