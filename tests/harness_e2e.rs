@@ -796,6 +796,133 @@ fn a_replay_grades_only_what_the_stored_run_holds() {
     assert!(scenario.take_calls().is_empty(), "no agent may start");
 }
 
+#[test]
+fn eval_tags_select_tasks_and_only_their_agents_run() {
+    let scenario = Scenario::start();
+    let every_pair = scenario
+        .run(&["--list"], &[])
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(": test"))
+        .count();
+
+    let run = scenario.run(&[], &[("EVAL_TAGS", "smoke, !slow")]);
+    assert_eq!(run.results(), pairs_of(&["paris"], "ok"), "{run}");
+    assert_eq!(
+        scenario.take_calls(),
+        ["weather paris"],
+        "only the tagged task's agent runs"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; {} filtered out;",
+            every_pair - 3
+        )),
+        "libtest's line counts the pairs left out: {run}"
+    );
+    assert!(
+        run.stderr
+            .contains("note: EVAL_TAGS=smoke, !slow selects no task of suite `many` (its tasks have no tags)"),
+        "{run}"
+    );
+    let selection = run.saved_run("weather").run.meta.selection.clone().unwrap();
+    assert_eq!(selection.filter.as_deref(), Some("EVAL_TAGS=smoke, !slow"));
+    assert!(!selection.complete);
+
+    // Tags and a filter narrow each other.
+    let run = scenario.run(&["weather::paris"], &[("EVAL_TAGS", "slow")]);
+    assert_eq!(run.results(), pairs_of(&["paris_2"], "ok"), "{run}");
+    assert_eq!(scenario.take_calls(), ["weather paris_2"]);
+
+    let bad = scenario.run(&[], &[("EVAL_TAGS", "smoke,,slow")]);
+    assert_eq!(bad.code(), 2, "{bad}");
+    assert!(bad.stderr.contains("EVAL_TAGS=smoke,,slow: an empty tag"), "{bad}");
+    assert!(scenario.take_calls().is_empty(), "a bad tag list starts no agent");
+}
+
+#[test]
+fn a_closed_stdout_stops_the_run_like_an_interrupt_and_saves_it() {
+    use std::io::BufRead as _;
+    let scenario = Scenario::start();
+    // Four of the five tasks start at once (concurrency 4) and take a while: the reader is
+    // gone before the first test line is written.
+    let mut child = scenario.spawn(&["weather"], &[("E2E_SLEEP_MS", "400")]);
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("running ") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no `running` line");
+    }
+    drop(stdout);
+    let output = wait_with_deadline(child, std::time::Duration::from_secs(120));
+    let run = Run::from(output);
+    assert!(run.stderr.contains("stdout was closed: no new task starts"), "{run}");
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    let saved: Vec<PathBuf> = fs::read_dir(scenario.store_dir().join("weather"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".json") && !path.to_string_lossy().ends_with(".journal.jsonl"))
+        .collect();
+    assert_eq!(saved.len(), 1, "one run JSON: {saved:?} {run}");
+    let saved = eval_engine::load_run(&saved[0]).unwrap();
+    // The fifth task starts as soon as one of the first four ends, which may be before the
+    // closed stdout is noticed: then every task had started and the run completes.
+    match run.code() {
+        130 => {
+            assert_eq!(saved.meta.status, eval_engine::RunStatus::Interrupted, "{run}");
+            assert_eq!(saved.tasks().len(), 4, "the tasks that had started finished: {run}");
+        }
+        1 => {
+            assert_eq!(saved.meta.status, eval_engine::RunStatus::Completed, "{run}");
+            assert_eq!(saved.tasks().len(), 5, "{run}");
+            assert!(
+                run.stderr.contains("stdout was closed before every test was reported"),
+                "{run}"
+            );
+        }
+        code => panic!("a closed stdout exits with 130 (interrupted) or 1 (completed), not {code}: {run}"),
+    }
+}
+
+#[test]
+fn reports_say_what_the_harness_decided_not_what_insta_would() {
+    let scenario = Scenario::start();
+    let first = scenario.run(&[], &[]);
+    for leaked in [
+        "Stopped on the first failure",
+        "cargo insta test",
+        "INSTA_UPDATE",
+        "Snapshot Summary",
+    ] {
+        assert!(
+            !first.all_output().contains(leaked),
+            "insta's `{leaked}` leaked: {first}"
+        );
+    }
+    let summary = first.summary();
+    assert!(summary.contains("  scorecard changes ("), "{summary}");
+    assert!(summary.contains("    + atlantis · city_matches: fail\n"), "{summary}");
+    assert!(summary.contains("    … and "), "a long list is cut: {summary}");
+    scenario.accept_pending_by_renaming();
+
+    let run = scenario.run(&["weather"], &[("E2E_WRONG", "paris")]);
+    let summary = run.summary();
+    assert!(
+        summary.contains("  scorecard changes (1):\n    ~ paris · city_matches: pass → fail\n"),
+        "{summary}"
+    );
+    assert!(!run.all_output().contains("INSTA_UPDATE"), "{run}");
+
+    // `--format json`: an ignored pair's event says why, as libtest's own events do.
+    let run = scenario.run(&["weather", "--format", "json", "-Z", "unstable-options"], &[]);
+    let known = run
+        .json_events()
+        .into_iter()
+        .find(|e| e["name"] == WEAK_PAIR && e["event"] == "ignored")
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(known["message"], "known failure", "{run}");
+}
+
 /// Verdict of every (task, key) of a run.
 fn verdicts(run: &eval_engine::RunResult) -> BTreeMap<(String, String), String> {
     run.tasks()
@@ -1181,6 +1308,53 @@ fn run_to_end(command: &mut Command) -> Output {
     command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()))
+}
+
+/// Waits for a spawned child, reading what is left of its output; kills it and fails the test
+/// when it outlives `limit`.
+fn wait_with_deadline(mut child: Child, limit: std::time::Duration) -> Output {
+    use std::io::Read as _;
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the test binary did not exit within {limit:?}: {}",
+                String::from_utf8_lossy(&stderr.join().unwrap())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 /// Puts a file's contents and modification time back when dropped, so cargo does not rebuild

@@ -118,16 +118,59 @@ pub fn is_significant_drop(
     base_attempts: u32,
     policy: RegressionPolicy,
 ) -> bool {
+    drop_evidence(passed, attempts, base_passed, base_attempts, policy).is_some_and(|e| e.is_regression())
+}
+
+/// The numbers that decide whether a repeated pair's drop is a regression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DropEvidence {
+    /// The current pass rate.
+    pub rate: f64,
+    /// The floor it fell below, if it did.
+    pub below_floor: Option<f64>,
+    /// P(this few passes or fewer) if the baseline's rate still held.
+    pub p_value: f64,
+    /// The significance level the p-value is held to.
+    pub alpha: f64,
+}
+
+impl DropEvidence {
+    pub fn is_regression(&self) -> bool {
+        self.below_floor.is_some() || self.p_value < self.alpha
+    }
+}
+
+impl std::fmt::Display for DropEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.below_floor {
+            Some(floor) => write!(f, "pass rate {:.2} is below the floor {floor}", self.rate),
+            None if self.p_value < self.alpha => write!(f, "p = {:.4} < α = {}", self.p_value, self.alpha),
+            None => write!(f, "p = {:.4} ≥ α = {}", self.p_value, self.alpha),
+        }
+    }
+}
+
+/// The evidence about a drop from `base_passed`/`base_attempts` to `passed`/`attempts`
+/// (`None` without attempts): the floor is checked first, then a one-sided binomial test.
+pub fn drop_evidence(
+    passed: u32,
+    attempts: u32,
+    base_passed: u32,
+    base_attempts: u32,
+    policy: RegressionPolicy,
+) -> Option<DropEvidence> {
     if attempts == 0 {
-        return false;
+        return None;
     }
     let rate = f64::from(passed) / f64::from(attempts);
-    if policy.floor.is_some_and(|floor| rate < floor) {
-        return true;
-    }
     // In floating point: a baseline's counts are read from a file and may be as large as any u32.
     let base_rate = (f64::from(base_passed) + 1.0) / (f64::from(base_attempts) + 2.0);
-    binomial_cdf(passed, attempts, base_rate) < policy.alpha
+    Some(DropEvidence {
+        rate,
+        below_floor: policy.floor.filter(|floor| rate < *floor),
+        p_value: binomial_cdf(passed, attempts, base_rate),
+        alpha: policy.alpha,
+    })
 }
 
 /// P(X ≤ k) for X ~ Binomial(n, p).

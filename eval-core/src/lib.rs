@@ -39,7 +39,7 @@ pub use ctx::Ctx;
 pub use dataset::DatasetError;
 pub use diff::{DiffMode, Flip, MeanDelta, Mismatches, RateDelta, RunDiff, RunsNotComparable, diff};
 pub use feedback::{Feedback, Score, Verdict};
-pub use gate::{Outcome, RegressionPolicy, binomial_cdf, decide, is_significant_drop};
+pub use gate::{DropEvidence, Outcome, RegressionPolicy, binomial_cdf, decide, drop_evidence, is_significant_drop};
 pub use name::{InvalidName, check_file_name};
 pub use observer::{FanOut, Observer, RunStarted};
 pub use replay::{OutputDecoder, decode_output, regrade};
@@ -48,7 +48,7 @@ pub use result::{
     TaskResult,
 };
 pub use runner::{RunOptions, grade, run};
-pub use scorecard::{PairClass, PairVerdict, Scorecard, ScorecardEntry, ScorecardError};
+pub use scorecard::{PairClass, PairVerdict, Scorecard, ScorecardChange, ScorecardEntry, ScorecardError};
 pub use scorer::{FnScorer, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, Threshold, scorer_fn};
 pub use store::{Store, StoreError, load_run, load_task_records, save_json, save_run, save_task_records};
 pub use suite::Suite;

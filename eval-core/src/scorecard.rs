@@ -133,6 +133,42 @@ pub struct ScorecardEntry {
     pub verdict: PairVerdict,
 }
 
+/// How one pair differs between two scorecards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScorecardChange<'a> {
+    Added {
+        pair: &'a (String, String),
+        entry: &'a ScorecardEntry,
+    },
+    Removed {
+        pair: &'a (String, String),
+        entry: &'a ScorecardEntry,
+    },
+    Changed {
+        pair: &'a (String, String),
+        was: &'a ScorecardEntry,
+        now: &'a ScorecardEntry,
+    },
+}
+
+impl fmt::Display for ScorecardChange<'_> {
+    /// `+ paris · city_matches: pass`, `- rome · judge: fail`, `~ oslo · judge: fail → pass`
+    /// (`(content changed)` when only the task's content hash moved).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScorecardChange::Added { pair, entry } => write!(f, "+ {} · {}: {}", pair.0, pair.1, entry.verdict),
+            ScorecardChange::Removed { pair, entry } => write!(f, "- {} · {}: {}", pair.0, pair.1, entry.verdict),
+            ScorecardChange::Changed { pair, was, now } => {
+                write!(f, "~ {} · {}: {} → {}", pair.0, pair.1, was.verdict, now.verdict)?;
+                if was.content_hash != now.content_hash {
+                    f.write_str(" (content changed)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A suite's scorecard: `(task id, scorer key) → entry`, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scorecard {
@@ -187,6 +223,42 @@ impl Scorecard {
             .entries
             .extend(newer.entries.iter().map(|(k, v)| (k.clone(), v.clone())));
         merged
+    }
+
+    /// The pairs whose entry differs in `before` and here, in pair order: what a review of the
+    /// new scorecard would show. One pass over both (they are sorted).
+    pub fn changes_from<'a>(&'a self, before: &'a Scorecard) -> Vec<ScorecardChange<'a>> {
+        let mut changes = Vec::new();
+        let mut old = before.entries.iter().peekable();
+        let mut new = self.entries.iter().peekable();
+        loop {
+            let order = match (old.peek().copied(), new.peek().copied()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((old_pair, _)), Some((new_pair, _))) => old_pair.cmp(new_pair),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    if let Some((pair, entry)) = old.next() {
+                        changes.push(ScorecardChange::Removed { pair, entry });
+                    }
+                }
+                std::cmp::Ordering::Greater => {
+                    if let Some((pair, entry)) = new.next() {
+                        changes.push(ScorecardChange::Added { pair, entry });
+                    }
+                }
+                std::cmp::Ordering::Equal => {
+                    if let (Some((pair, was)), Some((_, now))) = (old.next(), new.next())
+                        && was != now
+                    {
+                        changes.push(ScorecardChange::Changed { pair, was, now });
+                    }
+                }
+            }
+        }
+        changes
     }
 
     /// Passed and graded counts per key.
@@ -348,6 +420,34 @@ mod tests {
         card.entries
             .insert(("rome".into(), "judge".into()), entry("c3d4", PairVerdict::Error));
         card
+    }
+
+    #[test]
+    fn changes_list_every_differing_pair_once_in_order() {
+        let before = sample();
+        let mut after = sample();
+        after.entries.remove(&("new york".into(), "exact".into()));
+        after
+            .entries
+            .insert(("athens".into(), "exact".into()), entry("9999", PairVerdict::Pass));
+        after
+            .entries
+            .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Fail));
+        after
+            .entries
+            .insert(("rome".into(), "judge".into()), entry("ffff", PairVerdict::Error));
+        let shown: Vec<String> = after.changes_from(&before).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "+ athens · exact: pass",
+                "- new york · exact: fail",
+                "~ paris · exact: pass → fail",
+                "~ rome · judge: error → error (content changed)",
+            ]
+        );
+        assert!(before.changes_from(&before).is_empty());
+        assert_eq!(before.changes_from(&Scorecard::default()).len(), before.entries.len());
     }
 
     #[test]

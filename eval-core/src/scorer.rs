@@ -124,7 +124,7 @@ impl Threshold {
             }
             (None, None) => Feedback {
                 score: Some(Score::Bool(false)),
-                comment: with_reason("ungradeable → fail".to_owned(), feedback.comment),
+                comment: with_reason("ungradeable (counts as a fail)".to_owned(), feedback.comment),
                 detail: bounds(Value::Null, feedback.detail),
                 ..feedback
             },

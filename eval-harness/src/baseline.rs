@@ -124,17 +124,39 @@ impl BaselineFile {
             "unseen" => self.path.exists(),
             _ => false,
         });
+        // insta is only the writer here: what it would print (its diff, "Stopped on the first
+        // failure", hints to set variables) speaks of an assertion the harness never made, and
+        // the summary says what changed and what to review instead.
+        let mut settings = vec![("INSTA_OUTPUT", Some("none")), ("INSTA_FORCE_PASS", Some("1"))];
         if in_place.is_some() {
+            settings.push(("INSTA_UPDATE", Some("new")));
+        }
+        let saved: Vec<_> = settings
+            .iter()
+            .map(|(name, _)| (*name, std::env::var_os(name)))
+            .collect();
+        for (name, value) in &settings {
             // SAFETY: the caller guarantees no other thread reads the environment now.
-            unsafe { std::env::set_var("INSTA_UPDATE", "new") };
+            unsafe { std::env::set_var(name, value.unwrap_or_default()) };
         }
         self.ask_insta(card, description, writer);
-        if let Some(mode) = &in_place {
+        for (name, value) in saved {
             // SAFETY: as above.
-            unsafe { std::env::set_var("INSTA_UPDATE", mode) };
+            unsafe {
+                match value {
+                    Some(value) => std::env::set_var(name, value),
+                    None => std::env::remove_var(name),
+                }
+            }
         }
         if !self.pending_path().exists() {
-            BaselineUpdate::NotWritten("insta wrote nothing (is INSTA_UPDATE=no set?)")
+            let why = match std::env::var("INSTA_UPDATE").as_deref() {
+                Ok("no") => "INSTA_UPDATE=no is set",
+                _ => {
+                    "insta wrote no pending snapshot (another run of the suite may have written or taken it at the same moment)"
+                }
+            };
+            BaselineUpdate::NotWritten(why)
         } else if in_place.is_some() {
             self.accept_pending()
         } else {

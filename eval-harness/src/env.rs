@@ -11,8 +11,10 @@
 //! | `EVAL_CASSETTES` | `auto` \| `strict` \| `record` \| `off`: how `ctx.replay` uses recordings (default `auto`, `strict` in CI) |
 //! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish |
 //! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers |
+//! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 
+use crate::selection::TagFilter;
 use eval_engine::{CassetteMode, RegressionPolicy};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,6 +80,8 @@ pub(crate) struct HarnessEnv {
     pub replay: Option<RunRef>,
     /// How long running tasks get to finish after an interrupt.
     pub grace: Duration,
+    /// Which tasks run, by their tags (`EVAL_TAGS`).
+    pub tags: Option<TagFilter>,
 }
 
 impl HarnessEnv {
@@ -101,8 +105,8 @@ impl HarnessEnv {
         policy.floor = number("EVAL_REGRESSION_FLOOR")?;
         let ci = flag("CI") || flag("TF_BUILD");
         // An unknown mode stops the run before any agent starts: guessing could spend tokens.
-        let cassettes =
-            CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci).map_err(|e| e.to_string())?;
+        let cassettes = CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci)
+            .map_err(|e| e.to_string())?;
         let resume = RunRef::from_var("EVAL_RESUME", var("EVAL_RESUME"))?;
         let replay = RunRef::from_var("EVAL_REPLAY", var("EVAL_REPLAY"))?;
         if resume.is_some() && replay.is_some() {
@@ -116,6 +120,7 @@ impl HarnessEnv {
                 .and_then(|s| Duration::try_from_secs_f64(s).ok())
                 .ok_or_else(|| format!("EVAL_GRACE_SECONDS={v} is not a number of seconds"))?,
         };
+        let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
         let nextest = flag("NEXTEST");
         if nextest && replay.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
@@ -138,6 +143,7 @@ impl HarnessEnv {
             resume,
             replay,
             grace,
+            tags,
         })
     }
 

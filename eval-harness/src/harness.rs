@@ -8,11 +8,12 @@ use crate::env::{HarnessEnv, RunRef};
 use crate::git::git_info;
 use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::outcome::PairOutcome;
+use crate::output::{Forwarder, IgnoredReasons};
 use crate::plan::SuitePlan;
-use crate::report::{SuiteReport, print_summary};
+use crate::report::{CHANGES_SHOWN, SuiteReport, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
-use crate::trials::{failing_trial, listed_trial, pair_trial};
+use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, listed_trial, pair_trial};
 use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
 use eval_engine::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
 use libtest_mimic::{Arguments, FormatSetting};
@@ -53,7 +54,7 @@ pub fn run_main(
         }
     };
     let json_output = matches!(args.format, Some(FormatSetting::Json));
-    let selector = Selector::new(&args);
+    let selector = Selector::new(&args, env.tags.clone());
 
     let mut trials = Vec::new();
     let mut plans = Vec::new();
@@ -67,17 +68,26 @@ pub fn run_main(
         }
     }
 
+    if let Some(tags) = selector.tag_filter().filter(|_| args.filter.is_none()) {
+        plans.iter().for_each(|plan| note_nothing_tagged(plan, tags));
+    }
+
     // libtest-mimic must not filter again: our selection already did, including the
     // `--exact <suite>::<task>` form it does not know.
     let mut lib_args = args.clone();
     lib_args.filter = None;
     lib_args.skip.clear();
     lib_args.exact = false;
+    let ignored = Arc::new(IgnoredReasons::default());
 
     if args.list {
         let listed = plans.iter().flat_map(SuitePlan::selected_pairs);
         trials.extend(listed.map(|pair| listed_trial(pair.name.clone())));
-        return libtest_mimic::run(&lib_args, trials).exit_code();
+        // `--list | head` is not an error.
+        let forwarder = forward_output(&mut lib_args, false, &ignored, || {});
+        let conclusion = libtest_mimic::run(&lib_args, trials);
+        forwarder.map(Forwarder::finish);
+        return conclusion.exit_code();
     }
 
     if let Some(resume) = &env.resume
@@ -104,16 +114,38 @@ pub fn run_main(
         }
     };
     let (stop, stop_requested) = watch::channel(false);
-    listen_for_interrupts(&runtime, stop, env.grace);
+    listen_for_interrupts(&runtime, stop.clone(), env.grace);
     let runs = start_runs(&runtime, &mut plans, &selector, &env, target_tmpdir, &stop_requested);
 
     for plan in &plans {
         if let Some(message) = plan.baseline_error.clone() {
             trials.push(failing_trial(format!("{}::baseline", plan.path), message));
         }
-        trials.extend(plan.selected_pairs().map(|pair| pair_trial(plan, pair, env.policy)));
+        trials.extend(
+            plan.selected_pairs()
+                .map(|pair| pair_trial(plan, pair, env.policy, &ignored)),
+        );
     }
+    let unselected = plans
+        .iter()
+        .map(|plan| plan.pairs.len() - plan.selected_pairs().count())
+        .sum();
+    if unselected > 0 {
+        trials.extend(std::iter::repeat_with(filtered_out_trial).take(unselected));
+        lib_args.skip.push(FILTERED_OUT.to_owned());
+    }
+    let grace = env.grace;
+    let forwarder = forward_output(&mut lib_args, json_output, &ignored, move || {
+        // Like a first interrupt: no new task starts, and the run is saved.
+        if !stop.send_replace(true) {
+            eprintln!(
+                "stdout was closed: no new task starts; running tasks get {}s to finish, then the run is saved",
+                grace.as_secs_f64()
+            );
+        }
+    });
     let conclusion = libtest_mimic::run(&lib_args, trials);
+    let stdout_closed = forwarder.is_some_and(Forwarder::finish);
 
     let mut failed_outside_tests = false;
     let mut finished: HashMap<usize, RunResult> = HashMap::new();
@@ -145,7 +177,7 @@ pub fn run_main(
         if run.meta.status == RunStatus::Interrupted {
             interrupted.push((run.meta.run_id.clone(), plan.site.crate_name()));
         }
-        let report = conclude(plan, run, &env, target_tmpdir, json_output, write_snapshot);
+        let report = conclude(plan, run, &env, target_tmpdir, write_snapshot);
         failed_outside_tests |= report.run_file.is_none();
         reports.push(report);
     }
@@ -158,11 +190,52 @@ pub fn run_main(
 
     if !interrupted.is_empty() {
         ExitCode::from(INTERRUPTED_EXIT_CODE)
+    } else if stdout_closed {
+        // Its test lines were lost: the run is saved, but it did not report.
+        eprintln!("error: stdout was closed before every test was reported; the run was saved");
+        ExitCode::FAILURE
     } else if failed_outside_tests {
         ExitCode::FAILURE
     } else {
         conclusion.exit_code()
     }
+}
+
+/// Routes libtest-mimic's output through a [`Forwarder`], unless the user asked for a log file.
+fn forward_output(
+    args: &mut Arguments,
+    json: bool,
+    ignored: &Arc<IgnoredReasons>,
+    on_closed: impl FnOnce() + Send + 'static,
+) -> Option<Forwarder> {
+    if args.logfile.is_some() {
+        return None;
+    }
+    let forwarder = Forwarder::start(json, ignored.clone(), on_closed)?;
+    forwarder.redirect(args);
+    Some(forwarder)
+}
+
+/// Says so when `EVAL_TAGS` leaves a suite without tasks, naming the tags its tasks have: a
+/// misspelt tag would otherwise look like an empty suite.
+fn note_nothing_tagged(plan: &SuitePlan, tags: &str) {
+    let Some(loaded) = plan.run.as_ref().filter(|_| plan.selected_tasks.is_empty()) else {
+        return;
+    };
+    let known: std::collections::BTreeSet<&str> = loaded
+        .outline
+        .tasks
+        .iter()
+        .flat_map(|task| task.tags.iter().map(String::as_str))
+        .collect();
+    let known = match known.is_empty() {
+        true => "its tasks have no tags".to_owned(),
+        false => format!("its tags: {}", known.into_iter().collect::<Vec<_>>().join(", ")),
+    };
+    eprintln!(
+        "note: EVAL_TAGS={tags} selects no task of suite `{}` ({known})",
+        plan.path
+    );
 }
 
 /// Finds the journal each suite resumes from (`EVAL_RESUME`). Resuming nothing is an error:
@@ -338,7 +411,7 @@ fn start_runs(
             .tasks
             .iter()
             .enumerate()
-            .map(|(i, (id, _))| (id.clone(), i))
+            .map(|(i, task)| (task.id.clone(), i))
             .collect();
         let execution = match plan.replay.take() {
             Some(stored) => Execution::Replay(stored),
@@ -517,7 +590,6 @@ fn conclude(
     run: RunResult,
     env: &HarnessEnv,
     target_tmpdir: Option<&str>,
-    json_output: bool,
     write_snapshot: &dyn Fn(&SnapshotWrite<'_>),
 ) -> SuiteReport {
     let store = plan.store(env, target_tmpdir);
@@ -551,6 +623,15 @@ fn conclude(
     } else {
         plan.baseline.clone().unwrap_or_default().merged_with(&this_run)
     };
+    let changes = match &plan.baseline {
+        Some(baseline) if baseline == &next => (Vec::new(), 0),
+        baseline => {
+            let empty = Scorecard::default();
+            let changes = next.changes_from(baseline.as_ref().unwrap_or(&empty));
+            let shown = changes.iter().take(CHANGES_SHOWN).map(ToString::to_string).collect();
+            (shown, changes.len())
+        }
+    };
     let update = if interrupted {
         BaselineUpdate::NotWritten("the run was interrupted")
     } else if plan.baseline.as_ref() == Some(&next) {
@@ -561,12 +642,6 @@ fn conclude(
     } else if !env.writes_baselines() {
         BaselineUpdate::NotWritten("nothing is written next to the sources in CI or under nextest")
     } else {
-        if json_output {
-            // insta prints its diff to stdout, which must stay JSON.
-            // SAFETY: every test has finished and the runtime is gone; no other thread reads
-            // the environment now.
-            unsafe { std::env::set_var("INSTA_OUTPUT", "none") };
-        }
         let description = format!(
             "Scorecard of eval suite `{}`: review with `cargo insta review`.",
             plan.path
@@ -582,6 +657,7 @@ fn conclude(
         run_file: saved.ok(),
         shared_with_nextest: plan.nextest_dir.is_some(),
         update,
+        changes,
         run,
     }
 }

@@ -25,6 +25,7 @@ mod harness;
 pub mod names;
 pub mod nextest;
 mod outcome;
+mod output;
 mod plan;
 pub mod prelude;
 mod registry;

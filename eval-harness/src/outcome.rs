@@ -1,7 +1,7 @@
 //! A pair's outcome, decided once, and what its test line says.
 
 use crate::board::{GradedAttempt, TaskState};
-use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide};
+use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
 
@@ -18,6 +18,8 @@ pub(crate) struct PairOutcome {
     pub detail: Option<String>,
     /// Why the pair could not be decided at all (the run failed before grading it).
     pub lost: Option<String>,
+    /// For a repeated pair that regressed, the numbers that decided it.
+    pub evidence: Option<String>,
 }
 
 impl PairOutcome {
@@ -40,6 +42,7 @@ impl PairOutcome {
                     outcome: Outcome::NewFailure { content_changed: false },
                     detail: None,
                     lost: Some(why.clone()),
+                    evidence: None,
                 };
             }
         };
@@ -48,6 +51,19 @@ impl PairOutcome {
             verdict: PairVerdict::from_attempts(attempts.iter().map(|a| a.get(key).map(|f| f.verdict))),
         };
         let outcome = decide(&entry, baseline, advisory, policy);
+        let evidence = match (outcome, entry.verdict, baseline.map(|b| b.verdict)) {
+            (
+                Outcome::Regression,
+                PairVerdict::Repeated { passed, attempts },
+                Some(base @ PairVerdict::Repeated { .. }),
+            ) => {
+                let (base_passed, base_attempts) = base.pass_count().unwrap_or((1, 1));
+                let evidence = drop_evidence(passed, attempts, base_passed, base_attempts, policy);
+                let because = evidence.map(|e| format!(": {e}")).unwrap_or_default();
+                Some(format!("{passed}/{attempts} now vs {base} in the baseline{because}"))
+            }
+            _ => None,
+        };
         PairOutcome {
             task_id: task_id.to_owned(),
             key: key.to_owned(),
@@ -55,6 +71,7 @@ impl PairOutcome {
             entry: Some(entry),
             outcome,
             lost: None,
+            evidence,
         }
     }
 
@@ -65,13 +82,14 @@ impl PairOutcome {
             return Err(format!("the task was not graded: {why}").into());
         }
         let detail = self.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-        let verdict = self.entry.as_ref().map(|e| e.verdict.to_string()).unwrap_or_default();
+        let verdict = self.entry.as_ref().map(|e| gives(e.verdict)).unwrap_or_default();
         match self.outcome {
             Outcome::Regression => Err(format!(
-                "regression: `{key}` passed on task `{task}` in the baseline ({baseline}) and now gives {verdict}{detail}",
+                "regression: `{key}` passed on task `{task}` in the baseline ({baseline}) and now {verdict}{evidence}{detail}",
                 key = self.key,
                 task = self.task_id,
                 baseline = baseline_file.display(),
+                evidence = self.evidence.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
             )
             .into()),
             Outcome::NewFailure { content_changed } => {
@@ -83,7 +101,7 @@ impl PairOutcome {
                     "the baseline has no entry for it"
                 };
                 Err(format!(
-                    "new failure: `{key}` gives {verdict} on task `{task}` and {why} ({baseline}){detail}\n\
+                    "new failure: `{key}` {verdict} on task `{task}` and {why} ({baseline}){detail}\n\
                      if this is expected, accept it into the baseline to track it: `cargo insta review`",
                     key = self.key,
                     task = self.task_id,
@@ -91,12 +109,32 @@ impl PairOutcome {
                 )
                 .into())
             }
-            Outcome::KnownFailure => Ok(Completion::ignored_with("known failure")),
-            Outcome::NotApplicable => Ok(Completion::ignored_with("not applicable")),
+            Outcome::KnownFailure | Outcome::NotApplicable => {
+                Ok(Completion::ignored_with(self.ignored_reason().unwrap_or_default()))
+            }
             Outcome::Pass { .. } | Outcome::Flaky { .. } | Outcome::Informational | Outcome::AdvisoryFailure => {
                 Ok(Completion::Completed)
             }
         }
+    }
+
+    /// Why the pair's test is reported as ignored, when it is.
+    pub fn ignored_reason(&self) -> Option<&'static str> {
+        match self.outcome {
+            _ if self.lost.is_some() => None,
+            Outcome::KnownFailure => Some("known failure"),
+            Outcome::NotApplicable => Some("not applicable"),
+            _ => None,
+        }
+    }
+}
+
+/// What a verdict says in a message: `gives fail`, `gives 1/3`, and for a scorer that could not
+/// grade the same words whether or not it has a threshold.
+fn gives(verdict: PairVerdict) -> String {
+    match verdict {
+        PairVerdict::Error => "is ungradeable (counts as a fail)".to_owned(),
+        other => format!("gives {other}"),
     }
 }
 
@@ -116,5 +154,87 @@ fn detail(attempts: &[GradedAttempt], key: &str) -> Option<String> {
         (Some(c), Some(e)) if c.contains(&e) => Some(c),
         (Some(c), Some(e)) => Some(format!("{c}; {e}")),
         (c, e) => c.or(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::GradedFeedback;
+    use eval_engine::Verdict;
+    use std::sync::Arc;
+
+    fn attempts(verdicts: &[Verdict]) -> TaskState {
+        let attempts: Vec<GradedAttempt> = verdicts
+            .iter()
+            .map(|verdict| GradedAttempt {
+                content_hash: "00ff".to_owned(),
+                exception: None,
+                feedback: vec![GradedFeedback {
+                    key: "judge".to_owned(),
+                    verdict: *verdict,
+                    comment: None,
+                    shown: None,
+                }],
+            })
+            .collect();
+        TaskState::Done(Arc::from(attempts))
+    }
+
+    fn message(state: &TaskState, baseline: PairVerdict, policy: RegressionPolicy) -> String {
+        let baseline = ScorecardEntry {
+            content_hash: "00ff".to_owned(),
+            verdict: baseline,
+        };
+        let decided = PairOutcome::decide("paris", "judge", false, state, Some(&baseline), policy);
+        match decided.to_trial_result(Path::new("evals__weather.snap"), false) {
+            Err(failed) => failed.message().unwrap_or_default().to_owned(),
+            Ok(_) => panic!("{decided:?} did not fail"),
+        }
+    }
+
+    #[test]
+    fn a_floor_regression_names_the_floor_and_the_counts() {
+        use Verdict::{Fail, Pass};
+        let policy = RegressionPolicy {
+            alpha: 1e-9,
+            floor: Some(0.9),
+        };
+        let state = attempts(&[Pass, Pass, Fail, Pass]);
+        let text = message(&state, PairVerdict::Repeated { passed: 4, attempts: 4 }, policy);
+        assert!(text.starts_with("regression: `judge` passed on task `paris`"), "{text}");
+        assert!(
+            text.contains("gives 3/4 (3/4 now vs 4/4 in the baseline: pass rate 0.75 is below the floor 0.9)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_significant_drop_shows_its_p_value() {
+        use Verdict::{Fail, Pass};
+        let state = attempts(&[Pass, Fail, Fail, Fail, Fail, Fail, Fail, Fail, Fail, Fail]);
+        let text = message(
+            &state,
+            PairVerdict::Repeated {
+                passed: 10,
+                attempts: 10,
+            },
+            RegressionPolicy::default(),
+        );
+        assert!(text.contains("(1/10 now vs 10/10 in the baseline: p = "), "{text}");
+        assert!(text.contains(" < α = 0.05)"), "{text}");
+    }
+
+    #[test]
+    fn ungradeable_reads_the_same_with_or_without_a_threshold() {
+        let state = attempts(&[Verdict::Ungradeable]);
+        let text = message(&state, PairVerdict::Pass, RegressionPolicy::default());
+        assert!(text.contains("and now is ungradeable (counts as a fail)"), "{text}");
+        let thresholded =
+            eval_engine::Threshold::at_least(0.5).apply(eval_engine::Feedback::ungradeable("judge", "timed out"));
+        assert_eq!(
+            thresholded.comment.as_deref(),
+            Some("ungradeable (counts as a fail); timed out")
+        );
     }
 }

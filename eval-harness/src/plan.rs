@@ -9,7 +9,9 @@ use crate::outcome::PairOutcome;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
 use eval_engine::journal::{JournalContents, read_journal};
-use eval_engine::{CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult};
+use eval_engine::{
+    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -88,7 +90,7 @@ impl SuitePlan {
                 .outline
                 .tasks
                 .iter()
-                .map(|(id, _)| (id.as_str(), ident_segment(id))),
+                .map(|task| (task.id.as_str(), ident_segment(&task.id))),
         )
         .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         // A scorer's segment is its anchor's when the macro gave one, so the IDE finds the trial
@@ -106,15 +108,18 @@ impl SuitePlan {
         .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
 
         let mut pairs = Vec::with_capacity(task_segments.len() * scorer_segments.len());
-        for ((task_id, _), task_segment) in loaded.outline.tasks.iter().zip(&task_segments) {
+        for (task, task_segment) in loaded.outline.tasks.iter().zip(&task_segments) {
+            let task_id = &task.id;
+            let tagged = selector.selects_tags(&task.tags);
             for (spec, scorer_segment) in scorers.iter().zip(&scorer_segments) {
                 let name = format!("{path}::{task_segment}::{scorer_segment}");
                 let task_path = &name[..name.len() - scorer_segment.len() - 2];
-                let selected = selector.selects(&TrialPath {
-                    name: &name,
-                    suite: &path,
-                    task: Some(task_path),
-                });
+                let selected = tagged
+                    && selector.selects(&TrialPath {
+                        name: &name,
+                        suite: &path,
+                        task: Some(task_path),
+                    });
                 pairs.push(Pair {
                     task_id: task_id.clone(),
                     key: spec.key.clone(),
@@ -179,7 +184,7 @@ impl SuitePlan {
                 .outline
                 .tasks
                 .iter()
-                .map(|(id, hash)| (id.as_str(), hash))
+                .map(|task| (task.id.as_str(), &task.content_hash))
                 .collect(),
             None => HashMap::new(),
         };

@@ -22,7 +22,13 @@ pub(crate) struct SuiteReport {
     /// Whether `run_file` is a nextest run's shared directory rather than a run JSON.
     pub shared_with_nextest: bool,
     pub update: BaselineUpdate,
+    /// How the new scorecard differs from the baseline: the first few changes, and how many
+    /// there are in all.
+    pub changes: (Vec<String>, usize),
 }
+
+/// How many scorecard changes the summary lists; a review shows them all.
+pub(crate) const CHANGES_SHOWN: usize = 10;
 
 /// Prints the summary of every suite: to stdout, or to stderr when stdout carries JSON.
 pub(crate) fn print_summary(reports: &[SuiteReport], to_stderr: bool) {
@@ -134,6 +140,16 @@ fn render(report: &SuiteReport, out: &mut String) {
             let _ = writeln!(out, "  run: {}", file.display());
         }
         None => {}
+    }
+    let (shown, total) = &report.changes;
+    if !shown.is_empty() {
+        let _ = writeln!(out, "  scorecard changes ({total}):");
+        for change in shown {
+            let _ = writeln!(out, "    {change}");
+        }
+        if *total > shown.len() {
+            let _ = writeln!(out, "    … and {} more", total - shown.len());
+        }
     }
     let baseline = report.baseline_file.display();
     let _ = match &report.update {

@@ -3,7 +3,8 @@
 //!
 //! libtest's rules (a substring filter, or `--exact`; `--skip`, repeatable), plus one of ours:
 //! an exact filter naming a suite or a task (`weather`, `weather::paris`) selects all its
-//! pairs, so an IDE's "run this module" works for a task.
+//! pairs, so an IDE's "run this module" works for a task. `EVAL_TAGS` narrows the selection to
+//! tasks by their tags.
 
 use libtest_mimic::Arguments;
 
@@ -19,16 +20,70 @@ pub(crate) struct Selector {
     skip: Vec<String>,
     exact: bool,
     only_ignored: bool,
+    tags: Option<TagFilter>,
+}
+
+/// `EVAL_TAGS=units,!slow`: a task is selected when it has one of the tags named (any task, when
+/// only exclusions are named) and none of the tags marked `!`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TagFilter {
+    /// How the user wrote it, for the run JSON.
+    text: String,
+    wanted: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl TagFilter {
+    /// Reads a comma-separated list of tags, each optionally prefixed by `!`.
+    pub fn parse(text: &str) -> Result<TagFilter, String> {
+        let mut filter = TagFilter {
+            text: text.to_owned(),
+            wanted: Vec::new(),
+            excluded: Vec::new(),
+        };
+        for part in text.split(',').map(str::trim) {
+            let (list, tag) = match part.strip_prefix('!') {
+                Some(tag) => (&mut filter.excluded, tag.trim()),
+                None => (&mut filter.wanted, part),
+            };
+            if tag.is_empty() {
+                return Err(format!(
+                    "EVAL_TAGS={text}: an empty tag; write tags separated by commas, `!` before a tag to leave its \
+                     tasks out (`EVAL_TAGS=units,!slow`)"
+                ));
+            }
+            list.push(tag.to_owned());
+        }
+        Ok(filter)
+    }
+
+    /// Whether a task with these tags is selected.
+    pub fn selects(&self, tags: &[String]) -> bool {
+        let has = |wanted: &String| tags.contains(wanted);
+        (self.wanted.is_empty() || self.wanted.iter().any(has)) && !self.excluded.iter().any(has)
+    }
 }
 
 impl Selector {
-    pub fn new(args: &Arguments) -> Self {
+    pub fn new(args: &Arguments, tags: Option<TagFilter>) -> Self {
         Selector {
             filter: args.filter.clone(),
             skip: args.skip.clone(),
             exact: args.exact,
             only_ignored: args.ignored,
+            tags,
         }
+    }
+
+    /// Whether a task with these tags may run (`EVAL_TAGS`); its pairs still go through
+    /// [`Selector::selects`].
+    pub fn selects_tags(&self, tags: &[String]) -> bool {
+        self.tags.as_ref().is_none_or(|filter| filter.selects(tags))
+    }
+
+    /// The tag filter in force, as the user wrote it.
+    pub fn tag_filter(&self) -> Option<&str> {
+        self.tags.as_ref().map(|filter| filter.text.as_str())
     }
 
     /// Whether the trial runs.
@@ -77,6 +132,9 @@ impl Selector {
         for skip in &self.skip {
             parts.push(format!("--skip {skip}"));
         }
+        if let Some(tags) = &self.tags {
+            parts.push(format!("EVAL_TAGS={}", tags.text));
+        }
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 }
@@ -87,7 +145,7 @@ mod tests {
 
     fn selector(line: &[&str]) -> Selector {
         let args = Arguments::from_iter(std::iter::once("evals").chain(line.iter().copied()));
-        Selector::new(&args)
+        Selector::new(&args, None)
     }
 
     fn pair<'a>(name: &'a str) -> TrialPath<'a> {
@@ -132,5 +190,41 @@ mod tests {
         assert!(skip.selects(&pair("weather::paris::exact")));
 
         assert!(!selector(&["--ignored"]).selects(&pair("weather::paris::exact")));
+    }
+
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn tag_filters_want_any_and_exclude_all() {
+        let units = TagFilter::parse("units").unwrap();
+        assert!(units.selects(&tags(&["units", "slow"])));
+        assert!(!units.selects(&tags(&["smoke"])));
+        assert!(!units.selects(&[]));
+
+        let fast_units = TagFilter::parse(" units , smoke,!slow ").unwrap();
+        assert!(fast_units.selects(&tags(&["smoke"])));
+        assert!(!fast_units.selects(&tags(&["units", "slow"])));
+
+        let not_slow = TagFilter::parse("!slow").unwrap();
+        assert!(not_slow.selects(&[]), "only exclusions: every other task");
+        assert!(!not_slow.selects(&tags(&["slow"])));
+
+        for bad in ["", "units,", "!", "a,,b", "! "] {
+            let error = TagFilter::parse(bad).unwrap_err();
+            assert!(error.contains("an empty tag"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn tags_narrow_the_selection_and_are_described() {
+        let args = Arguments::from_iter(["evals", "weather"]);
+        let selector = Selector::new(&args, Some(TagFilter::parse("units,!slow").unwrap()));
+        assert!(selector.selects_tags(&tags(&["units"])));
+        assert!(!selector.selects_tags(&tags(&["units", "slow"])));
+        assert_eq!(selector.describe().as_deref(), Some("weather EVAL_TAGS=units,!slow"));
+        assert_eq!(selector.tag_filter(), Some("units,!slow"));
+        assert!(Selector::new(&args, None).selects_tags(&[]));
     }
 }

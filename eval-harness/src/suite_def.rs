@@ -110,8 +110,8 @@ impl<I, R> IntoTasks<I, R> for Suite<I, R> {
 /// What the harness knows of a suite once its tasks are loaded, before anything runs.
 #[derive(Debug, Clone)]
 pub struct SuiteOutline {
-    /// Task ids and content hashes, in dataset order.
-    pub tasks: Vec<(String, eval_engine::ContentHash)>,
+    /// The tasks, in dataset order.
+    pub tasks: Vec<TaskOutline>,
     /// The scorers, in declaration order.
     pub scorers: Vec<ScorerSpec>,
     /// For each scorer, the test-name segment its IDE anchor has, when the macro knows it.
@@ -121,6 +121,15 @@ pub struct SuiteOutline {
     /// Whether a stored output can be read back as the output type, so the suite can be
     /// replayed.
     pub replayable: bool,
+}
+
+/// What the harness knows of one task before it runs: what names it, what it is, how it is
+/// tagged.
+#[derive(Debug, Clone)]
+pub struct TaskOutline {
+    pub id: String,
+    pub content_hash: eval_engine::ContentHash,
+    pub tags: Vec<String>,
 }
 
 /// A future of a whole run.
@@ -176,7 +185,11 @@ where
             tasks: suite
                 .tasks()
                 .iter()
-                .map(|t| (t.id().to_owned(), t.content_hash().clone()))
+                .map(|t| TaskOutline {
+                    id: t.id().to_owned(),
+                    content_hash: t.content_hash().clone(),
+                    tags: t.tags().to_vec(),
+                })
                 .collect(),
             scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
             scorer_segments,

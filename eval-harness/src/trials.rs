@@ -3,13 +3,21 @@
 //! cannot be loaded or a baseline that cannot be read.
 
 use crate::outcome::PairOutcome;
+use crate::output::IgnoredReasons;
 use crate::plan::{Pair, SuitePlan};
 use eval_engine::RegressionPolicy;
 use libtest_mimic::Trial;
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 
 /// The test of one pair. Its outcome is recorded for the scorecard and the summary.
-pub(crate) fn pair_trial(suite: &SuitePlan, pair: &Pair, policy: RegressionPolicy) -> Trial {
+pub(crate) fn pair_trial(
+    suite: &SuitePlan,
+    pair: &Pair,
+    policy: RegressionPolicy,
+    ignored: &Arc<IgnoredReasons>,
+) -> Trial {
+    let ignored = ignored.clone();
+    let name = pair.name.clone();
     let board = suite.board.clone();
     let outcomes = suite.outcomes.clone();
     let baseline = suite
@@ -23,6 +31,9 @@ pub(crate) fn pair_trial(suite: &SuitePlan, pair: &Pair, policy: RegressionPolic
         let state = board.wait(&task_id);
         let decided = PairOutcome::decide(&task_id, &key, advisory, &state, baseline.as_ref(), policy);
         let result = decided.to_trial_result(&baseline_path, baseline_unreadable);
+        if let Some(reason) = decided.ignored_reason() {
+            ignored.record(&name, reason);
+        }
         outcomes.lock().unwrap_or_else(PoisonError::into_inner).push(decided);
         result
     })
@@ -37,3 +48,13 @@ pub(crate) fn failing_trial(name: String, message: String) -> Trial {
 pub(crate) fn listed_trial(name: String) -> Trial {
     Trial::test(name, || Ok(()))
 }
+
+/// Stands for the pairs the command line did not select, so that libtest-mimic's closing line
+/// counts them as filtered out: the selection itself is ours, made before anything runs. They
+/// all share one name, which [`FILTERED_OUT`] as a `--skip` removes before anything prints.
+pub(crate) fn filtered_out_trial() -> Trial {
+    Trial::test(FILTERED_OUT, || Ok(()))
+}
+
+/// The name of [`filtered_out_trial`]s: no test name can contain a control character.
+pub(crate) const FILTERED_OUT: &str = "\u{1}";
