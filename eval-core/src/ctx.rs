@@ -67,8 +67,10 @@ impl Ctx {
     /// Without cassettes it simply awaits `call()`.
     ///
     /// `kind` names the sort of call (`"model"`, `"tool:get_weather"`); together with the JSON
-    /// of `request` it keys the recording. Recorded errors replay as errors:
-    /// `E::from(CassetteError::Recorded { message, .. })` displays the recorded text.
+    /// of `request` it keys the recording. Only an `Ok` is recorded: an `Err` reaches the agent
+    /// untouched and writes nothing, so a server that is down or a missing key never becomes a
+    /// recording. Errors that are the service's answer are recorded with
+    /// [`Ctx::replay_answers`].
     ///
     /// ```
     /// use eval_engine::{CassetteMode, Cassettes, Ctx};
@@ -83,23 +85,68 @@ impl Ctx {
     /// let again: Result<f64, String> = ctx.replay("tool:get_weather", &request, || async { Ok(-1.0) }).await;
     /// assert_eq!((first, again), (Ok(18.5), Ok(18.5)));
     ///
-    /// let failed: Result<f64, String> =
-    ///     ctx.replay("tool:get_weather", &json!({"city": "Atlantis"}), || async { Err("unknown city".to_owned()) }).await;
-    /// let replayed: Result<f64, String> =
-    ///     ctx.replay("tool:get_weather", &json!({"city": "Atlantis"}), || async { Ok(0.0) }).await;
-    /// assert_eq!((failed, replayed), (Err("unknown city".to_owned()), Err("unknown city".to_owned())));
+    /// // A failure is not recorded: the next run calls again.
+    /// let oslo = json!({"city": "Oslo"});
+    /// let down: Result<f64, String> =
+    ///     ctx.replay("tool:get_weather", &oslo, || async { Err("connection refused".to_owned()) }).await;
+    /// let up: Result<f64, String> = ctx.replay("tool:get_weather", &oslo, || async { Ok(-3.5) }).await;
+    /// assert_eq!((down, up), (Err("connection refused".to_owned()), Ok(-3.5)));
     /// # }
     /// ```
     pub async fn replay<Req, T, E, F, Fut>(&self, kind: &str, request: &Req, call: F) -> Result<T, E>
     where
         Req: Serialize + ?Sized,
         T: Serialize + DeserializeOwned,
-        E: Display + From<CassetteError>,
+        E: From<CassetteError>,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         match &self.cassettes {
             Some(cassettes) => cassettes.replay(kind, request, call).await,
+            None => call().await,
+        }
+    }
+
+    /// [`Ctx::replay`], also recording the errors `is_answer` says are the service's answer
+    /// (an HTTP `503`, a refusal); see [`Cassettes::replay_answers`]. Those replay as errors:
+    /// `E::from(CassetteError::Recorded { message, .. })` displays the recorded text. Other
+    /// errors are handed back untouched and write nothing.
+    ///
+    /// ```
+    /// use eval_engine::{CassetteMode, Cassettes, Ctx};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ctx = Ctx::new("atlantis", 1).with_cassettes(Cassettes::new(dir.path(), CassetteMode::Auto));
+    /// let request = json!({"city": "Atlantis"});
+    /// // The weather service's refusals start with "unknown"; anything else is the network.
+    /// let is_answer = |error: &String| error.starts_with("unknown");
+    ///
+    /// let failed: Result<f64, String> =
+    ///     ctx.replay_answers("tool:get_weather", &request, is_answer, || async { Err("unknown city".to_owned()) }).await;
+    /// let replayed: Result<f64, String> =
+    ///     ctx.replay_answers("tool:get_weather", &request, is_answer, || async { Ok(0.0) }).await;
+    /// assert_eq!((failed, replayed), (Err("unknown city".to_owned()), Err("unknown city".to_owned())));
+    /// # }
+    /// ```
+    pub async fn replay_answers<Req, T, E, A, F, Fut>(
+        &self,
+        kind: &str,
+        request: &Req,
+        is_answer: A,
+        call: F,
+    ) -> Result<T, E>
+    where
+        Req: Serialize + ?Sized,
+        T: Serialize + DeserializeOwned,
+        E: Display + From<CassetteError>,
+        A: FnOnce(&E) -> bool,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        match &self.cassettes {
+            Some(cassettes) => cassettes.replay_answers(kind, request, is_answer, call).await,
             None => call().await,
         }
     }

@@ -1,5 +1,6 @@
-//! Cassettes: keys, record → replay of values and errors, the four modes, corrupt files,
-//! redaction, concurrent recording, and cassettes given to a run.
+//! Cassettes: keys, record → replay of values and of errors classified as answers, failed
+//! calls that are not recorded, the four modes, corrupt files, redaction, concurrent recording,
+//! and cassettes given to a run.
 
 use eval_engine::cassette::redact_secrets;
 use eval_engine::{Agent, CassetteError, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, Suite, Task, run};
@@ -19,8 +20,17 @@ struct Reply {
 enum ClientError {
     #[error("the endpoint answered {0}")]
     Status(u16),
+    #[error("cannot reach the endpoint: connection refused")]
+    Unreachable,
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+}
+
+impl ClientError {
+    /// What the endpoint said is an answer; not reaching it is not.
+    fn is_answer(&self) -> bool {
+        matches!(self, ClientError::Status(_))
+    }
 }
 
 fn reply(text: &str) -> Reply {
@@ -154,13 +164,51 @@ async fn a_recorded_value_replays_without_calling() {
 }
 
 #[tokio::test]
+async fn an_error_classified_as_an_answer_is_recorded_and_replays_as_an_error_with_the_same_text() {
+    for mode in [CassetteMode::Auto, CassetteMode::Record] {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = Endpoint::new();
+        let request = json!({"prompt": "overloaded?"});
+
+        let recorded = Cassettes::new(dir.path(), mode)
+            .replay_answers("model", &request, ClientError::is_answer, || {
+                endpoint.answer(Err(ClientError::Status(503)))
+            })
+            .await
+            .unwrap_err();
+        // Strict replay, through either entry point: the recording decides, not the classifier.
+        let strict = Cassettes::new(dir.path(), CassetteMode::Strict);
+        let replayed = strict
+            .replay_answers("model", &request, ClientError::is_answer, || {
+                endpoint.answer(Ok(reply("fine")))
+            })
+            .await
+            .unwrap_err();
+        let replayed_plain = strict
+            .replay("model", &request, || endpoint.answer(Ok(reply("fine"))))
+            .await
+            .unwrap_err();
+        assert_eq!(endpoint.calls(), 1, "{mode}");
+        for error in [&recorded, &replayed, &replayed_plain] {
+            assert_eq!(error.to_string(), "the endpoint answered 503", "{mode}");
+            assert!(
+                matches!(error, ClientError::Cassette(CassetteError::Recorded { .. })),
+                "{mode}: {error:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_recorded_error_replays_as_an_error_with_the_same_text() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = Endpoint::new();
     let request = json!({"prompt": "overloaded?"});
 
     let recorded = Cassettes::new(dir.path(), CassetteMode::Record)
-        .replay("model", &request, || endpoint.answer(Err(ClientError::Status(503))))
+        .replay_answers("model", &request, ClientError::is_answer, || {
+            endpoint.answer(Err(ClientError::Status(503)))
+        })
         .await
         .unwrap_err();
     let replayed = Cassettes::new(dir.path(), CassetteMode::Strict)
@@ -197,6 +245,140 @@ async fn a_recorded_error_replays_as_an_error_with_the_same_text() {
         .replay("model", &request, || async { Ok(reply("unused")) })
         .await;
     assert_eq!(as_string, Err("the endpoint answered 503".to_owned()));
+}
+
+#[tokio::test]
+async fn in_auto_mode_a_failed_call_is_not_recorded_and_its_error_comes_back_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = Endpoint::new();
+    let auto = Cassettes::new(dir.path(), CassetteMode::Auto);
+    let request = json!({"prompt": "is anyone there?"});
+
+    // Even an error that reads like an answer is not recorded unless the caller says so.
+    for (error, text) in [
+        (
+            ClientError::Unreachable,
+            "cannot reach the endpoint: connection refused",
+        ),
+        (ClientError::Status(503), "the endpoint answered 503"),
+    ] {
+        let returned = auto
+            .replay("model", &request, || endpoint.answer(Err(error)))
+            .await
+            .unwrap_err();
+        assert_eq!(returned.to_string(), text);
+        assert!(
+            !matches!(returned, ClientError::Cassette(_)),
+            "the caller's own error, not a recorded one: {returned:?}"
+        );
+        assert_eq!(files_under(dir.path()), Vec::<String>::new(), "nothing is written");
+    }
+    let missing = auto
+        .clone()
+        .with_mode(CassetteMode::Strict)
+        .replay("model", &request, || endpoint.answer(Ok(reply("unused"))))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, ClientError::Cassette(CassetteError::Missing { .. })),
+        "{missing:?}"
+    );
+
+    // The next run, with the endpoint back, calls again and records the real answer.
+    let answered = auto
+        .replay("model", &request, || endpoint.answer(Ok(reply("yes"))))
+        .await
+        .unwrap();
+    assert_eq!(answered, reply("yes"));
+    assert_eq!(endpoint.calls(), 3);
+    let replayed = auto
+        .clone()
+        .with_mode(CassetteMode::Strict)
+        .replay("model", &request, || endpoint.answer(Err(ClientError::Unreachable)))
+        .await
+        .unwrap();
+    assert_eq!(replayed, reply("yes"));
+}
+
+#[tokio::test]
+async fn in_record_mode_a_failed_call_leaves_the_recording_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = Endpoint::new();
+    let record = Cassettes::new(dir.path(), CassetteMode::Record);
+    let request = json!({"prompt": "p"});
+    record
+        .replay("model", &request, || endpoint.answer(Ok(reply("good"))))
+        .await
+        .unwrap();
+    let path = record.path("model", &request).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let plain = record
+        .replay("model", &request, || endpoint.answer(Err(ClientError::Status(503))))
+        .await
+        .unwrap_err();
+    assert!(matches!(plain, ClientError::Status(503)), "{plain:?}");
+    let classified = record
+        .replay_answers("model", &request, ClientError::is_answer, || {
+            endpoint.answer(Err(ClientError::Unreachable))
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(classified, ClientError::Unreachable), "{classified:?}");
+    assert_eq!(endpoint.calls(), 3, "record mode calls every time");
+    assert_eq!(std::fs::read(&path).unwrap(), good, "the good recording stays");
+
+    let key = record.key("model", &request).unwrap();
+    assert_eq!(
+        files_under(dir.path()),
+        [format!("model/{key}.json")],
+        "no temporary file left"
+    );
+    let replayed = record
+        .clone()
+        .with_mode(CassetteMode::Strict)
+        .replay("model", &request, || endpoint.answer(Ok(reply("other"))))
+        .await
+        .unwrap();
+    assert_eq!(replayed, reply("good"));
+}
+
+#[tokio::test]
+async fn replay_answers_records_nothing_for_an_error_that_is_not_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = Endpoint::new();
+    let cassettes = Cassettes::new(dir.path(), CassetteMode::Auto);
+    let ctx = Ctx::new("t", 1).with_cassettes(cassettes.clone());
+    let request = json!({"prompt": "p"});
+
+    let direct = cassettes
+        .replay_answers("model", &request, ClientError::is_answer, || {
+            endpoint.answer(Err(ClientError::Unreachable))
+        })
+        .await
+        .unwrap_err();
+    let through_ctx = ctx
+        .replay_answers("model", &request, ClientError::is_answer, || {
+            endpoint.answer(Err(ClientError::Unreachable))
+        })
+        .await
+        .unwrap_err();
+    for error in [&direct, &through_ctx] {
+        assert!(matches!(error, ClientError::Unreachable), "{error:?}");
+    }
+    assert_eq!(endpoint.calls(), 2, "each attempt called: nothing was replayed");
+    assert_eq!(files_under(dir.path()), Vec::<String>::new());
+
+    // The same entry point records an answer; `Ctx` forwards to the same cassettes.
+    let answer = ctx
+        .replay_answers("model", &request, ClientError::is_answer, || {
+            endpoint.answer(Err(ClientError::Status(429)))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(answer.to_string(), "the endpoint answered 429");
+    let key = cassettes.key("model", &request).unwrap();
+    assert_eq!(files_under(dir.path()), [format!("model/{key}.json")]);
 }
 
 #[tokio::test]

@@ -19,6 +19,14 @@
 //! [redaction](Cassettes::with_redaction)) and recorded as one JSON file,
 //! `<dir>/<kind>/<key>.json`, meant to be committed. [`CassetteMode`] says whether calls are
 //! replayed, recorded or both.
+//!
+//! **Cassettes record answers, never accidents.** A call that returns `Ok` is recorded; a call
+//! that fails is recorded only when the caller says its error is the service's answer, through
+//! [`Cassettes::replay_answers`] (an HTTP `503`, a refusal). Every other error (the server is
+//! down, no key, DNS, TLS, a timeout) is handed back untouched and nothing is written, in every
+//! mode, so a broken setup can never become a recording that CI replays as green: fix it and run
+//! again. A service answer can also be returned as an `Ok` value (a tool's "no such city" as
+//! `Ok(Err(message))`), which records like any response.
 
 mod mode;
 mod recording;
@@ -49,7 +57,8 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CassetteError {
-    /// The call failed when it was recorded; `message` is that error's text.
+    /// The call failed when it was recorded, with an error the caller classified as the
+    /// service's answer ([`Cassettes::replay_answers`]); `message` is that error's text.
     #[error("{message}")]
     Recorded {
         kind: String,
@@ -192,19 +201,117 @@ impl Cassettes {
     /// Runs a call through the cassette: replays its recording, or makes it with `call` and
     /// records what it returned, as the [mode](CassetteMode) says.
     ///
+    /// Only an `Ok` is recorded. An `Err` from `call` is returned to the caller untouched and
+    /// nothing is written, in every mode (in `record` mode the existing recording stays): a
+    /// server that is down, a missing key, DNS, TLS or a timeout must never become a recording
+    /// that CI replays. Use [`Cassettes::replay_answers`] for errors that are the service's
+    /// answer and should replay, or return such answers as `Ok` values.
+    ///
     /// Whether recorded or replayed, the caller gets what the recording holds: the response read
-    /// back from its JSON, or an error as `E::from(CassetteError::Recorded { message, .. })`.
-    /// A recording run and its replays therefore see the same values and the same error texts.
-    /// Errors the agent must tell apart by type (to retry, say) are best handled inside `call`.
-    /// In `off` mode `call`'s result is returned untouched.
+    /// back from its JSON, so a recording run and its replays see the same values. A recording
+    /// made with an error (by [`Cassettes::replay_answers`]) replays as
+    /// `E::from(CassetteError::Recorded { message, .. })`. In `off` mode `call`'s result is
+    /// returned untouched.
     ///
     /// Fails, as `E::from(CassetteError)`, when a strict replay has no recording, when a
     /// recording is corrupt (it is never re-recorded silently), or when it cannot be written.
+    ///
+    /// ```
+    /// use eval_engine::{CassetteMode, Cassettes};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let auto = Cassettes::new(dir.path(), CassetteMode::Auto);
+    /// let request = json!({"city": "Paris"});
+    ///
+    /// // The weather service is down: the error comes back as it is, and nothing is recorded.
+    /// let down: Result<f64, String> =
+    ///     auto.replay("tool:get_weather", &request, || async { Err("connection refused".to_owned()) }).await;
+    /// assert_eq!(down, Err("connection refused".to_owned()));
+    /// assert!(!auto.path("tool:get_weather", &request).unwrap().exists());
+    ///
+    /// // Once it is up, the next run records its answer.
+    /// let up: Result<f64, String> = auto.replay("tool:get_weather", &request, || async { Ok(18.5) }).await;
+    /// assert_eq!(up, Ok(18.5));
+    /// assert!(auto.path("tool:get_weather", &request).unwrap().is_file());
+    /// # }
+    /// ```
     pub async fn replay<Req, T, E, F, Fut>(&self, kind: &str, request: &Req, call: F) -> Result<T, E>
     where
         Req: Serialize + ?Sized,
         T: Serialize + DeserializeOwned,
+        E: From<CassetteError>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.run_call(kind, request, |_: &E| None, call).await
+    }
+
+    /// [`Cassettes::replay`], also recording the errors that are the service's answer:
+    /// `is_answer(&error)` says which (an HTTP `503`, a refusal, a `400` about the request).
+    ///
+    /// An error `is_answer` accepts is recorded with its `Display` text, like a response, and
+    /// replays as `E::from(CassetteError::Recorded { message, .. })`, which displays that text
+    /// (while recording too, so both runs see the same error). Any other error is returned
+    /// untouched and nothing is written, as with [`Cassettes::replay`]. Keep `is_answer` to what
+    /// the service said: a failure of the transport or of your setup (no key, wrong URL) is not
+    /// an answer, and recording it would replay a broken setup as if it were the service's word.
+    ///
+    /// ```
+    /// use eval_engine::{CassetteMode, Cassettes};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let request = json!({"prompt": "hi"});
+    /// // Errors of the form "HTTP <status>" are what the endpoint answered; the rest is the network.
+    /// let is_answer = |error: &String| error.starts_with("HTTP ");
+    ///
+    /// let recording = Cassettes::new(dir.path(), CassetteMode::Auto);
+    /// let refused: Result<String, String> =
+    ///     recording.replay_answers("model", &request, is_answer, || async { Err("connection refused".to_owned()) }).await;
+    /// assert_eq!(refused, Err("connection refused".to_owned()));
+    /// assert!(!recording.path("model", &request).unwrap().exists(), "not recorded");
+    ///
+    /// let overloaded: Result<String, String> =
+    ///     recording.replay_answers("model", &request, is_answer, || async { Err("HTTP 503".to_owned()) }).await;
+    /// assert_eq!(overloaded, Err("HTTP 503".to_owned()));
+    ///
+    /// let replayed: Result<String, String> = recording
+    ///     .with_mode(CassetteMode::Strict)
+    ///     .replay_answers("model", &request, is_answer, || async { unreachable!("not called") })
+    ///     .await;
+    /// assert_eq!(replayed, Err("HTTP 503".to_owned()));
+    /// # }
+    /// ```
+    pub async fn replay_answers<Req, T, E, A, F, Fut>(
+        &self,
+        kind: &str,
+        request: &Req,
+        is_answer: A,
+        call: F,
+    ) -> Result<T, E>
+    where
+        Req: Serialize + ?Sized,
+        T: Serialize + DeserializeOwned,
         E: fmt::Display + From<CassetteError>,
+        A: FnOnce(&E) -> bool,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let recorded_as = |error: &E| is_answer(error).then(|| error.to_string());
+        self.run_call(kind, request, recorded_as, call).await
+    }
+
+    /// What both entry points do. `recorded_as(&error)` is the text to record a failed call
+    /// with, or `None` to record nothing and hand the error back.
+    async fn run_call<Req, T, E, R, F, Fut>(&self, kind: &str, request: &Req, recorded_as: R, call: F) -> Result<T, E>
+    where
+        Req: Serialize + ?Sized,
+        T: Serialize + DeserializeOwned,
+        E: From<CassetteError>,
+        R: FnOnce(&E) -> Option<String>,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -238,7 +345,12 @@ impl Cassettes {
 
         let outcome = match call().await {
             Ok(value) => Outcome::Response(site.checked_response(&value)?),
-            Err(error) => Outcome::Error(error.to_string()),
+            Err(error) => match recorded_as(&error) {
+                Some(message) => Outcome::Error(message),
+                // Not the service's answer: the caller's own error, so that it can tell what
+                // went wrong (and retry), and no file, so that the next run calls again.
+                None => return Err(error),
+            },
         };
         let bytes = recording::encode(kind, &site.key, &site.request, &outcome);
         let if_exists = match self.mode {

@@ -13,6 +13,10 @@ use thiserror::Error;
 /// | `record` | call, re-record, return | call, record, return |
 /// | `off` | call | call |
 ///
+/// "Record" means: record an `Ok`, or an error the caller classified as the service's answer
+/// ([`Cassettes::replay_answers`](super::Cassettes::replay_answers)). Any other failed call is
+/// returned as it is and writes nothing; in `record` mode the old recording stays.
+///
 /// ```
 /// use eval_engine::CassetteMode;
 ///

@@ -77,7 +77,12 @@ impl WeatherAgent {
         let mut request = self.first_request(question);
         let mut city = None;
         for _ in 0..self.max_turns {
-            let response = ctx.replay("model", &request, || self.client.complete(&request)).await?;
+            // A 503 is the endpoint's answer and is recorded; a refused connection is not.
+            let response = ctx
+                .replay_answers("model", &request, ClientError::is_answer, || {
+                    self.client.complete(&request)
+                })
+                .await?;
             if let Some(usage) = response.usage {
                 ctx.usage(usage.prompt_tokens, usage.completion_tokens);
             }
@@ -119,8 +124,9 @@ impl WeatherAgent {
         Err(AgentError::TooManyTurns(self.max_turns))
     }
 
-    /// Runs one tool through the cassettes. A tool's own failure is an answer for the model
-    /// (`Ok(Err(..))`), recorded like a success; only cassette trouble fails the task.
+    /// Runs one tool through the cassettes. A tool's own failure ("no weather station") is an
+    /// answer for the model, so it is returned as `Ok(Err(..))` and recorded like a success;
+    /// only cassette trouble fails the task.
     async fn run_tool(
         &self,
         ctx: &Ctx,

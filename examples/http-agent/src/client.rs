@@ -96,19 +96,56 @@ pub struct Usage {
 /// Why a completion failed.
 #[derive(Debug, Error)]
 pub enum ClientError {
+    /// The request did not get an answer: connection refused, DNS, TLS, a timeout.
     #[error("cannot reach {url}: {source}")]
     Unreachable {
         url: String,
         #[source]
         source: reqwest::Error,
     },
+    /// The endpoint answered with an error status; `message` is its error's text.
     #[error("the model endpoint answered {status}: {message}")]
     Status { status: u16, message: String },
+    /// The answer's body was cut off: the connection dropped, or the timeout ran out.
+    #[error("the answer of {url} was cut off: {source}")]
+    Cut {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A success status, but the body is not a chat completion (a wrong base URL, say).
     #[error("the model endpoint's answer is not a chat completion: {0}")]
-    Decode(#[source] reqwest::Error),
+    Decode(#[source] serde_json::Error),
     /// Transparent, so that a replayed error reads exactly like the live one it recorded.
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+}
+
+impl ClientError {
+    /// Whether this error is the endpoint's answer to the request, to be recorded and replayed
+    /// like a response (the agent passes it to
+    /// [`Ctx::replay_answers`](eval_engine::Ctx::replay_answers)).
+    ///
+    /// An error status is (a `503`, a `400` about the request), except those that say the setup
+    /// is wrong rather than the request: `401` and `403` (no key, a bad key), `404` (a wrong
+    /// base URL) and `407` (a proxy). Those, and every failure to get or read an answer, are
+    /// not: recorded, they would replay a broken setup as if the model had said it.
+    ///
+    /// ```
+    /// use http_agent_example::ClientError;
+    ///
+    /// let status = |status| ClientError::Status { status, message: String::new() };
+    /// assert!(status(503).is_answer());
+    /// assert!(!status(401).is_answer());
+    /// ```
+    pub fn is_answer(&self) -> bool {
+        match self {
+            ClientError::Status { status, .. } => !matches!(status, 401 | 403 | 404 | 407),
+            ClientError::Unreachable { .. } | ClientError::Cut { .. } | ClientError::Decode(_) => false,
+            // Never the call's own: cassette errors come from the replay around it.
+            ClientError::Cassette(_) => false,
+        }
+    }
 }
 
 /// An OpenAI-compatible chat-completions client.
@@ -131,17 +168,23 @@ impl ChatClient {
     /// The default endpoint, when `OPENAI_BASE_URL` is not set.
     pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
+    /// How long a completion may take by default, from connecting to the last byte.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
     /// A client of the endpoint under `base_url` (e.g. `http://127.0.0.1:11434/v1`).
     pub fn new(base_url: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap_or_default();
         ChatClient {
-            http,
+            http: http_client(Self::DEFAULT_TIMEOUT),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             api_key: None,
         }
+    }
+
+    /// Gives each completion at most `timeout`, from connecting to the last byte; past it the
+    /// call fails as [`ClientError::Unreachable`] or [`ClientError::Cut`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = http_client(timeout);
+        self
     }
 
     /// A client configured by `OPENAI_BASE_URL` and `OPENAI_API_KEY`.
@@ -172,20 +215,29 @@ impl ChatClient {
         if let Some(key) = &self.api_key {
             post = post.bearer_auth(key);
         }
-        let response = post
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable { url, source })?;
+        let response = match post.send().await {
+            Ok(response) => response,
+            Err(source) => return Err(ClientError::Unreachable { url, source }),
+        };
         let status = response.status();
+        // Read whole before judging it: a body cut off midway is a failure of the transport,
+        // not an answer, even under an error status.
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(source) => return Err(ClientError::Cut { url, source }),
+        };
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
             return Err(ClientError::Status {
                 status: status.as_u16(),
-                message: error_message(&body),
+                message: error_message(&String::from_utf8_lossy(&body)),
             });
         }
-        response.json().await.map_err(ClientError::Decode)
+        serde_json::from_slice(&body).map_err(ClientError::Decode)
     }
+}
+
+fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
 
 /// The `error.message` of an OpenAI-style error body, else the body itself.

@@ -5,6 +5,8 @@
 //! It serves `POST /v1/chat/completions` with a scripted model: to a question naming a city it
 //! answers with a `get_weather` tool call; once a tool result is in the conversation it answers in
 //! one sentence; a question mentioning "overloaded" gets `503` with an OpenAI-style error body.
+//! Started with [`FakeOpenAi::start_requiring_key`], it answers `401` to a request without that
+//! key, as a real endpoint does.
 //! One request per connection (`Connection: close`), which is all the client needs.
 
 use crate::client::{ChatRequest, ChatResponse, Choice, FunctionCall, Message, ToolCall, Usage};
@@ -33,10 +35,20 @@ impl FakeOpenAi {
 
     /// Serves on `127.0.0.1:port` (0: any free port).
     pub async fn start_on(port: u16) -> io::Result<Self> {
+        FakeOpenAi::listen(port, None).await
+    }
+
+    /// Serves on a free port of `127.0.0.1`, answering `401` to every request that does not
+    /// carry `Authorization: Bearer <key>`.
+    pub async fn start_requiring_key(key: impl Into<String>) -> io::Result<Self> {
+        FakeOpenAi::listen(0, Some(Arc::from(key.into()))).await
+    }
+
+    async fn listen(port: u16, key: Option<Arc<str>>) -> io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicUsize::new(0));
-        let server = tokio::spawn(serve(listener, requests.clone()));
+        let server = tokio::spawn(serve(listener, requests.clone(), key));
         Ok(FakeOpenAi { addr, requests, server })
     }
 
@@ -65,7 +77,7 @@ impl Drop for FakeOpenAi {
     }
 }
 
-async fn serve(listener: TcpListener, requests: Arc<AtomicUsize>) {
+async fn serve(listener: TcpListener, requests: Arc<AtomicUsize>, key: Option<Arc<str>>) {
     // Owned here so that aborting the accept loop also ends the connections in flight.
     let mut connections = JoinSet::new();
     loop {
@@ -73,8 +85,9 @@ async fn serve(listener: TcpListener, requests: Arc<AtomicUsize>) {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let requests = requests.clone();
+                let key = key.clone();
                 connections.spawn(async move {
-                    let _ = answer(stream, &requests).await;
+                    let _ = answer(stream, &requests, key.as_deref()).await;
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -82,21 +95,27 @@ async fn serve(listener: TcpListener, requests: Arc<AtomicUsize>) {
     }
 }
 
-/// Reads one HTTP/1.1 request from `stream` and writes the response.
-async fn answer(stream: TcpStream, requests: &AtomicUsize) -> io::Result<()> {
+/// Reads one HTTP/1.1 request from `stream` and writes the response; `key`, when set, is the
+/// API key the request must carry.
+async fn answer(stream: TcpStream, requests: &AtomicUsize, key: Option<&str>) -> io::Result<()> {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).await?;
     let mut content_length = 0;
+    let mut bearer = None;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).await? == 0 || header == "\r\n" || header == "\n" {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.trim().eq_ignore_ascii_case("content-length")
-        {
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("content-length") {
             content_length = value.trim().parse().unwrap_or(0);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            bearer = value.trim().strip_prefix("Bearer ").map(str::to_owned);
         }
     }
     let mut body = vec![0; content_length];
@@ -105,6 +124,9 @@ async fn answer(stream: TcpStream, requests: &AtomicUsize) -> io::Result<()> {
 
     let mut parts = request_line.split_whitespace();
     let (status, reply) = match (parts.next(), parts.next()) {
+        // OpenAI's wording; the key given is not echoed.
+        _ if key.is_some() && bearer.is_none() => (401, error_body("You didn't provide an API key.")),
+        _ if key.is_some() && bearer.as_deref() != key => (401, error_body("Incorrect API key provided.")),
         (Some("POST"), Some("/v1/chat/completions")) => match serde_json::from_slice::<ChatRequest>(&body) {
             Ok(request) => complete(&request),
             Err(e) => (400, error_body(&format!("not a chat completion request: {e}"))),
@@ -115,6 +137,7 @@ async fn answer(stream: TcpStream, requests: &AtomicUsize) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
         _ => "Service Unavailable",
     };
