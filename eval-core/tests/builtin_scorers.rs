@@ -647,7 +647,7 @@ async fn threshold_through_the_runner_behaves_like_ag2() {
     assert_eq!(broken.verdict(), Verdict::Fail, "ungradeable becomes a fail");
     assert_eq!(
         broken.comment.as_deref(),
-        Some("ungradeable → fail; scorer error: the judge gave no verdict")
+        Some("ungradeable (counts as a fail); scorer error: the judge gave no verdict")
     );
     assert_eq!(broken.detail.as_ref().unwrap()["score"], Value::Null);
 
