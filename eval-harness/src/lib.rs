@@ -22,6 +22,7 @@ mod board;
 mod env;
 mod git;
 mod harness;
+mod last;
 pub mod names;
 pub mod nextest;
 mod outcome;
