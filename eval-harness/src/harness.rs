@@ -532,6 +532,11 @@ fn conclude(
         }
         (Ok(_), _) => {}
     }
+    if saved.is_ok() {
+        // What this run supersedes goes now, so that abandoned journals and nextest
+        // directories do not pile up.
+        crate::cleanup::after_run(&store, &plan.suite_name());
+    }
     let this_run = scorecard_of(&outcomes);
     let next = if plan.complete {
         this_run

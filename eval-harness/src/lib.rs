@@ -19,6 +19,7 @@
 
 mod baseline;
 mod board;
+pub mod cleanup;
 mod env;
 mod git;
 mod harness;
