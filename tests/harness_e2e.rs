@@ -474,7 +474,11 @@ fn nextest_runs_each_pair_in_its_own_process_with_the_same_outcomes() {
     assert!(!red.status.success(), "{red}");
     assert!(red.all_output().contains("regression:"), "{red}");
     let after_red = scenario.nextest_run_dirs("weather");
-    assert_eq!(after_red.len(), 1, "the newer run superseded the older directory: {after_red:?}");
+    assert_eq!(
+        after_red.len(),
+        1,
+        "the newer run superseded the older directory: {after_red:?}"
+    );
     assert_ne!(after_red[0], shared_dirs[0]);
 
     assert_eq!(scenario.source_tree(), before, "no baseline is written under nextest");
@@ -629,7 +633,12 @@ fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
     scenario.take_calls();
 
     let resumed = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
-    let killed_id = journal.file_name().unwrap().to_str().unwrap().trim_end_matches(".journal.jsonl");
+    let killed_id = journal
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".journal.jsonl");
     assert!(
         resumed.stderr.contains(&format!(
             "EVAL_RESUME=last: resuming run {killed_id} of suite weather (the newest journal, written after the latest complete run {} started)",
@@ -856,9 +865,20 @@ fn an_abandoned_journal_is_not_resumed_and_goes_when_the_next_run_completes() {
     let journal = scenario.wait_for_journaled_tasks("weather", &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
-    let killed_id = journal.file_name().unwrap().to_str().unwrap().trim_end_matches(".journal.jsonl").to_owned();
+    let killed_id = journal
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".journal.jsonl")
+        .to_owned();
     let a_day_ago = SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
-    File::options().append(true).open(&journal).unwrap().set_modified(a_day_ago).unwrap();
+    File::options()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .set_modified(a_day_ago)
+        .unwrap();
     scenario.take_calls();
 
     let resume = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
@@ -1286,8 +1306,18 @@ fn run_to_end(command: &mut Command) -> Output {
             bytes
         })
     };
-    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
     let deadline = std::time::Instant::now() + DEADLINE;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

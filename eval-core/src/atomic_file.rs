@@ -127,6 +127,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen_locked, Some(true), "a clean-up can tell the write is going on");
-        assert!(!crate::store::is_in_use(&path).unwrap(), "the final file is not left locked");
+        assert!(
+            !crate::store::is_in_use(&path).unwrap(),
+            "the final file is not left locked"
+        );
     }
 }

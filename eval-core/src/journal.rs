@@ -407,7 +407,10 @@ mod tests {
         assert!(crate::store::is_in_use(&path).unwrap());
         let contents = read_journal(&path).unwrap();
         let second = JournalWriter::resume(&path, &contents);
-        assert!(matches!(second, Err(JournalError::InUse { .. })), "a second writer is refused");
+        assert!(
+            matches!(second, Err(JournalError::InUse { .. })),
+            "a second writer is refused"
+        );
         drop(writer);
         assert!(!crate::store::is_in_use(&path).unwrap());
         let resumed = JournalWriter::resume(&path, &contents).unwrap();

@@ -47,7 +47,10 @@ struct RunDir {
 
 /// The nextest run directories of `suite` that are superseded (see the module documentation)
 /// and that no process is using.
-pub fn superseded_run_dirs(store: &eval_engine::Store, suite: &str) -> Result<Vec<eval_engine::store::Leftover>, String> {
+pub fn superseded_run_dirs(
+    store: &eval_engine::Store,
+    suite: &str,
+) -> Result<Vec<eval_engine::store::Leftover>, String> {
     eval_engine::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
     let suite_dir = store.root().join(suite);
     let mut dirs = Vec::new();
@@ -59,7 +62,9 @@ pub fn superseded_run_dirs(store: &eval_engine::Store, suite: &str) -> Result<Ve
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", suite_dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(run_id) = name.strip_prefix(DIR_PREFIX) else { continue };
+        let Some(run_id) = name.strip_prefix(DIR_PREFIX) else {
+            continue;
+        };
         if run_id.is_empty() || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }

@@ -119,7 +119,10 @@ fn a_run_against_itself_exits_0() {
     let output = cargo_eval([OsStr::new("diff"), run.as_os_str(), run.as_os_str()]);
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     let out = stdout(&output);
-    assert!(out.starts_with("Run run_a against run_a: 5 comparable task(s)"), "{out}");
+    assert!(
+        out.starts_with("Run run_a against run_a: 5 comparable task(s)"),
+        "{out}"
+    );
     assert!(out.contains("Regressions: none"), "{out}");
 }
 
@@ -139,7 +142,10 @@ fn a_regression_exits_1() {
     ]);
     assert_eq!(output.status.code(), Some(1), "stderr: {}", stderr(&output));
     let out = stdout(&output);
-    assert!(out.contains("Regressions (1):\n  reg-2 · final_answer_matches"), "{out}");
+    assert!(
+        out.contains("Regressions (1):\n  reg-2 · final_answer_matches"),
+        "{out}"
+    );
     assert!(
         out.contains("final_answer_matches  100.0% ->  80.0%   -20.0 points  lower"),
         "{out}"
@@ -161,7 +167,10 @@ fn an_improvement_exits_0() {
     ]);
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     let out = stdout(&output);
-    assert!(out.contains("Improvements (1):\n  reg-2 · final_answer_matches"), "{out}");
+    assert!(
+        out.contains("Improvements (1):\n  reg-2 · final_answer_matches"),
+        "{out}"
+    );
     assert!(out.contains("Regressions: none"), "{out}");
 }
 
@@ -220,7 +229,10 @@ fn runs_that_are_not_comparable_exit_2_listing_the_mismatch() {
     ]);
     assert_eq!(output.status.code(), Some(2), "stdout: {}", stdout(&output));
     let err = stderr(&output);
-    assert!(err.contains("did not grade the same eval:\n  tasks only in the baseline: reg-4"), "{err}");
+    assert!(
+        err.contains("did not grade the same eval:\n  tasks only in the baseline: reg-4"),
+        "{err}"
+    );
     assert!(!err.contains("['"), "no Python lists: {err}");
     assert!(err.contains("--lenient"), "{err}");
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
@@ -334,7 +346,11 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
     };
     RunResult::new(
         meta,
-        vec![task("paris", passing()), task("rome", passing()), task("tokyo", passing())],
+        vec![
+            task("paris", passing()),
+            task("rome", passing()),
+            task("tokyo", passing()),
+        ],
     )
 }
 
@@ -379,12 +395,24 @@ fn show_takes_a_file_a_run_id_a_suite_a_directory_or_last() {
 
     let by_file = cargo_eval_in(here, None, [OsStr::new("show"), first.as_os_str()]);
     assert_eq!(shown_run_id(&by_file), "01A");
-    assert!(stderr(&by_file).is_empty(), "a file needs no explanation: {}", stderr(&by_file));
+    assert!(
+        stderr(&by_file).is_empty(),
+        "a file needs no explanation: {}",
+        stderr(&by_file)
+    );
 
-    let by_id = cargo_eval_in(here, None, [OsStr::new("show"), OsStr::new("01A"), OsStr::new("--store"), store]);
+    let by_id = cargo_eval_in(
+        here,
+        None,
+        [OsStr::new("show"), OsStr::new("01A"), OsStr::new("--store"), store],
+    );
     assert_eq!(shown_run_id(&by_id), "01A");
 
-    let by_suite = cargo_eval_in(here, None, [OsStr::new("show"), OsStr::new("weather"), OsStr::new("--store"), store]);
+    let by_suite = cargo_eval_in(
+        here,
+        None,
+        [OsStr::new("show"), OsStr::new("weather"), OsStr::new("--store"), store],
+    );
     assert_eq!(shown_run_id(&by_suite), "01B", "the suite's run saved last");
     assert!(
         stderr(&by_suite).contains("weather: run 01B of suite weather, the suite's run saved last"),
@@ -398,7 +426,11 @@ fn show_takes_a_file_a_run_id_a_suite_a_directory_or_last() {
     let by_store_dir = cargo_eval_in(here, None, [OsStr::new("show"), store]);
     assert_eq!(shown_run_id(&by_store_dir), "01C", "the store's run saved last");
 
-    let last = cargo_eval_in(here, None, [OsStr::new("show"), OsStr::new("last"), OsStr::new("--store"), store]);
+    let last = cargo_eval_in(
+        here,
+        None,
+        [OsStr::new("show"), OsStr::new("last"), OsStr::new("--store"), store],
+    );
     assert_eq!(shown_run_id(&last), "01C");
     assert!(
         stderr(&last).contains(&format!(
@@ -414,7 +446,11 @@ fn show_takes_a_file_a_run_id_a_suite_a_directory_or_last() {
     assert_eq!(shown_run_id(&from_env), "01C");
     let empty = dir.path().join("empty");
     fs::create_dir(&empty).expect("tempdir is writable");
-    let flag_wins = cargo_eval_in(here, Some(&empty), [OsStr::new("show"), OsStr::new("01A"), OsStr::new("--store"), store]);
+    let flag_wins = cargo_eval_in(
+        here,
+        Some(&empty),
+        [OsStr::new("show"), OsStr::new("01A"), OsStr::new("--store"), store],
+    );
     assert_eq!(shown_run_id(&flag_wins), "01A");
     let empty_store = cargo_eval_in(here, Some(&empty), ["show", "last"]);
     assert_eq!(empty_store.status.code(), Some(2));
@@ -432,7 +468,10 @@ fn show_says_what_kind_of_run_it_was_and_lists_the_failing_pairs() {
 
     let complete = save(root, &complete_run("weather", "01DONE"), 30);
     let out = stdout(&cargo_eval([OsStr::new("show"), complete.as_os_str()]));
-    assert!(out.contains("Kind:        complete: every task of the suite ran"), "{out}");
+    assert!(
+        out.contains("Kind:        complete: every task of the suite ran"),
+        "{out}"
+    );
     assert!(out.contains("Failing pairs: none"), "{out}");
 
     let mut resumed = complete_run("weather", "01RES");
@@ -477,7 +516,10 @@ fn show_says_what_kind_of_run_it_was_and_lists_the_failing_pairs() {
     let path = save(root, &RunResult::new(meta, tasks), 10);
     let out = stdout(&cargo_eval([OsStr::new("show"), path.as_os_str()]));
     assert!(
-        out.contains("Kind:        regrade of run 01DONE: no agent ran; its stored outputs were graded again"),
+        out.contains(
+            "Kind:\n  complete: every task of the suite ran\n  \
+             regrade of run 01DONE: no agent ran; its stored outputs were graded again"
+        ),
         "{out}"
     );
     assert!(
@@ -575,7 +617,8 @@ fn nextest_dir(root: &Path, suite: &str, run_id: &str, minutes: u64) -> PathBuf 
 /// A journal of `run_id` written `minutes` ago.
 fn journal(root: &Path, run_id: &str, minutes: u64) -> PathBuf {
     let path = root.join("weather").join(format!("{run_id}.journal.jsonl"));
-    let header = json!({"run_id": run_id, "suite": "weather", "created_at": rfc3339(minutes_ago(minutes)), "scorers": []});
+    let header =
+        json!({"run_id": run_id, "suite": "weather", "created_at": rfc3339(minutes_ago(minutes)), "scorers": []});
     fs::write(&path, format!("{header}\n")).expect("tempdir is writable");
     set_modified(&path, minutes_ago(minutes));
     path
@@ -685,7 +728,11 @@ fn gc_removes_exactly_the_leftovers_and_says_so() {
     let nowhere = dir.path().join("nowhere");
     let output = cargo_eval([OsStr::new("gc"), OsStr::new("--store"), nowhere.as_os_str()]);
     assert_eq!(output.status.code(), Some(0));
-    assert!(stdout(&output).contains("nothing to remove: there is no store at"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("nothing to remove: there is no store at"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -699,5 +746,8 @@ fn show_assembles_a_nextest_directory_in_memory() {
         "{}",
         stderr(&output)
     );
-    assert!(!dir.path().join("weather/f81d4fae.json").exists(), "show writes nothing");
+    assert!(
+        !dir.path().join("weather/f81d4fae.json").exists(),
+        "show writes nothing"
+    );
 }

@@ -155,7 +155,12 @@ mod tests {
 
     fn age(path: &Path, minutes: u64) {
         let when = SystemTime::now() - Duration::from_secs(60 * minutes);
-        File::options().append(true).open(path).unwrap().set_modified(when).unwrap();
+        File::options()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
     }
 
     fn complete_run(store: &Store, id: &str, started_minutes_ago: u64) -> PathBuf {
@@ -203,7 +208,10 @@ mod tests {
         assert!(!old.exists() && live_path.exists() && newer.exists() && run.exists());
 
         drop(live);
-        assert_eq!(names(&store.abandoned_journals("weather").unwrap()), ["01LIVE.journal.jsonl"]);
+        assert_eq!(
+            names(&store.abandoned_journals("weather").unwrap()),
+            ["01LIVE.journal.jsonl"]
+        );
     }
 
     #[test]
@@ -241,7 +249,10 @@ mod tests {
         write(suite.join("..tmp"), 5);
 
         let leftovers = store.leftover_temp_files("weather").unwrap();
-        assert_eq!(names(&leftovers), [".01A.json.x7Yq2b.tmp", ".paris.task.json.Ab12Cd.tmp"]);
+        assert_eq!(
+            names(&leftovers),
+            [".01A.json.x7Yq2b.tmp", ".paris.task.json.Ab12Cd.tmp"]
+        );
         assert_eq!(leftovers[0].why, "the write of 01A.json never finished");
         assert!(leftovers.iter().all(|l| l.kind == LeftoverKind::TempFile));
         assert!(store.leftover_temp_files("absent").unwrap().is_empty());

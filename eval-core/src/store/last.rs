@@ -182,10 +182,7 @@ impl RegradeChoice {
             };
             *counts.entry(key).or_default() += 1;
         }
-        let parts: Vec<String> = counts
-            .into_iter()
-            .map(|((_, name), n)| format!("{n} {name}"))
-            .collect();
+        let parts: Vec<String> = counts.into_iter().map(|((_, name), n)| format!("{n} {name}")).collect();
         parts.join(", ")
     }
 }
@@ -328,10 +325,7 @@ impl Store {
         if let Some(complete) = latest_complete
             && journal.modified < complete.started()
         {
-            return Some(format!(
-                "last written before complete run {} started",
-                complete.run_id
-            ));
+            return Some(format!("last written before complete run {} started", complete.run_id));
         }
         let own = self.run_path(suite, &journal.run_id).ok()?;
         match StoredRun::read(own) {
@@ -404,7 +398,11 @@ mod tests {
 
         fn journal(&self, id: &str, written: u64) -> PathBuf {
             let header = json!({"run_id": id, "suite": "weather", "created_at": self.rfc3339(written), "scorers": []});
-            self.file(&format!("weather/{id}{JOURNAL_SUFFIX}"), &format!("{header}\n"), written)
+            self.file(
+                &format!("weather/{id}{JOURNAL_SUFFIX}"),
+                &format!("{header}\n"),
+                written,
+            )
         }
 
         fn file(&self, name: &str, contents: &str, minutes_ago: u64) -> PathBuf {

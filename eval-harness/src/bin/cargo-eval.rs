@@ -240,7 +240,13 @@ mod tests {
         let cli = Cli::try_parse_from(args(&["cargo-eval", "show", "last", "--store", "s"])).unwrap();
         assert!(matches!(cli.command, Command::Show { store: Some(_), .. }));
         let cli = Cli::try_parse_from(args(&["cargo-eval", "gc", "--dry-run"])).unwrap();
-        assert!(matches!(cli.command, Command::Gc { store: None, dry_run: true }));
+        assert!(matches!(
+            cli.command,
+            Command::Gc {
+                store: None,
+                dry_run: true
+            }
+        ));
     }
 
     #[test]

@@ -65,7 +65,10 @@ fn target_dir() -> Result<PathBuf, String> {
     let stderr = stderr.join().unwrap_or_default();
     if !status.success() {
         let stderr = String::from_utf8_lossy(&stderr);
-        let said = stderr.lines().find(|line| !line.trim().is_empty()).unwrap_or("no message");
+        let said = stderr
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("no message");
         return Err(format!("`{shown} metadata` failed ({status}): {}", said.trim()));
     }
     let metadata: serde_json::Value =
@@ -218,7 +221,10 @@ fn by_name(root: &Path, name: &str) -> Result<Shown, String> {
     for suite in &suites {
         let runs = store.runs(suite).map_err(|e| e.to_string())?;
         if let Some(latest) = store.latest(suite).map_err(|e| e.to_string())? {
-            let id = latest.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let id = latest
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             held.push(format!("{suite} ({} run(s), saved last: {id})", runs.len()));
         }
     }

@@ -31,7 +31,8 @@ pub(crate) fn show(run: &RunResult) -> String {
     out
 }
 
-/// One line per way the run differs from a complete, fresh run of every task.
+/// What tasks ran and how it ended, then whether no agent ran (a regrade) or a journal was
+/// carried on (resumed): one line each.
 fn kinds(run: &RunResult) -> Vec<String> {
     let meta = &run.meta;
     let mut kinds = Vec::new();
@@ -43,17 +44,26 @@ fn kinds(run: &RunResult) -> Vec<String> {
         )),
         RunStatus::Failed => kinds.push("failed: the run itself failed".to_owned()),
     }
-    if let Some(selection) = meta.selection.as_ref().filter(|s| !s.complete) {
-        let tasks: BTreeSet<&str> = run.tasks().iter().map(|t| t.base_id()).collect();
-        let filter = match &selection.filter {
-            Some(filter) => format!("filter `{filter}`"),
-            None => "a filter".to_owned(),
-        };
-        kinds.push(format!(
-            "partial: {filter} selected {} of the suite's {} task(s)",
-            tasks.len(),
-            meta.suite.size.max(tasks.len())
-        ));
+    match &meta.selection {
+        Some(selection) if !selection.complete => {
+            let tasks: BTreeSet<&str> = run.tasks().iter().map(|t| t.base_id()).collect();
+            let filter = match &selection.filter {
+                Some(filter) => format!("filter `{filter}`"),
+                None => "a filter".to_owned(),
+            };
+            kinds.push(format!(
+                "partial: {filter} selected {} of the suite's {} task(s)",
+                tasks.len(),
+                meta.suite.size.max(tasks.len())
+            ));
+        }
+        Some(_) if meta.status == RunStatus::Completed => {
+            kinds.push("complete: every task of the suite ran".to_owned());
+        }
+        None if meta.status == RunStatus::Completed => {
+            kinds.push("completed (the file does not record which tasks were selected)".to_owned());
+        }
+        _ => {}
     }
     if let Some(from) = &meta.replayed_from {
         kinds.push(format!(
@@ -65,12 +75,6 @@ fn kinds(run: &RunResult) -> Vec<String> {
             "resumed: {} task record(s) reused from the journal of run {}",
             resumed.reused, resumed.from
         ));
-    }
-    if kinds.is_empty() {
-        kinds.push(match meta.selection {
-            Some(_) => "complete: every task of the suite ran".to_owned(),
-            None => "completed (the file does not record which tasks were selected)".to_owned(),
-        });
     }
     kinds
 }
@@ -162,7 +166,11 @@ pub(crate) fn diff(diff: &RunDiff, current: &RunResult) -> String {
         }
     }
     let regressions: Vec<&Flip> = diff.regressions().collect();
-    let advisory: Vec<&Flip> = diff.flipped_to_fail.iter().filter(|f| diff.is_advisory(&f.key)).collect();
+    let advisory: Vec<&Flip> = diff
+        .flipped_to_fail
+        .iter()
+        .filter(|f| diff.is_advisory(&f.key))
+        .collect();
     let improvements: Vec<&Flip> = diff.flipped_to_pass.iter().collect();
     if regressions.is_empty() {
         out.push_str("\n\nRegressions: none");
