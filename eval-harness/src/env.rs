@@ -88,8 +88,8 @@ impl HarnessEnv {
         policy.floor = number("EVAL_REGRESSION_FLOOR")?;
         let ci = flag("CI") || flag("TF_BUILD");
         // An unknown mode stops the run before any agent starts: guessing could spend tokens.
-        let cassettes =
-            CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci).map_err(|e| e.to_string())?;
+        let cassettes = CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci)
+            .map_err(|e| e.to_string())?;
         let resume = RunRef::from_var("EVAL_RESUME", var("EVAL_RESUME"))?;
         let replay = RunRef::from_var("EVAL_REPLAY", var("EVAL_REPLAY"))?;
         if resume.is_some() && replay.is_some() {

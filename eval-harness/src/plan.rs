@@ -9,7 +9,9 @@ use crate::outcome::PairOutcome;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
 use eval_engine::journal::{JournalContents, read_journal};
-use eval_engine::{CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult};
+use eval_engine::{
+    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
