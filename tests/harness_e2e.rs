@@ -941,6 +941,9 @@ fn reports_say_what_the_harness_decided_not_what_insta_would() {
         .find(|e| e["name"] == WEAK_PAIR && e["event"] == "ignored")
         .unwrap_or_else(|| panic!("{run}"));
     assert_eq!(known["message"], "known failure", "{run}");
+}
+
+#[test]
 fn a_replay_of_last_regrades_the_latest_complete_run_not_a_filtered_one() {
     let scenario = Scenario::start();
     let complete = scenario.run(&["weather"], &[]);
