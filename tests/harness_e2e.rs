@@ -473,6 +473,13 @@ fn nextest_runs_each_pair_in_its_own_process_with_the_same_outcomes() {
     assert_eq!(red.nextest_results(), expected, "{red}");
     assert!(!red.status.success(), "{red}");
     assert!(red.all_output().contains("regression:"), "{red}");
+    let after_red = scenario.nextest_run_dirs("weather");
+    assert_eq!(
+        after_red.len(),
+        1,
+        "the newer run superseded the older directory: {after_red:?}"
+    );
+    assert_ne!(after_red[0], shared_dirs[0]);
 
     assert_eq!(scenario.source_tree(), before, "no baseline is written under nextest");
 }
@@ -626,6 +633,19 @@ fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
     scenario.take_calls();
 
     let resumed = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
+    let killed_id = journal
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".journal.jsonl");
+    assert!(
+        resumed.stderr.contains(&format!(
+            "EVAL_RESUME=last: resuming run {killed_id} of suite weather (the newest journal, written after the latest complete run {} started)",
+            uninterrupted.saved_run("weather").run.run_id()
+        )),
+        "{resumed}"
+    );
     let ran_again: BTreeSet<String> = scenario
         .take_calls()
         .into_iter()
@@ -921,6 +941,95 @@ fn reports_say_what_the_harness_decided_not_what_insta_would() {
         .find(|e| e["name"] == WEAK_PAIR && e["event"] == "ignored")
         .unwrap_or_else(|| panic!("{run}"));
     assert_eq!(known["message"], "known failure", "{run}");
+}
+
+#[test]
+fn a_replay_of_last_regrades_the_latest_complete_run_not_a_filtered_one() {
+    let scenario = Scenario::start();
+    let complete = scenario.run(&["weather"], &[]);
+    let complete_id = complete.saved_run("weather").run.run_id().to_owned();
+    let filtered = scenario.run(&["--exact", "weather::paris"], &[]);
+    assert_eq!(filtered.results(), pairs_of(&["paris"], "ok"), "{filtered}");
+    scenario.take_calls();
+
+    // Re-grading the one-task run would fail every other task's pairs (`not re-graded`).
+    let replay = scenario.run(&["weather"], &[("EVAL_REPLAY", "last")]);
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
+    let mut expected = pairs_of(&WEATHER_TASKS, "ok");
+    expected.insert(WEAK_PAIR.to_owned(), "FAILED".to_owned());
+    assert_eq!(replay.results(), expected, "{replay}");
+    assert!(
+        replay.stderr.contains(&format!(
+            "EVAL_REPLAY=last: regrading run {complete_id} of suite weather \
+             (the latest completed run of every task; passed over 1 newer: 1 partial)"
+        )),
+        "{replay}"
+    );
+    let replayed = replay.saved_run("weather");
+    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(complete_id.as_str()));
+
+    // A regrade does not become `last` either.
+    let again = scenario.run(&["weather"], &[("EVAL_REPLAY", "last")]);
+    assert_eq!(again.results(), expected, "{again}");
+    assert!(
+        again.stderr.contains(&format!(
+            "EVAL_REPLAY=last: regrading run {complete_id} of suite weather \
+             (the latest completed run of every task; passed over 2 newer: 1 partial, 1 regrade)"
+        )),
+        "{again}"
+    );
+}
+
+#[test]
+fn an_abandoned_journal_is_not_resumed_and_goes_when_the_next_run_completes() {
+    let scenario = Scenario::start();
+    let complete = scenario.run(&["weather"], &[]);
+    let complete_id = complete.saved_run("weather").run.run_id().to_owned();
+
+    // A run killed half-way leaves its journal; dated before the complete run started, it is
+    // one that run superseded.
+    let mut child = scenario.spawn(&["weather"], &[("E2E_SLEEP_MS", "1500")]);
+    let journal = scenario.wait_for_journaled_tasks("weather", &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed_id = journal
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".journal.jsonl")
+        .to_owned();
+    let a_day_ago = SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+    File::options()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .set_modified(a_day_ago)
+        .unwrap();
+    scenario.take_calls();
+
+    let resume = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
+    assert_eq!(resume.code(), 2, "{resume}");
+    assert!(
+        resume.stderr.contains(&format!(
+            "EVAL_RESUME=last: suite `weather` has no journal of an interrupted run newer than its latest complete run \
+             {complete_id} (passed over 1 abandoned: {killed_id})"
+        )),
+        "{resume}"
+    );
+    assert!(scenario.take_calls().is_empty(), "no agent may start");
+    assert!(journal.exists(), "a failed lookup removes nothing");
+
+    let next = scenario.run(&["weather"], &[]);
+    let next_id = next.saved_run("weather").run.run_id().to_owned();
+    assert!(!journal.exists(), "the next complete run removes it: {next}");
+    assert!(
+        next.stderr.contains(&format!(
+            "note: suite weather: removed abandoned journal {killed_id}.journal.jsonl \
+             (run {killed_id}: last written before complete run {next_id} started)"
+        )),
+        "{next}"
+    );
 }
 
 /// Verdict of every (task, key) of a run.
@@ -1304,14 +1413,21 @@ fn cargo_eval() -> PathBuf {
     built.clone().unwrap_or_else(|why| panic!("{why}"))
 }
 
+/// Runs `command` to its end with its output captured, failing the test (and killing it) if
+/// it runs past a deadline generous enough for a cold build.
 fn run_to_end(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()))
+    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
+    wait_with_deadline(child, DEADLINE)
 }
 
-/// Waits for a spawned child, reading what is left of its output; kills it and fails the test
-/// when it outlives `limit`.
+/// Waits for a spawned child, reading what is left of its output while it runs (a child blocked
+/// on a full pipe would never end); kills it and fails the test when it outlives `limit`.
 fn wait_with_deadline(mut child: Child, limit: std::time::Duration) -> Output {
     use std::io::Read as _;
     let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {

@@ -73,6 +73,9 @@ pub(crate) fn write_atomically(
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|source| AtomicWriteError::io("create a temporary file for", source))?;
+    // Tells a clean-up that this write is going on; without locks it only has the file's age
+    // to go by.
+    let _ = temp.as_file().try_lock();
     // Dropping `temp` on any error below removes the temporary file.
     let mut out = BufWriter::with_capacity(1 << 16, temp.as_file());
     write_contents(&mut out).map_err(|source| AtomicWriteError::io("write", source))?;
@@ -81,6 +84,9 @@ pub(crate) fn write_atomically(
     temp.as_file()
         .sync_all()
         .map_err(|source| AtomicWriteError::io("flush to disk", source))?;
+    // Released before the rename: where locks are mandatory (Windows) a reader of the final
+    // file would otherwise be refused.
+    let _ = temp.as_file().unlock();
     let persisted = match if_exists {
         IfExists::Keep => temp.persist_noclobber(path),
         IfExists::Replace => temp.persist(path),
@@ -98,4 +104,32 @@ pub(crate) fn write_atomically(
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn the_temporary_file_is_locked_while_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let mut seen_locked = None;
+        write_atomically(&path, IfExists::Keep, |out| {
+            let temp = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .find(|p| p.to_string_lossy().ends_with(".tmp"))
+                .expect("the temporary file exists while writing");
+            seen_locked = Some(crate::store::is_in_use(&temp).unwrap());
+            out.write_all(b"{}")
+        })
+        .unwrap();
+        assert_eq!(seen_locked, Some(true), "a clean-up can tell the write is going on");
+        assert!(
+            !crate::store::is_in_use(&path).unwrap(),
+            "the final file is not left locked"
+        );
+    }
 }

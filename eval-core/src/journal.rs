@@ -10,6 +10,10 @@
 //! nothing journaled; the file is also synced to disk at most once a second (and on creation),
 //! so that a power cut loses at most the last second of tasks without paying a disk sync per
 //! task.
+//!
+//! A [`JournalWriter`] holds an advisory lock on its file for as long as it lives, so that a
+//! clean-up or another run can tell a journal being written from one a dead process left
+//! ([`crate::store::is_in_use`]).
 
 use crate::observer::Observer;
 use crate::result::TaskResult;
@@ -71,6 +75,12 @@ pub enum JournalError {
     },
     #[error("cannot read journal {}: it has no header line (the run was killed as it started)", path.display())]
     NoHeader { path: PathBuf },
+    /// Another process holds the journal's lock: a run is writing it right now.
+    #[error(
+        "cannot resume journal {}: a running process is writing it (another run of this suite is going on)",
+        path.display()
+    )]
+    InUse { path: PathBuf },
     #[error("cannot {action} journal {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -149,6 +159,7 @@ impl JournalWriter {
             .create_new(true)
             .open(&path)
             .map_err(|e| io_error("create", e))?;
+        lock(&file, &path)?;
         let mut line = serde_json::to_vec(header).map_err(|e| io_error("write", io::Error::other(e)))?;
         line.push(b'\n');
         let mut writer = JournalWriter::new(path, file);
@@ -169,6 +180,7 @@ impl JournalWriter {
             .append(true)
             .open(&path)
             .map_err(|e| io_error("open", e))?;
+        lock(&file, &path)?;
         file.set_len(contents.complete_len)
             .map_err(|e| io_error("truncate the unfinished last line of", e))?;
         Ok(JournalWriter::new(path, file))
@@ -217,6 +229,22 @@ impl JournalWriter {
             self.syncs += 1;
         }
         Ok(())
+    }
+}
+
+/// Takes the advisory lock a journal's writer holds while it lives (released when the file is
+/// closed, even by a kill). A file system without locks only loses the protection, not the
+/// journal.
+fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::InUse { path: path.to_owned() }),
+        Err(std::fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(()),
+        Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Io {
+            action: "lock",
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -369,6 +397,24 @@ mod tests {
         let path = dir.path().join("j.journal.jsonl");
         fs::write(&path, br#"{"run_id": "01J"#).unwrap();
         assert!(matches!(read_journal(&path), Err(JournalError::NoHeader { .. })));
+    }
+
+    #[test]
+    fn a_writer_holds_the_journal_locked_until_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("01LOCK.journal.jsonl");
+        let writer = JournalWriter::create(&path, &header()).unwrap();
+        assert!(crate::store::is_in_use(&path).unwrap());
+        let contents = read_journal(&path).unwrap();
+        let second = JournalWriter::resume(&path, &contents);
+        assert!(
+            matches!(second, Err(JournalError::InUse { .. })),
+            "a second writer is refused"
+        );
+        drop(writer);
+        assert!(!crate::store::is_in_use(&path).unwrap());
+        let resumed = JournalWriter::resume(&path, &contents).unwrap();
+        assert!(crate::store::is_in_use(resumed.path()).unwrap());
     }
 
     #[test]

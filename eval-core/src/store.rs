@@ -16,6 +16,12 @@ use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod cleanup;
+mod last;
+
+pub use cleanup::{Leftover, LeftoverKind};
+pub use last::{JournalEntry, PassedOver, RegradeChoice, ResumeChoice, RunKind, StoredRun};
+
 /// How a journal's file name ends: `<run_id>.journal.jsonl`, next to the run files.
 pub const JOURNAL_SUFFIX: &str = ".journal.jsonl";
 
@@ -123,6 +129,24 @@ pub fn save_json<T: Serialize>(path: impl AsRef<Path>, value: &T) -> Result<(), 
         serde_json::to_writer(&mut *out, value)?;
         out.write_all(b"\n")
     })
+}
+
+/// Whether another open handle, in this process or another, holds the advisory lock on `path`:
+/// a journal a run is writing, a task a nextest process is running. A file that does not
+/// exist is not in use. An error means the file system cannot tell (it may not support locks):
+/// callers that remove files treat that as in use.
+pub fn is_in_use(path: impl AsRef<Path>) -> io::Result<bool> {
+    let file = match File::open(path.as_ref()) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    // Taken and released at once (the handle closes): only a lock held elsewhere blocks it.
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(fs::TryLockError::WouldBlock) => Ok(true),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Reads a file written by [`save_task_records`]: its header and its task records.
@@ -363,29 +387,6 @@ impl Store {
         Ok(self.suite_dir(suite).join(format!("{run_id}{JOURNAL_SUFFIX}")))
     }
 
-    /// The journal of `suite` whose file name sorts last (the newest, for ULID run ids).
-    pub fn latest_journal(&self, suite: &str) -> Result<Option<PathBuf>, StoreError> {
-        check_file_name("suite name", suite)?;
-        let dir = self.suite_dir(suite);
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StoreError::io("list", &dir, source)),
-        };
-        let mut newest: Option<PathBuf> = None;
-        for entry in entries {
-            let entry = entry.map_err(|source| StoreError::io("list", &dir, source))?;
-            let name = entry.file_name();
-            let is_journal = name.to_string_lossy().ends_with(JOURNAL_SUFFIX)
-                && !name.to_string_lossy().starts_with('.')
-                && entry.file_type().is_ok_and(|t| t.is_file());
-            if is_journal && newest.as_ref().is_none_or(|n| n.file_name() < Some(name.as_os_str())) {
-                newest = Some(entry.path());
-            }
-        }
-        Ok(newest)
-    }
-
     /// Every run file of `suite`, sorted by file name: oldest first for ULID run ids. A suite
     /// without runs (or without a directory yet) has none.
     pub fn runs(&self, suite: &str) -> Result<Vec<PathBuf>, StoreError> {
@@ -411,7 +412,27 @@ impl Store {
         Ok(runs)
     }
 
-    /// The run of `suite` written last (by modification time; for equal times, the file name
+    /// The suites of the store: its directories, sorted by name (none when the store does not
+    /// exist yet).
+    pub fn suites(&self) -> Result<Vec<String>, StoreError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::io("list", &self.root, source)),
+        };
+        let mut suites = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| StoreError::io("list", &self.root, source))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) && check_file_name("suite name", &name).is_ok() {
+                suites.push(name);
+            }
+        }
+        suites.sort_unstable();
+        Ok(suites)
+    }
+
+    /// The run of `suite` written last, whatever its kind (by modification time; for equal times, the file name
     /// that sorts last). Not by name alone: a run assembled from cargo-nextest is named after
     /// nextest's run id, a UUID, which does not sort by time among ULIDs.
     pub fn latest(&self, suite: &str) -> Result<Option<PathBuf>, StoreError> {

@@ -9,8 +9,8 @@
 //! | `NEXTEST` | set by cargo-nextest: one process per test, no baseline writes |
 //! | `NEXTEST_RUN_ID` | set by cargo-nextest: the processes of one run share each task's result (one agent run per task) under `<store>/<suite>/nextest-<id>/` |
 //! | `EVAL_CASSETTES` | `auto` \| `strict` \| `record` \| `off`: how `ctx.replay` uses recordings (default `auto`, `strict` in CI) |
-//! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish |
-//! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers |
+//! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish; `last` is the newest journal written after the suite's latest complete run started |
+//! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a replay |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 
@@ -22,7 +22,7 @@ use std::time::Duration;
 /// A stored run named on the command line: `last` or a run id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RunRef {
-    /// The newest of each suite.
+    /// The run `last` means for the use (see the `last` module).
     Last,
     /// The run of this id.
     Run(String),
@@ -38,19 +38,6 @@ impl RunRef {
                 eval_engine::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
                 Ok(Some(RunRef::Run(run_id)))
             }
-        }
-    }
-
-    /// The file it names, if it exists: the newest (`latest`) or the one of the run id
-    /// (`path_of`).
-    pub fn locate<E>(
-        &self,
-        latest: impl FnOnce() -> Result<Option<PathBuf>, E>,
-        path_of: impl FnOnce(&str) -> Result<PathBuf, E>,
-    ) -> Result<Option<PathBuf>, E> {
-        match self {
-            RunRef::Last => latest(),
-            RunRef::Run(run_id) => Ok(Some(path_of(run_id)?).filter(|path| path.is_file())),
         }
     }
 

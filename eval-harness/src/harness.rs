@@ -6,6 +6,7 @@ use crate::baseline::BaselineUpdate;
 use crate::board::BoardObserver;
 use crate::env::{HarnessEnv, RunRef};
 use crate::git::git_info;
+use crate::last::{self, Lookup};
 use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::outcome::PairOutcome;
 use crate::output::{Forwarder, IgnoredReasons};
@@ -246,36 +247,26 @@ fn find_runs_to_resume(
     env: &HarnessEnv,
     target_tmpdir: Option<&str>,
 ) -> Result<(), String> {
+    let what = resume.describe("EVAL_RESUME");
     let mut resumed_any = false;
-    let mut looked_in = Vec::new();
+    let mut missing = Vec::new();
     for plan in plans.iter_mut().filter(|plan| !plan.selected_tasks.is_empty()) {
         let store = plan.store(env, target_tmpdir);
-        let suite = plan.suite_name();
-        let journal = resume
-            .locate(
-                || store.latest_journal(&suite),
-                |run_id| store.journal_path(&suite, run_id),
-            )
-            .map_err(|e| e.to_string())?;
-        match journal {
-            Some(path) => {
+        match last::journal_to_resume(&store, &plan.suite_name(), resume)? {
+            Lookup::Found(path) => {
                 plan.resume_from(path)?;
                 resumed_any = true;
             }
-            None => looked_in.push(store.root().join(suite).display().to_string()),
+            Lookup::Missing(why) => missing.push(why),
         }
     }
-    if resumed_any {
-        return Ok(());
+    if !resumed_any {
+        return Err(format!("{what}: {}", missing.join("; ")));
     }
-    let what = match resume {
-        RunRef::Last => "EVAL_RESUME=last: there is no journal of an interrupted run".to_owned(),
-        RunRef::Run(run_id) => format!("EVAL_RESUME={run_id}: run `{run_id}` has no journal"),
-    };
-    Err(format!(
-        "{what} in {} (a run that completed leaves none)",
-        looked_in.join(", ")
-    ))
+    for why in missing {
+        eprintln!("{what}: {why}; its tasks run from the start");
+    }
+    Ok(())
 }
 
 /// Loads the stored run each suite with selected tasks re-grades (`EVAL_REPLAY`). Every such
@@ -290,21 +281,17 @@ fn find_runs_to_replay(
     for plan in plans.iter_mut().filter(|plan| !plan.selected_tasks.is_empty()) {
         let store = plan.store(env, target_tmpdir);
         let suite = plan.suite_name();
-        let found = replay
-            .locate(|| store.latest(&suite), |run_id| store.run_path(&suite, run_id))
-            .map_err(|e| e.to_string())?;
-        let Some(path) = found else {
-            let missing = match replay {
-                RunRef::Last => "no saved run".to_owned(),
-                RunRef::Run(run_id) => format!("no run `{run_id}`"),
-            };
-            return Err(format!(
-                "{what}: suite `{}` has {missing} in {} (a replay runs no agent: select only the suites that have it, \
-                 e.g. `cargo test --test {} -- <suite>`)",
-                plan.path,
-                store.root().join(&suite).display(),
-                plan.site.crate_name(),
-            ));
+        let path = match last::run_to_replay(&store, &suite, replay)? {
+            Lookup::Found(path) => path,
+            Lookup::Missing(missing) => {
+                return Err(format!(
+                    "{what}: suite `{}` has {missing} in {} (a replay runs no agent: select only the suites that have it, \
+                     e.g. `cargo test --test {} -- <suite>`)",
+                    plan.path,
+                    store.root().join(&suite).display(),
+                    plan.site.crate_name(),
+                ));
+            }
         };
         plan.replay_from(&path).map_err(|e| format!("{what}: {e}"))?;
     }
@@ -616,6 +603,11 @@ fn conclude(
             }
         }
         (Ok(_), _) => {}
+    }
+    if saved.is_ok() {
+        // What this run supersedes goes now, so that abandoned journals and nextest
+        // directories do not pile up.
+        crate::cleanup::after_run(&store, &plan.suite_name());
     }
     let this_run = scorecard_of(&outcomes);
     let next = if plan.complete {

@@ -19,9 +19,11 @@
 
 mod baseline;
 mod board;
+pub mod cleanup;
 mod env;
 mod git;
 mod harness;
+mod last;
 pub mod names;
 pub mod nextest;
 mod outcome;

@@ -8,6 +8,12 @@
 //! - `<task>.<key>.pair.json`: one per pair, the outcome its process decided.
 //!
 //! `cargo eval assemble <dir>` turns the directory into one run JSON.
+//!
+//! A directory is superseded, and removed by the clean-up after a run and by `cargo eval gc`,
+//! when none of its task locks is held and either a newer nextest directory of the suite
+//! exists, or its run was assembled into the store (`<suite>/<id>.json`) and a complete run of
+//! the suite started after the directory was last written. So the newest directory stays until
+//! its run is assembled, and `cargo eval assemble` always works on it.
 //! `<task>` and `<key>` are the id and key themselves when they are plain names, else a hash
 //! of them; the files keep the originals.
 
@@ -17,13 +23,102 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 const TASK_SUFFIX: &str = ".task.json";
 const PAIR_SUFFIX: &str = ".pair.json";
+const LOCK_SUFFIX: &str = ".lock";
+const DIR_PREFIX: &str = "nextest-";
 
 /// The directory the processes of nextest run `run_id` share for `suite`.
 pub(crate) fn run_dir(store_root: &Path, suite: &str, run_id: &str) -> PathBuf {
-    store_root.join(suite).join(format!("nextest-{run_id}"))
+    store_root.join(suite).join(format!("{DIR_PREFIX}{run_id}"))
+}
+
+/// A nextest run directory of a suite, as the clean-up sees it.
+struct RunDir {
+    path: PathBuf,
+    run_id: String,
+    /// The latest modification time of the directory and of everything in it.
+    last_written: SystemTime,
+    /// Whether a process holds one of its task locks (or the file system cannot tell).
+    in_use: bool,
+}
+
+/// The nextest run directories of `suite` that are superseded (see the module documentation)
+/// and that no process is using.
+pub fn superseded_run_dirs(
+    store: &eval_engine::Store,
+    suite: &str,
+) -> Result<Vec<eval_engine::store::Leftover>, String> {
+    eval_engine::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
+    let suite_dir = store.root().join(suite);
+    let mut dirs = Vec::new();
+    let entries = match std::fs::read_dir(&suite_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot list {}: {e}", suite_dir.display())),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", suite_dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(run_id) = name.strip_prefix(DIR_PREFIX) else {
+            continue;
+        };
+        if run_id.is_empty() || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        dirs.push(read_run_dir(entry.path(), run_id)?);
+    }
+    dirs.sort_by(|a, b| (b.last_written, &b.run_id).cmp(&(a.last_written, &a.run_id)));
+    let latest_complete = store.latest_complete(suite).map_err(|e| e.to_string())?;
+    let mut superseded = Vec::new();
+    let newest_id = dirs.first().map(|dir| dir.run_id.clone());
+    for (i, dir) in dirs.into_iter().enumerate() {
+        if dir.in_use {
+            continue;
+        }
+        let why = if i > 0 {
+            format!("nextest run {} came after it", newest_id.as_deref().unwrap_or_default())
+        } else {
+            let assembled = suite_dir.join(format!("{}.json", dir.run_id)).is_file();
+            match &latest_complete {
+                Some(complete) if assembled && complete.started() > dir.last_written => format!(
+                    "its run was assembled, and complete run {} started after it",
+                    complete.run_id
+                ),
+                _ => continue,
+            }
+        };
+        superseded.push(eval_engine::store::Leftover {
+            path: dir.path,
+            kind: eval_engine::store::LeftoverKind::NextestDir,
+            why,
+        });
+    }
+    Ok(superseded)
+}
+
+fn read_run_dir(path: PathBuf, run_id: &str) -> Result<RunDir, String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut last_written = std::fs::metadata(&path).and_then(|m| m.modified()).map_err(cannot)?;
+    let mut in_use = false;
+    for entry in std::fs::read_dir(&path).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+            last_written = last_written.max(modified);
+        }
+        if entry.file_name().to_string_lossy().ends_with(LOCK_SUFFIX) {
+            // A file system that cannot tell keeps the directory: a process may be in it.
+            in_use |= eval_engine::store::is_in_use(entry.path()).unwrap_or(true);
+        }
+    }
+    Ok(RunDir {
+        run_id: run_id.to_owned(),
+        path,
+        last_written,
+        in_use,
+    })
 }
 
 /// What a cached task file holds besides the records: enough to assemble the run.
@@ -63,7 +158,7 @@ pub(crate) enum Claimed {
 pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let stem = file_stem(task_id);
-    let lock_path = dir.join(format!("{stem}.lock"));
+    let lock_path = dir.join(format!("{stem}{LOCK_SUFFIX}"));
     let lock = File::options()
         .create(true)
         .truncate(false)
@@ -363,6 +458,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn set_age(path: &Path, minutes: u64) {
+        let when = SystemTime::now() - std::time::Duration::from_secs(60 * minutes);
+        // Read-only, so that directories can be opened too.
+        File::open(path).unwrap().set_modified(when).unwrap();
+    }
+
+    /// A nextest run directory of suite `props` holding one cached task, written `minutes` ago.
+    fn nextest_dir(store: &Path, run_id: &str, minutes: u64) -> PathBuf {
+        let run = single_process_run(1, 1, 1);
+        let dir = run_dir(store, "props", run_id);
+        cache_tasks(&dir, &run, &[0]);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            set_age(&entry.unwrap().path(), minutes);
+        }
+        set_age(&dir, minutes);
+        dir
+    }
+
+    fn complete_run(store: &Path, run_id: &str, started_minutes_ago: u64) {
+        let mut run = single_process_run(1, 1, 1);
+        run.meta.run_id = run_id.to_owned();
+        run.meta.created_at = time_ago(started_minutes_ago);
+        eval_engine::Store::new(store).save(&run).unwrap();
+    }
+
+    fn time_ago(minutes: u64) -> String {
+        let when = SystemTime::now() - std::time::Duration::from_secs(60 * minutes);
+        time::OffsetDateTime::from(when)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    }
+
+    fn superseded_names(store: &Path) -> Vec<String> {
+        superseded_run_dirs(&eval_engine::Store::new(store), "props")
+            .unwrap()
+            .into_iter()
+            .map(|leftover| leftover.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn older_nextest_directories_are_superseded_and_the_newest_stays_until_assembled() {
+        let store = tempfile::tempdir().unwrap();
+        let old = nextest_dir(store.path(), "old", 30);
+        nextest_dir(store.path(), "new", 20);
+        assert_eq!(superseded_names(store.path()), ["nextest-old"]);
+
+        // A complete run after the newest does not remove it while its run is not assembled.
+        complete_run(store.path(), "01DONE", 10);
+        assert_eq!(superseded_names(store.path()), ["nextest-old"]);
+        std::fs::write(store.path().join("props/new.json"), b"{}").unwrap();
+        assert_eq!(superseded_names(store.path()), ["nextest-new", "nextest-old"]);
+
+        // A process running one of its tasks holds its lock: the directory stays.
+        let lock = File::open(old.join("t0.lock")).unwrap();
+        lock.try_lock().unwrap();
+        assert_eq!(superseded_names(store.path()), ["nextest-new"]);
+        drop(lock);
+    }
+
+    #[test]
+    fn a_nextest_directory_written_after_the_complete_run_started_stays() {
+        let store = tempfile::tempdir().unwrap();
+        complete_run(store.path(), "01DONE", 30);
+        nextest_dir(store.path(), "during", 20);
+        std::fs::write(store.path().join("props/during.json"), b"{}").unwrap();
+        assert!(superseded_names(store.path()).is_empty());
     }
 
     #[test]

@@ -1,13 +1,23 @@
 //! `cargo eval`: read and compare stored eval runs.
 //!
 //! ```text
-//! cargo eval show <run.json>
+//! cargo eval show <run.json | run id | suite | directory | last> [--store DIR]
 //! cargo eval diff <current.json> <baseline.json> [--lenient]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
+//! cargo eval gc [--store DIR] [--dry-run]
 //! ```
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be
-//! read, the runs are not comparable, or the arguments are wrong.
+//! found or read, the runs are not comparable, `gc` could not remove something, or the
+//! arguments are wrong.
+
+// Beside this file rather than in `src/bin/`, where cargo would take them for binaries.
+#[path = "cargo-eval/gc.rs"]
+mod gc;
+#[path = "cargo-eval/locate.rs"]
+mod locate;
+#[path = "cargo-eval/render.rs"]
+mod render;
 
 use clap::{Parser, Subcommand};
 use eval_engine::{DiffMode, RunResult};
@@ -32,10 +42,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the summary of a run: pass rates, score statistics, errors, tokens.
+    /// Print a run: pass rates, score statistics, errors, tokens, what kind of run it was
+    /// (resumed, regrade, partial, interrupted) and every failing pair with its comment.
     Show {
-        /// The run JSON file.
+        /// A run JSON file, a run id, a suite name (its run saved last), a directory (a
+        /// suite's or a store's: the run saved last in it; a nextest run's: assembled), or
+        /// `last` (the run saved last in the store).
         run: PathBuf,
+        /// The store that run ids, suite names and `last` are looked up in (default:
+        /// `EVAL_STORE_DIR`, else `<target dir>/tmp/evals`).
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
     },
     /// Compare a run with a baseline run; exits with 1 when a pair flipped from pass to fail.
     Diff {
@@ -58,6 +75,17 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Remove what no run needs any more: abandoned journals, superseded nextest directories
+    /// and temporary files of writes a killed process left, one line per path. Run files are
+    /// never removed.
+    Gc {
+        /// The store to clean (default: `EVAL_STORE_DIR`, else `<target dir>/tmp/evals`).
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// List what would be removed, removing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,7 +104,7 @@ fn without_cargo_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsS
 
 fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Show { run } => show(&run),
+        Command::Show { run, store } => show(&run, store.as_deref()),
         Command::Diff {
             current,
             baseline,
@@ -86,6 +114,14 @@ fn run(cli: Cli) -> ExitCode {
             diff(&current, &baseline, mode)
         }
         Command::Assemble { dir, output } => assemble(&dir, output),
+        Command::Gc { store, dry_run } => match locate::store_dir(store.as_deref()) {
+            Ok(root) if gc::collect_garbage(&root, dry_run) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::from(EXIT_UNUSABLE),
+            Err(why) => {
+                eprintln!("error: {why}");
+                ExitCode::from(EXIT_UNUSABLE)
+            }
+        },
     }
 }
 
@@ -113,13 +149,19 @@ fn assemble(dir: &Path, output: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn show(path: &Path) -> ExitCode {
-    match load(path) {
-        Ok(run) => {
-            print_out(&run.summary());
+fn show(arg: &Path, store: Option<&Path>) -> ExitCode {
+    match locate::run_to_show(arg, store) {
+        Ok(shown) => {
+            if let Some(chosen) = &shown.chosen {
+                eprintln!("{chosen}");
+            }
+            print_out(&render::show(&shown.run));
             ExitCode::SUCCESS
         }
-        Err(code) => code,
+        Err(why) => {
+            eprintln!("error: {why}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
     }
 }
 
@@ -130,8 +172,11 @@ fn diff(current_path: &Path, baseline_path: &Path, mode: DiffMode) -> ExitCode {
     };
     match current.diff(&baseline, mode) {
         Ok(diff) => {
-            print_out(&diff.summary());
-            let regressions: Vec<String> = diff.regressions().map(ToString::to_string).collect();
+            print_out(&render::diff(&diff, &current));
+            let regressions: Vec<String> = diff
+                .regressions()
+                .map(|flip| format!("{} · {}", flip.task_id, flip.key))
+                .collect();
             if regressions.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -141,9 +186,10 @@ fn diff(current_path: &Path, baseline_path: &Path, mode: DiffMode) -> ExitCode {
         }
         Err(not_comparable) => {
             eprintln!(
-                "error: cannot diff {} against {}: {not_comparable}",
+                "error: cannot diff {} against {}: {}",
                 current_path.display(),
-                baseline_path.display()
+                baseline_path.display(),
+                render::not_comparable(&not_comparable)
             );
             ExitCode::from(EXIT_UNUSABLE)
         }
@@ -187,6 +233,20 @@ mod tests {
             without_cargo_subcommand(args(&["cargo-eval", "show", "eval"])),
             args(&["cargo-eval", "show", "eval"])
         );
+    }
+
+    #[test]
+    fn show_and_gc_take_a_store() {
+        let cli = Cli::try_parse_from(args(&["cargo-eval", "show", "last", "--store", "s"])).unwrap();
+        assert!(matches!(cli.command, Command::Show { store: Some(_), .. }));
+        let cli = Cli::try_parse_from(args(&["cargo-eval", "gc", "--dry-run"])).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Gc {
+                store: None,
+                dry_run: true
+            }
+        ));
     }
 
     #[test]
