@@ -1032,6 +1032,49 @@ fn an_abandoned_journal_is_not_resumed_and_goes_when_the_next_run_completes() {
     );
 }
 
+#[test]
+fn eval_repeats_records_a_stronger_baseline_that_a_shorter_run_is_gated_against() {
+    let scenario = Scenario::start();
+    let baseline = scenario.run(&["weather"], &[("EVAL_REPEATS", "4")]);
+    let saved = baseline.saved_run("weather").run;
+    assert_eq!(saved.meta.repeats, 4, "{baseline}");
+    assert!(
+        saved.task("paris#4").is_some(),
+        "attempts are recorded as <id>#<n>: {baseline}"
+    );
+    assert_eq!(scenario.take_calls().len(), WEATHER_TASKS.len() * 4);
+    let pending = fs::read_to_string(scenario.pending("weather")).unwrap();
+    assert_eq!(
+        scorecard_verdict(&pending, "paris", "city_matches"),
+        Some("4/4"),
+        "{pending}"
+    );
+    scenario.accept_pending_by_renaming();
+
+    // CI runs fewer attempts against it: an unchanged agent is green, a broken pair regresses
+    // and says which counts decided it.
+    let unchanged = scenario.run(&["weather"], &[("EVAL_REPEATS", "2"), ("CI", "true")]);
+    assert_eq!(unchanged.code(), 0, "{unchanged}");
+    let broken = scenario.run(
+        &["weather"],
+        &[("EVAL_REPEATS", "2"), ("CI", "true"), ("E2E_WRONG", "paris")],
+    );
+    assert_eq!(broken.results()["weather::paris::city_matches"], "FAILED", "{broken}");
+    assert!(
+        broken
+            .failure("weather::paris::city_matches")
+            .contains("(0/2 now vs 4/4 in the baseline: it passed every attempt and now passes none)"),
+        "{broken}"
+    );
+
+    let bad = scenario.run(&["weather"], &[("EVAL_REPEATS", "0")]);
+    assert_eq!(bad.code(), 2, "{bad}");
+    assert!(
+        bad.stderr.contains("EVAL_REPEATS=0 is not a number of attempts"),
+        "{bad}"
+    );
+}
+
 /// Verdict of every (task, key) of a run.
 fn verdicts(run: &eval_engine::RunResult) -> BTreeMap<(String, String), String> {
     run.tasks()

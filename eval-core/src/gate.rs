@@ -8,10 +8,13 @@
 //! | fail | none, or the task's content changed | new failure |
 //! | informational, advisory | — | ok, shown |
 //!
-//! With repeats only a pair that was a stable pass can regress, and only when its pass rate
-//! drops far enough: it becomes a stable fail, or a one-sided binomial test rejects the
-//! baseline's rate. Other drops are reported as flaky.
+//! With repeats a pair is decided from both counts, the baseline's passes/attempts and this
+//! run's: it regresses when it went from passing every attempt to passing none, when its rate
+//! falls below the floor, or when an exact test ([`drop_p_value`]) says chance does not explain
+//! the drop, whatever the baseline's rate was (a flaky baseline can regress too). Other drops
+//! are flaky, or known failures when the baseline failed as well.
 
+use crate::drop_test::drop_p_value;
 use crate::scorecard::{PairClass, PairVerdict, ScorecardEntry};
 
 /// What a pair's test reports.
@@ -82,35 +85,48 @@ pub fn decide(
         PairClass::StablePass => Outcome::Pass {
             improvement: matches!(baseline_class, Some(PairClass::StableFail | PairClass::Flaky)),
         },
-        PairClass::StableFail => match baseline_class {
-            Some(PairClass::StablePass) => Outcome::Regression,
-            Some(PairClass::StableFail | PairClass::Flaky) => Outcome::KnownFailure,
-            _ => Outcome::NewFailure { content_changed },
-        },
-        PairClass::Flaky => {
-            let PairVerdict::Repeated { passed, attempts } = current.verdict else {
-                return Outcome::Flaky { passed: 0, attempts: 0 };
+        PairClass::StableFail | PairClass::Flaky => {
+            let Some(base) = baseline else {
+                return match class {
+                    PairClass::StableFail => Outcome::NewFailure { content_changed },
+                    _ => flaky(current.verdict),
+                };
             };
-            let regressed = match baseline.map(|b| b.verdict) {
-                Some(base) if base.class() == PairClass::StablePass => {
-                    let (base_passed, base_attempts) = base.pass_count().unwrap_or((1, 1));
-                    is_significant_drop(passed, attempts, base_passed, base_attempts, policy)
-                }
-                _ => false,
-            };
-            if regressed {
-                Outcome::Regression
-            } else {
-                Outcome::Flaky { passed, attempts }
+            // A pair that always passed and now never does regressed, however few its
+            // attempts: the rule without repeats. Every other drop needs evidence.
+            if class == PairClass::StableFail && base.verdict.class() == PairClass::StablePass {
+                return Outcome::Regression;
+            }
+            let repeated = matches!(current.verdict, PairVerdict::Repeated { .. })
+                || matches!(base.verdict, PairVerdict::Repeated { .. });
+            let regressed = repeated
+                && match (current.verdict.pass_count(), base.verdict.pass_count()) {
+                    (Some((passed, attempts)), Some((base_passed, base_attempts))) => {
+                        is_significant_drop(passed, attempts, base_passed, base_attempts, policy)
+                    }
+                    _ => false,
+                };
+            match (regressed, class, base.verdict.class()) {
+                (true, _, _) => Outcome::Regression,
+                (false, PairClass::StableFail, PairClass::StableFail | PairClass::Flaky) => Outcome::KnownFailure,
+                (false, PairClass::StableFail, _) => Outcome::NewFailure { content_changed },
+                (false, _, _) => flaky(current.verdict),
             }
         }
         PairClass::Info | PairClass::NotApplicable => Outcome::Informational,
     }
 }
 
+/// The outcome of a pair that passed some attempts and not enough evidence says it dropped.
+fn flaky(verdict: PairVerdict) -> Outcome {
+    match verdict {
+        PairVerdict::Repeated { passed, attempts } => Outcome::Flaky { passed, attempts },
+        _ => Outcome::Flaky { passed: 0, attempts: 0 },
+    }
+}
+
 /// Whether `passed`/`attempts` is a drop from a baseline of `base_passed`/`base_attempts` that
-/// chance does not explain. The baseline rate is estimated with Laplace's rule of succession,
-/// (p + 1) / (k + 2), so a perfect baseline does not make any single failure "impossible".
+/// chance does not explain, or a rate below the policy's floor.
 pub fn is_significant_drop(
     passed: u32,
     attempts: u32,
@@ -151,7 +167,9 @@ impl std::fmt::Display for DropEvidence {
 }
 
 /// The evidence about a drop from `base_passed`/`base_attempts` to `passed`/`attempts`
-/// (`None` without attempts): the floor is checked first, then a one-sided binomial test.
+/// (`None` without attempts): the floor, and the p-value of [`drop_p_value`], which uses both
+/// counts (a baseline with many attempts knows its rate well) and holds its false-alarm rate
+/// at `alpha` whatever the true pass rate is.
 pub fn drop_evidence(
     passed: u32,
     attempts: u32,
@@ -163,12 +181,10 @@ pub fn drop_evidence(
         return None;
     }
     let rate = f64::from(passed) / f64::from(attempts);
-    // In floating point: a baseline's counts are read from a file and may be as large as any u32.
-    let base_rate = (f64::from(base_passed) + 1.0) / (f64::from(base_attempts) + 2.0);
     Some(DropEvidence {
         rate,
         below_floor: policy.floor.filter(|floor| rate < *floor),
-        p_value: binomial_cdf(passed, attempts, base_rate),
+        p_value: drop_p_value(base_passed, base_attempts, passed, attempts),
         alpha: policy.alpha,
     })
 }
@@ -274,13 +290,8 @@ mod tests {
             decide(&e("aa", rep(3, 5)), Some(&stable), false, P),
             Outcome::Flaky { passed: 3, attempts: 5 }
         );
-        let flaky_base = e("aa", rep(3, 5));
         assert_eq!(
-            decide(&e("aa", rep(0, 5)), Some(&flaky_base), false, P),
-            Outcome::KnownFailure
-        );
-        assert_eq!(
-            decide(&e("aa", rep(5, 5)), Some(&flaky_base), false, P),
+            decide(&e("aa", rep(5, 5)), Some(&e("aa", rep(3, 5))), false, P),
             Outcome::Pass { improvement: true }
         );
         let floor = RegressionPolicy {
@@ -290,6 +301,70 @@ mod tests {
         assert_eq!(
             decide(&e("aa", rep(3, 5)), Some(&stable), false, floor),
             Outcome::Regression
+        );
+    }
+
+    #[test]
+    fn a_flaky_baseline_can_regress() {
+        // 3/5 then 0/5: chance would give this less than 5% of the time, whatever the rate.
+        assert_eq!(
+            decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(3, 5))), false, P),
+            Outcome::Regression
+        );
+        // 9/10 then 0/10: a known failure before; a regression now.
+        assert_eq!(
+            decide(&e("aa", rep(0, 10)), Some(&e("aa", rep(9, 10))), false, P),
+            Outcome::Regression
+        );
+        // 2/5 then 0/5: not enough evidence; it failed before too.
+        assert_eq!(
+            decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(2, 5))), false, P),
+            Outcome::KnownFailure
+        );
+        assert_eq!(
+            decide(&e("aa", rep(2, 5)), Some(&e("aa", rep(3, 5))), false, P),
+            Outcome::Flaky { passed: 2, attempts: 5 }
+        );
+        assert_eq!(
+            decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(0, 5))), false, P),
+            Outcome::KnownFailure
+        );
+    }
+
+    #[test]
+    fn mixed_attempt_counts_use_the_baseline_s_evidence() {
+        // 1/3 is a drop from 48/50, not from 3/3.
+        assert_eq!(
+            decide(&e("aa", rep(1, 3)), Some(&e("aa", rep(48, 50))), false, P),
+            Outcome::Regression
+        );
+        assert_eq!(
+            decide(&e("aa", rep(1, 3)), Some(&e("aa", rep(3, 3))), false, P),
+            Outcome::Flaky { passed: 1, attempts: 3 }
+        );
+        // A baseline of one attempt that passed: only a stable fail regresses.
+        let single = e("aa", PairVerdict::Pass);
+        assert_eq!(
+            decide(&e("aa", rep(0, 3)), Some(&single), false, P),
+            Outcome::Regression
+        );
+        assert_eq!(
+            decide(&e("aa", rep(1, 3)), Some(&single), false, P),
+            Outcome::Flaky { passed: 1, attempts: 3 }
+        );
+        // A repeated baseline and a single attempt now.
+        assert_eq!(
+            decide(&e("aa", PairVerdict::Fail), Some(&e("aa", rep(50, 50))), false, P),
+            Outcome::Regression
+        );
+        assert_eq!(
+            decide(&e("aa", PairVerdict::Fail), Some(&e("aa", rep(30, 50))), false, P),
+            Outcome::KnownFailure
+        );
+        // A new pair that is flaky is reported, not failed.
+        assert_eq!(
+            decide(&e("aa", rep(2, 5)), None, false, P),
+            Outcome::Flaky { passed: 2, attempts: 5 }
         );
     }
 

@@ -5,6 +5,7 @@
 //! | `CI` (or `TF_BUILD`) | nothing is written next to the sources; the outcome table alone decides |
 //! | `EVAL_STORE_DIR` | where run JSON files go (default: `evals/` under cargo's `CARGO_TARGET_TMPDIR`) |
 //! | `EVAL_REGRESSION_ALPHA` | significance of the repeats regression test (default 0.05) |
+//! | `EVAL_REPEATS` | attempts per task for this run, overriding every suite's `repeats` (record a stronger baseline) |
 //! | `EVAL_REGRESSION_FLOOR` | with repeats, a pass rate below this is a regression (default: none) |
 //! | `NEXTEST` | set by cargo-nextest: one process per test, no baseline writes |
 //! | `NEXTEST_RUN_ID` | set by cargo-nextest: the processes of one run share each task's result (one agent run per task) under `<store>/<suite>/nextest-<id>/` |
@@ -69,6 +70,8 @@ pub(crate) struct HarnessEnv {
     pub grace: Duration,
     /// Which tasks run, by their tags (`EVAL_TAGS`).
     pub tags: Option<TagFilter>,
+    /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`).
+    pub repeats: Option<u32>,
 }
 
 impl HarnessEnv {
@@ -108,6 +111,14 @@ impl HarnessEnv {
                 .ok_or_else(|| format!("EVAL_GRACE_SECONDS={v} is not a number of seconds"))?,
         };
         let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
+        let repeats = var("EVAL_REPEATS")
+            .map(|v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|k| (1..=100_000).contains(k))
+                    .ok_or_else(|| format!("EVAL_REPEATS={v} is not a number of attempts from 1 to 100000"))
+            })
+            .transpose()?;
         let nextest = flag("NEXTEST");
         if nextest && replay.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
@@ -131,6 +142,7 @@ impl HarnessEnv {
             replay,
             grace,
             tags,
+            repeats,
         })
     }
 

@@ -59,7 +59,10 @@ pub fn run_main(
 
     let mut trials = Vec::new();
     let mut plans = Vec::new();
-    for def in suites {
+    for mut def in suites {
+        if let Some(attempts) = env.repeats {
+            def.config.repeats = Some(attempts);
+        }
         match SuitePlan::prepare(def, &selector) {
             Ok(plan) => plans.push(plan),
             Err((path, message)) if selector.may_concern(&path) => {
@@ -406,7 +409,7 @@ fn start_runs(
         };
         let future = (loaded.run)(selected, options, execution);
         let board = plan.board.clone();
-        let repeats = plan.config.repeats.unwrap_or(1).max(1);
+        let repeats = plan.config.attempts();
         let handle = runtime.spawn(async move {
             // On its own task, so that even a panic of the run itself wakes the trials.
             let finished = tokio::spawn(future).await.map_err(|e| format!("the run failed: {e}"));

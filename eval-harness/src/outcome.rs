@@ -51,19 +51,9 @@ impl PairOutcome {
             verdict: PairVerdict::from_attempts(attempts.iter().map(|a| a.get(key).map(|f| f.verdict))),
         };
         let outcome = decide(&entry, baseline, advisory, policy);
-        let evidence = match (outcome, entry.verdict, baseline.map(|b| b.verdict)) {
-            (
-                Outcome::Regression,
-                PairVerdict::Repeated { passed, attempts },
-                Some(base @ PairVerdict::Repeated { .. }),
-            ) => {
-                let (base_passed, base_attempts) = base.pass_count().unwrap_or((1, 1));
-                let evidence = drop_evidence(passed, attempts, base_passed, base_attempts, policy);
-                let because = evidence.map(|e| format!(": {e}")).unwrap_or_default();
-                Some(format!("{passed}/{attempts} now vs {base} in the baseline{because}"))
-            }
-            _ => None,
-        };
+        let evidence = baseline
+            .filter(|_| outcome == Outcome::Regression)
+            .and_then(|base| evidence(entry.verdict, base.verdict, policy));
         PairOutcome {
             task_id: task_id.to_owned(),
             key: key.to_owned(),
@@ -127,6 +117,24 @@ impl PairOutcome {
             _ => None,
         }
     }
+}
+
+/// The numbers that decided a repeated pair's regression: both counts, and the rule or the
+/// test that judged them.
+fn evidence(now: PairVerdict, base: PairVerdict, policy: RegressionPolicy) -> Option<String> {
+    let repeated = |v: PairVerdict| matches!(v, PairVerdict::Repeated { .. });
+    if !repeated(now) && !repeated(base) {
+        return None;
+    }
+    let ((passed, attempts), (base_passed, base_attempts)) = (now.pass_count()?, base.pass_count()?);
+    let counts = format!("{passed}/{attempts} now vs {base_passed}/{base_attempts} in the baseline");
+    if passed == 0 && base_passed == base_attempts {
+        return Some(format!("{counts}: it passed every attempt and now passes none"));
+    }
+    let because = drop_evidence(passed, attempts, base_passed, base_attempts, policy)
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    Some(format!("{counts}{because}"))
 }
 
 /// What a verdict says in a message: `gives fail`, `gives 1/3`, and for a scorer that could not

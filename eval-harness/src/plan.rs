@@ -145,7 +145,7 @@ impl SuitePlan {
             Ok(card) => (card, None),
             Err(message) => (None, Some(message)),
         };
-        let repeats = config.repeats.unwrap_or(1).max(1) as usize;
+        let repeats = config.attempts() as usize;
         Ok(SuitePlan {
             board: Arc::new(Board::new(selected_tasks.iter().map(String::as_str), repeats)),
             complete: selected_pairs == pairs.len(),
@@ -193,7 +193,7 @@ impl SuitePlan {
         for task in &journal.tasks {
             latest.insert(task.task_id.as_str(), task);
         }
-        let repeats = self.config.repeats.unwrap_or(1).max(1);
+        let repeats = self.config.attempts();
         let mut reused = Vec::new();
         for task_id in &self.selected_tasks {
             let record_ids: Vec<String> = if repeats > 1 {

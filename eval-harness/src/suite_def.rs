@@ -62,6 +62,13 @@ pub struct SuiteConfig {
     pub store: Option<&'static str>,
 }
 
+impl SuiteConfig {
+    /// How many attempts each task gets (`repeats`, 1 without).
+    pub fn attempts(&self) -> u32 {
+        self.repeats.unwrap_or(1).max(1)
+    }
+}
+
 /// Where a suite's tasks come from.
 pub enum TaskSource<I, R> {
     /// A JSONL file, relative to the crate's `CARGO_MANIFEST_DIR` (or absolute).

@@ -1,0 +1,178 @@
+//! How well the repeats gate tells a real drop from noise: a seeded, deterministic simulation.
+//!
+//! A flaky agent passes each attempt of every pair with probability `p0` when the baseline is
+//! recorded (`n0` attempts a pair) and `p1` in the run being gated (`k` attempts). Each pair is
+//! judged by `eval_engine::decide`, the function the harness gates every pair with, and the
+//! share of pairs reported as regressions is printed next to the Neyman–Pearson bound: the
+//! power of the best one-sided binomial test that knew the baseline's rate, at the same α.
+//! With `p1 = p0` that share is the false-alarm rate.
+//!
+//! ```sh
+//! cargo run --release -p eval-engine --example gate_simulation -- [p0] [p1] [k] [n0] [pairs] [seeds]
+//! cargo run --release -p eval-engine --example gate_simulation -- table   # the README's table, exact
+//! ```
+
+use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const ALPHA: f64 = 0.05;
+
+struct Scenario {
+    p0: f64,
+    p1: f64,
+    k: u32,
+    n0: u32,
+    pairs: u32,
+    seeds: u64,
+}
+
+impl Scenario {
+    /// The share of pairs that regress, over every seed.
+    fn regression_rate(&self) -> f64 {
+        let policy = RegressionPolicy {
+            alpha: ALPHA,
+            floor: None,
+        };
+        let mut regressions = 0u64;
+        for seed in 0..self.seeds {
+            let mut rng = StdRng::seed_from_u64(seed);
+            for _ in 0..self.pairs {
+                let baseline = entry(passes(&mut rng, self.n0, self.p0), self.n0);
+                let current = entry(passes(&mut rng, self.k, self.p1), self.k);
+                if decide(&current, Some(&baseline), false, policy) == Outcome::Regression {
+                    regressions += 1;
+                }
+            }
+        }
+        regressions as f64 / (u64::from(self.pairs) * self.seeds) as f64
+    }
+
+    /// The power of the one-sided binomial test of `p1` against a known `p0`, at α.
+    fn neyman_pearson_bound(&self) -> f64 {
+        let critical = (0..=self.k).rev().find(|c| binomial_cdf(*c, self.k, self.p0) <= ALPHA);
+        critical.map_or(0.0, |c| binomial_cdf(c, self.k, self.p1))
+    }
+}
+
+fn passes(rng: &mut StdRng, attempts: u32, p: f64) -> u32 {
+    (0..attempts).filter(|_| rng.random::<f64>() < p).count() as u32
+}
+
+fn entry(passed: u32, attempts: u32) -> ScorecardEntry {
+    ScorecardEntry {
+        content_hash: "0".to_owned(),
+        verdict: if attempts == 1 {
+            if passed == 1 {
+                PairVerdict::Pass
+            } else {
+                PairVerdict::Fail
+            }
+        } else {
+            PairVerdict::Repeated { passed, attempts }
+        },
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("table") {
+        return table();
+    }
+    let number = |i: usize, default: f64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let scenario = Scenario {
+        p0: number(0, 0.95),
+        p1: number(1, 0.5),
+        k: number(2, 5.0) as u32,
+        n0: number(3, 50.0) as u32,
+        pairs: number(4, 400.0) as u32,
+        seeds: number(5, 3.0) as u64,
+    };
+    let rate = scenario.regression_rate();
+    let bound = scenario.neyman_pearson_bound();
+    println!(
+        "p0={} p1={} k={} n0={} pairs={}×{} seeds: regressions {:.1}% (bound {:.1}%, {:.0}% of it)",
+        scenario.p0,
+        scenario.p1,
+        scenario.k,
+        scenario.n0,
+        scenario.pairs,
+        scenario.seeds,
+        rate * 100.0,
+        bound * 100.0,
+        if bound > 0.0 { rate / bound * 100.0 } else { f64::NAN },
+    );
+}
+
+/// The exact share of pairs `rule` calls a regression when every attempt passes with `p1` now
+/// and passed with `p0` in a baseline of `n0` attempts: every pair of counts, weighted by its
+/// probability. No sampling noise.
+fn exact_rate(p0: f64, p1: f64, k: u32, n0: u32, rule: impl Fn(u32, u32) -> bool) -> f64 {
+    let pmf = |x: u32, n: u32, p: f64| binomial_cdf(x, n, p) - if x == 0 { 0.0 } else { binomial_cdf(x - 1, n, p) };
+    let mut rate = 0.0;
+    for x0 in 0..=n0 {
+        let base = pmf(x0, n0, p0);
+        for x1 in 0..=k {
+            if rule(x0, x1) {
+                rate += base * pmf(x1, k, p1);
+            }
+        }
+    }
+    rate
+}
+
+/// The gate as built: `decide` on the two counts.
+fn gate(n0: u32, k: u32) -> impl Fn(u32, u32) -> bool {
+    let policy = RegressionPolicy {
+        alpha: ALPHA,
+        floor: None,
+    };
+    move |x0, x1| decide(&entry(x1, k), Some(&entry(x0, n0)), false, policy) == Outcome::Regression
+}
+
+/// The rule before the exact test, for comparison: only a baseline that passed every attempt
+/// could regress, when it now passed none or a binomial test against (p + 1)/(n + 2) rejected.
+fn previous_gate(n0: u32, k: u32) -> impl Fn(u32, u32) -> bool {
+    move |x0, x1| {
+        let base_rate = (f64::from(x0) + 1.0) / (f64::from(n0) + 2.0);
+        x0 == n0 && (x1 == 0 || (x1 < k && binomial_cdf(x1, k, base_rate) < ALPHA))
+    }
+}
+
+/// Detection of 0.95 → 0.5 and the worst false-alarm rate over true rates 0.5 … 1.0, for
+/// baselines of 50 attempts and of k attempts, computed exactly.
+fn table() {
+    println!(
+        "| k | baseline attempts | detection of 0.95 → 0.5 | Neyman–Pearson bound | share of the bound | previous rule | worst false alarms (rate 0.5–1.0) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for k in [3, 5, 10] {
+        for n0 in [50, k] {
+            let bound = Scenario {
+                p0: 0.95,
+                p1: 0.5,
+                k,
+                n0,
+                pairs: 0,
+                seeds: 0,
+            }
+            .neyman_pearson_bound();
+            let detection = exact_rate(0.95, 0.5, k, n0, gate(n0, k));
+            let previous = exact_rate(0.95, 0.5, k, n0, previous_gate(n0, k));
+            let worst = (50..=100)
+                .map(|percent| {
+                    let p = f64::from(percent) / 100.0;
+                    exact_rate(p, p, k, n0, gate(n0, k))
+                })
+                .fold(0.0, f64::max);
+            println!(
+                "| {k} | {n0} | {:.1}% | {:.1}% | {:.0}% | {:.1}% | {:.2}% |",
+                detection * 100.0,
+                bound * 100.0,
+                detection / bound * 100.0,
+                previous * 100.0,
+                worst * 100.0
+            );
+        }
+    }
+}

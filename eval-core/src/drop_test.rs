@@ -1,0 +1,228 @@
+//! Whether a repeated pair's pass rate dropped: Boschloo's exact unconditional test on the two
+//! counts, the baseline's `x0/n0` and the run's `x1/n1`.
+//!
+//! The null hypothesis is "no drop": both come from the same pass probability π. The statistic
+//! is Fisher's one-sided p-value (the chance, given the total number of passes, that the run
+//! holds this few of them), and the p-value is the largest chance, over every π, of a result at
+//! least as extreme. Taking the largest over π is what holds the false-alarm rate at α whatever
+//! the agent's true rate is, and both counts enter: a baseline with 50 attempts knows its rate
+//! far better than one with 3, and the test uses that.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+/// Beyond this many attempts in all, the exact computation gives way to the normal
+/// approximation, which is accurate there and costs nothing.
+const EXACT_UP_TO: u64 = 20_000;
+
+/// Points of the first search over π; the best is then refined.
+const GRID: usize = 400;
+
+/// The p-value of a drop from `x0` passes in `n0` attempts (the baseline) to `x1` in `n1` (this
+/// run): small when the run passes markedly less often than the baseline did.
+///
+/// ```
+/// use eval_engine::drop_p_value;
+/// // 48/50 in the baseline, 1/3 now: a real drop.
+/// assert!(drop_p_value(48, 50, 1, 3) < 0.05);
+/// // 3/3 then 2/3: chance explains it.
+/// assert!(drop_p_value(3, 3, 2, 3) > 0.05);
+/// ```
+pub fn drop_p_value(x0: u32, n0: u32, x1: u32, n1: u32) -> f64 {
+    let (x0, x1) = (x0.min(n0), x1.min(n1));
+    if n0 == 0 || n1 == 0 {
+        return 1.0;
+    }
+    if u64::from(n0) + u64::from(n1) > EXACT_UP_TO {
+        return normal_approximation(x0, n0, x1, n1);
+    }
+    // Pairs of a run share few distinct counts: each is computed once per process.
+    static MEMO: OnceLock<Mutex<HashMap<[u32; 4], f64>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = [x0, n0, x1, n1];
+    if let Some(p) = memo.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return *p;
+    }
+    let p = boschloo(x0 as usize, n0 as usize, x1 as usize, n1 as usize);
+    memo.lock().unwrap_or_else(PoisonError::into_inner).insert(key, p);
+    p
+}
+
+fn boschloo(x0: usize, n0: usize, x1: usize, n1: usize) -> f64 {
+    let n = n0 + n1;
+    let ln_fact = ln_factorials(n);
+    let ln_choose = |n: usize, k: usize| ln_fact[n] - ln_fact[k] - ln_fact[n - k];
+
+    // For every total of passes s, the conditional (hypergeometric) law of the run's passes,
+    // and from it Fisher's one-sided p-value of every split of s.
+    let fisher = |s: usize, b: usize| -> f64 {
+        let lowest = s.saturating_sub(n0);
+        (lowest..=b)
+            .map(|b| (ln_choose(n1, b) + ln_choose(n0, s - b) - ln_choose(n, s)).exp())
+            .sum()
+    };
+    let observed = fisher(x0 + x1, x1) * (1.0 + 1e-9);
+
+    // The weight, for each total s, of the splits at least as extreme as the one observed.
+    let mut weights = vec![0.0; n + 1];
+    for (s, weight) in weights.iter_mut().enumerate() {
+        let (lowest, highest) = (s.saturating_sub(n0), s.min(n1));
+        let mut cumulative = 0.0;
+        for b in lowest..=highest {
+            let mass = (ln_choose(n1, b) + ln_choose(n0, s - b) - ln_choose(n, s)).exp();
+            cumulative += mass;
+            // Fisher's p-value grows with b for a fixed s: the extreme splits come first.
+            if cumulative <= observed {
+                *weight += mass;
+            } else {
+                break;
+            }
+        }
+    }
+
+    // P_π(at least as extreme) = Σ_s weight_s · Binomial(s; n, π), maximised over π.
+    let chance = |pi: f64| -> f64 {
+        if pi <= 0.0 || pi >= 1.0 {
+            let s = if pi <= 0.0 { 0 } else { n };
+            return weights[s];
+        }
+        let (ln_pi, ln_rest) = (pi.ln(), (1.0 - pi).ln());
+        weights
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(s, w)| w * (ln_choose(n, s) + s as f64 * ln_pi + (n - s) as f64 * ln_rest).exp())
+            .sum()
+    };
+    let mut best = (0.0, chance(0.0).max(chance(1.0)));
+    for i in 1..GRID {
+        let pi = i as f64 / GRID as f64;
+        let value = chance(pi);
+        if value > best.1 {
+            best = (pi, value);
+        }
+    }
+    // Golden-section search around the best grid point: the function is smooth there.
+    let (mut low, mut high) = (
+        (best.0 - 1.0 / GRID as f64).max(0.0),
+        (best.0 + 1.0 / GRID as f64).min(1.0),
+    );
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..40 {
+        let a = high - ratio * (high - low);
+        let b = low + ratio * (high - low);
+        if chance(a) >= chance(b) {
+            high = b;
+        } else {
+            low = a;
+        }
+    }
+    best.1.max(chance((low + high) / 2.0)).min(1.0)
+}
+
+/// ln(k!) for k = 0..=n.
+fn ln_factorials(n: usize) -> Vec<f64> {
+    let mut table = Vec::with_capacity(n + 1);
+    let mut total = 0.0;
+    table.push(0.0);
+    for k in 1..=n {
+        total += (k as f64).ln();
+        table.push(total);
+    }
+    table
+}
+
+/// The one-sided pooled two-proportion z-test, for counts too large to enumerate.
+fn normal_approximation(x0: u32, n0: u32, x1: u32, n1: u32) -> f64 {
+    let (x0, n0, x1, n1) = (f64::from(x0), f64::from(n0), f64::from(x1), f64::from(n1));
+    let pooled = (x0 + x1) / (n0 + n1);
+    let spread = (pooled * (1.0 - pooled) * (1.0 / n0 + 1.0 / n1)).sqrt();
+    if spread == 0.0 {
+        return 1.0;
+    }
+    let z = (x1 / n1 - x0 / n0) / spread;
+    standard_normal_cdf(z)
+}
+
+/// Φ(z), from the complementary error function (Numerical Recipes' erfc, |error| < 1.2e-7).
+fn standard_normal_cdf(z: f64) -> f64 {
+    let x = -z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let polynomial = -x * x - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * polynomial.exp();
+    let erfc = if x >= 0.0 { erfc } else { 2.0 - erfc };
+    erfc / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P(X ≤ k) for X ~ Binomial(n, p), by summing the mass function.
+    fn binomial_pmf(k: u32, n: u32, p: f64) -> f64 {
+        let ln_fact = ln_factorials(n as usize);
+        let (n, k) = (n as usize, k as usize);
+        (ln_fact[n] - ln_fact[k] - ln_fact[n - k] + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+    }
+
+    #[test]
+    fn small_cases_by_hand() {
+        // 3/3 → 0/3: the only result as extreme is (3, 0), of chance π³(1-π)³, at most 1/64.
+        assert!((drop_p_value(3, 3, 0, 3) - 1.0 / 64.0).abs() < 1e-6);
+        // 2/2 → 0/2: at most 1/16, not enough at α = 0.05.
+        assert!((drop_p_value(2, 2, 0, 2) - 1.0 / 16.0).abs() < 1e-6);
+        // No drop at all.
+        assert_eq!(drop_p_value(3, 5, 5, 5).min(1.0), 1.0);
+        assert!(drop_p_value(5, 5, 5, 5) > 0.99);
+    }
+
+    #[test]
+    fn the_false_alarm_rate_holds_for_every_true_rate() {
+        // Exactly: the chance, when nothing changed, that the test rejects at α.
+        let alpha = 0.05;
+        for (n0, n1) in [(3, 3), (5, 5), (10, 10), (50, 3), (50, 5), (50, 10), (20, 5)] {
+            for pi in (10..100).map(|percent| f64::from(percent) / 100.0) {
+                let mut false_alarms = 0.0;
+                for x0 in 0..=n0 {
+                    for x1 in 0..=n1 {
+                        if drop_p_value(x0, n0, x1, n1) < alpha {
+                            false_alarms += binomial_pmf(x0, n0, pi) * binomial_pmf(x1, n1, pi);
+                        }
+                    }
+                }
+                assert!(false_alarms <= alpha, "n0={n0} n1={n1} π={pi}: {false_alarms}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_baseline_passing_four_in_five_that_now_passes_none_regresses() {
+        for n0 in 5u32..=100 {
+            let x0 = (n0 * 4).div_ceil(5);
+            for n1 in 3..=10 {
+                assert!(drop_p_value(x0, n0, 0, n1) < 0.05, "{x0}/{n0} → 0/{n1}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_baseline_sharpens_the_test() {
+        // 1/3 now: against 3/3 chance could explain it; against 48/50 it cannot.
+        assert!(drop_p_value(3, 3, 1, 3) > 0.05);
+        assert!(drop_p_value(48, 50, 1, 3) < 0.05);
+    }
+
+    #[test]
+    fn huge_counts_use_the_normal_approximation() {
+        assert!(drop_p_value(u32::MAX, u32::MAX, 0, 5) < 1e-6);
+        assert!(drop_p_value(u32::MAX, u32::MAX, 5, 5) > 0.4);
+        assert!((standard_normal_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((standard_normal_cdf(-1.644_853_6) - 0.05).abs() < 1e-6);
+    }
+}
