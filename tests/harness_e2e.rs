@@ -1049,6 +1049,10 @@ fn eval_repeats_records_a_stronger_baseline_that_a_shorter_run_is_gated_against(
         Some("4/4"),
         "{pending}"
     );
+    // Every task but atlantis passes: the rate with its 95% interval, and pass@k / pass^k.
+    let summary = baseline.summary();
+    assert!(summary.contains("80.0% (16/20) [58–92%]"), "{summary}");
+    assert!(summary.contains("pass@4  80.0%  pass^4  80.0%"), "{summary}");
     scenario.accept_pending_by_renaming();
 
     // CI runs fewer attempts against it: an unchanged agent is green, a broken pair regresses

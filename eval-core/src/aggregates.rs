@@ -1,5 +1,6 @@
 //! Run-level rollups computed from task records.
 
+use crate::estimate::PassAtK;
 use crate::feedback::{Score, Verdict};
 use crate::result::TaskResult;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ pub struct Aggregates {
     /// Feedback that could not be graded, per key.
     #[serde(default)]
     pub ungradeable: BTreeMap<String, u64>,
+    /// With repeats, per pass/fail key: pass@k and pass^k for k attempts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pass_at_k: BTreeMap<String, PassAtK>,
 }
 
 /// Mean and linear-interpolated percentiles of a numeric key.
@@ -128,6 +132,7 @@ impl Aggregates {
                 agg.ungradeable.insert(key.to_owned(), tally.ungradeable);
             }
         }
+        agg.pass_at_k = pass_at_k(tasks, &agg.pass_counts);
         agg.value_counts = value_counts;
         agg.tokens = TokenTotals {
             input,
@@ -136,6 +141,35 @@ impl Aggregates {
         };
         agg
     }
+}
+
+/// pass@k and pass^k of every pass/fail key, when tasks were attempted more than once: each
+/// task's passes and attempts of the key (an ungradeable attempt counts as a failed one), for k
+/// the fewest attempts any task had.
+fn pass_at_k(tasks: &[&TaskResult], pass_fail: &BTreeMap<String, PassCount>) -> BTreeMap<String, PassAtK> {
+    if !tasks.iter().any(|task| task.attempt.is_some_and(|n| n > 1)) {
+        return BTreeMap::new();
+    }
+    let mut by_key: BTreeMap<&str, BTreeMap<&str, (u32, u32)>> = BTreeMap::new();
+    for task in tasks {
+        for key in pass_fail.keys() {
+            let Some(feedback) = task.feedback.iter().find(|f| &f.key == key) else {
+                continue;
+            };
+            let counts = by_key.entry(key).or_default().entry(task.base_id()).or_default();
+            counts.0 += u32::from(feedback.score == Some(Score::Bool(true)));
+            counts.1 += 1;
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|(key, per_task)| {
+            let counts: Vec<(u32, u32)> = per_task.into_values().collect();
+            let k = counts.iter().map(|(_, attempts)| *attempts).min()?;
+            let estimate = PassAtK::estimate(&counts, k).filter(|_| k > 1)?;
+            Some((key.to_owned(), estimate))
+        })
+        .collect()
 }
 
 impl ScoreStats {
@@ -186,5 +220,45 @@ mod tests {
         let stats = ScoreStats::of(vec![1.0, 0.8, 1.0, 1.0, 1.0]);
         assert!((stats.mean - 0.96).abs() < 1e-12);
         assert_eq!((stats.p50, stats.p95, stats.n), (1.0, 1.0, 5));
+    }
+
+    #[test]
+    fn repeated_tasks_get_pass_at_k() {
+        use crate::feedback::Feedback;
+        use crate::task::ContentHash;
+        use crate::trace::Trace;
+        use serde_json::{Map, Value, json};
+        let record = |id: &str, attempt: u32, passed: bool| {
+            let inputs = json!({"input": id});
+            TaskResult {
+                task_id: format!("{id}#{attempt}"),
+                content_hash: ContentHash::of(&inputs, &Value::Null),
+                inputs,
+                reference_outputs: Value::Null,
+                tags: Vec::new(),
+                metadata: Map::new(),
+                trace: Trace::default(),
+                feedback: vec![Feedback::pass_fail("exact", passed)],
+                budget_violation: false,
+                trace_ref: None,
+                outputs: Value::Null,
+                attempt: Some(attempt),
+            }
+        };
+        let tasks = vec![
+            record("a", 1, true),
+            record("a", 2, false),
+            record("b", 1, true),
+            record("b", 2, true),
+        ];
+        let agg = Aggregates::compute(&tasks);
+        let estimate = agg.pass_at_k["exact"];
+        assert_eq!(estimate.k, 2);
+        assert!((estimate.pass_at_k - 1.0).abs() < 1e-12);
+        assert!((estimate.pass_all_k - 0.5).abs() < 1e-12);
+        assert!(
+            Aggregates::compute(&tasks[..1]).pass_at_k.is_empty(),
+            "one attempt: none"
+        );
     }
 }

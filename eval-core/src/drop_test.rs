@@ -48,6 +48,52 @@ pub fn drop_p_value(x0: u32, n0: u32, x1: u32, n1: u32) -> f64 {
     p
 }
 
+/// About how many attempts a pair passing at `rate` would need before its drop from the
+/// baseline's `x0/n0` showed at level `alpha`: what would settle a flaky pair. `None` when the
+/// rate is no drop at all, or more than 100,000 attempts would be needed. An estimate: the
+/// exact test up to 64 attempts, the normal approximation beyond.
+///
+/// ```
+/// use eval_engine::{attempts_to_show_drop, drop_p_value};
+/// let needed = attempts_to_show_drop(45, 50, 0.6, 0.05).unwrap();
+/// assert!(drop_p_value(45, 50, (0.6 * needed as f64).round() as u32, needed) < 0.05);
+/// assert_eq!(attempts_to_show_drop(40, 50, 0.9, 0.05), None);
+/// ```
+pub fn attempts_to_show_drop(x0: u32, n0: u32, rate: f64, alpha: f64) -> Option<u32> {
+    const MOST: u32 = 100_000;
+    let x0 = x0.min(n0);
+    if n0 == 0 || !(0.0..=1.0).contains(&rate) || rate >= f64::from(x0) / f64::from(n0) {
+        return None;
+    }
+    const EXACT: u32 = 64;
+    let shows = |m: u32| {
+        let passed = (rate * f64::from(m)).round() as u32;
+        let p = match m <= EXACT {
+            true => drop_p_value(x0, n0, passed, m),
+            false => normal_approximation(x0, n0, passed, m),
+        };
+        p < alpha
+    };
+    // Doubling, then bisection: the p-value falls (almost) steadily with m at a fixed rate.
+    let mut high = 1;
+    while !shows(high) {
+        if high >= MOST {
+            return None;
+        }
+        high = (high * 2).min(MOST);
+    }
+    let mut low = high / 2;
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if shows(middle) {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    Some(high)
+}
+
 fn boschloo(x0: usize, n0: usize, x1: usize, n1: usize) -> f64 {
     let n = n0 + n1;
     let ln_fact = ln_factorials(n);

@@ -653,6 +653,7 @@ fn conclude(
         shared_with_nextest: plan.nextest_dir.is_some(),
         update,
         changes,
+        alpha: env.policy.alpha,
         run,
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::outcome::PairOutcome;
-use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec};
+use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -25,6 +25,8 @@ pub(crate) struct SuiteReport {
     /// How the new scorecard differs from the baseline: the first few changes, and how many
     /// there are in all.
     pub changes: (Vec<String>, usize),
+    /// The significance level of the repeats gate.
+    pub alpha: f64,
 }
 
 /// How many scorecard changes the summary lists; a review shows them all.
@@ -121,6 +123,7 @@ fn render(report: &SuiteReport, out: &mut String) {
         &|o| matches!(o, Outcome::Flaky { .. }),
         false,
     );
+    render_settling(report, &outcomes, out);
     list(
         out,
         "advisory failures (never failing)",
@@ -208,10 +211,55 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
         } else {
             ""
         };
+        let (low, high) = wilson_interval(u64::from(*passed), u64::from(*total));
+        let interval = format!("[{:.0}–{:.0}%]", low * 100.0, high * 100.0);
         let _ = writeln!(
             out,
-            "    {key:<width$}  {rate:5.1}% ({passed}/{total})  {delta}{advisory}"
+            "    {key:<width$}  {rate:5.1}% ({passed}/{total}) {interval:<10}  {delta}{advisory}"
         );
+    }
+    let pass_at_k = &report.run.aggregates().pass_at_k;
+    for (key, estimate) in pass_at_k.iter().filter(|(key, _)| now.contains_key(key.as_str())) {
+        let k = estimate.k;
+        let _ = writeln!(
+            out,
+            "    {key:<width$}  pass@{k} {:5.1}%  pass^{k} {:5.1}%",
+            estimate.pass_at_k * 100.0,
+            estimate.pass_all_k * 100.0
+        );
+    }
+}
+
+/// For flaky pairs with a baseline: how many attempts at today's rate would show whether it
+/// really dropped.
+fn render_settling(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut String) {
+    let alpha = report.alpha;
+    let mut lines = Vec::new();
+    for o in outcomes {
+        let Outcome::Flaky { passed, attempts } = o.outcome else {
+            continue;
+        };
+        let Some((base_passed, base_attempts)) = report
+            .baseline
+            .as_ref()
+            .and_then(|b| b.get(&o.task_id, &o.key))
+            .and_then(|e| e.verdict.pass_count())
+        else {
+            continue;
+        };
+        let rate = f64::from(passed) / f64::from(attempts.max(1));
+        if let Some(needed) = attempts_to_show_drop(base_passed, base_attempts, rate, alpha) {
+            lines.push(format!(
+                "    {} · {}: {passed}/{attempts} vs {base_passed}/{base_attempts} in the baseline; about {needed} attempts at this rate would show the drop (EVAL_REPEATS={needed})",
+                o.task_id, o.key
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "  to settle the flaky pairs:");
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
     }
 }
 
