@@ -10,9 +10,10 @@
 //! ```sh
 //! cargo run --release -p eval-engine --example gate_simulation -- [p0] [p1] [k] [n0] [pairs] [seeds]
 //! cargo run --release -p eval-engine --example gate_simulation -- table   # the README's table, exact
+//! cargo run --release -p eval-engine --example gate_simulation -- suite   # the suite-level gate, seeded
 //! ```
 
-use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide};
+use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide, suite_drop};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -76,8 +77,10 @@ fn entry(passed: u32, attempts: u32) -> ScorecardEntry {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("table") {
-        return table();
+    match args.first().map(String::as_str) {
+        Some("table") => return table(),
+        Some("suite") => return suite_table(),
+        _ => {}
     }
     let number = |i: usize, default: f64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let scenario = Scenario {
@@ -173,6 +176,52 @@ fn table() {
                 previous * 100.0,
                 worst * 100.0
             );
+        }
+    }
+}
+
+/// The share of seeds in which the suite-level gate (`suite_drop` at α) fires: `tasks` tasks
+/// at rate `p0` (a negative `p0`: each task its own rate, spread evenly over 0.5 … 1.0),
+/// `dropping` of which fall to `p1`, `n0` baseline attempts and `k` attempts now a task.
+fn suite_gate_rate(tasks: u32, dropping: u32, p0: f64, p1: f64, (n0, k): (u32, u32), seeds: u64) -> f64 {
+    let mut fired = 0;
+    for seed in 0..seeds {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let counts: Vec<((u32, u32), (u32, u32))> = (0..tasks)
+            .map(|task| {
+                let before = if p0 < 0.0 {
+                    0.5 + 0.5 * f64::from(task) / f64::from(tasks)
+                } else {
+                    p0
+                };
+                let now = if task < dropping { p1 } else { before };
+                ((passes(&mut rng, n0, before), n0), (passes(&mut rng, k, now), k))
+            })
+            .collect();
+        if suite_drop(&counts).is_some_and(|drop| drop.p_value < ALPHA) {
+            fired += 1;
+        }
+    }
+    fired as f64 / seeds as f64
+}
+
+/// The issue's case (20% of 200 tasks dropping 0.95 → 0.6 at k = 3) and false alarms for
+/// unchanged agents at several rates, over 10,000 seeds each.
+fn suite_table() {
+    const SEEDS: u64 = 10_000;
+    println!("| case | baseline attempts | k | share of seeds where the gate fires |");
+    println!("|---|---|---|---|");
+    for (n0, k) in [(3, 3), (5, 5), (50, 3)] {
+        let caught = suite_gate_rate(200, 40, 0.95, 0.6, (n0, k), SEEDS);
+        println!("| 40 of 200 tasks 0.95 → 0.6 | {n0} | {k} | {:.1}% |", caught * 100.0);
+        for p in [0.5, 0.8, 0.95, 0.99, -1.0] {
+            let false_alarms = suite_gate_rate(200, 0, p, p, (n0, k), SEEDS);
+            let rate = if p < 0.0 {
+                "0.5 … 1.0 by task".to_owned()
+            } else {
+                p.to_string()
+            };
+            println!("| unchanged, rate {rate} | {n0} | {k} | {:.1}% |", false_alarms * 100.0);
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Whether a repeated pair's pass rate dropped: Boschloo's exact unconditional test on the two
-//! counts, the baseline's `x0/n0` and the run's `x1/n1`.
+//! Whether a pass rate dropped against the baseline: for one repeated pair, Boschloo's exact
+//! unconditional test on the two counts, the baseline's `x0/n0` and the run's `x1/n1`; for a
+//! key across a suite, a paired test on the tasks' changes ([`suite_drop`]).
 //!
 //! The null hypothesis is "no drop": both come from the same pass probability π. The statistic
 //! is Fisher's one-sided p-value (the chance, given the total number of passes, that the run
@@ -92,6 +93,109 @@ pub fn attempts_to_show_drop(x0: u32, n0: u32, rate: f64, alpha: f64) -> Option<
         }
     }
     Some(high)
+}
+
+/// How a key's pass rate moved across the tasks a run shares with its baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SuiteDrop {
+    /// Tasks graded by the key in both.
+    pub tasks: usize,
+    /// The pass rate over those tasks (every attempt counted), in the baseline and now.
+    pub baseline_rate: f64,
+    pub rate: f64,
+    /// The mean of the tasks' changes of pass rate (negative: a drop).
+    pub mean_change: f64,
+    /// One-sided p-value of a drop (exact, stratified by task).
+    pub p_value: f64,
+}
+
+/// Whether a key's pass rate fell across a suite, from each task's baseline and current
+/// (passes, attempts): a drop that no single pair shows (many tasks each a little worse) shows
+/// here. `None` with fewer than two shared tasks.
+///
+/// The test is an exact stratified one (Cochran–Mantel–Haenszel's, computed exactly), one
+/// stratum per task: given a task's passes in both runs together, how many fall in this run
+/// follows a hypergeometric law whatever the task's own rate, so easy and hard tasks, and
+/// baselines with more attempts than the run, all weigh in correctly; the p-value is the
+/// chance of this few passes summed over the tasks. Being conditional and exact, it never
+/// raises more false alarms than α, whatever the tasks' rates (beyond 200,000 attempts in the
+/// run it falls back to the normal approximation).
+///
+/// ```
+/// use eval_engine::suite_drop;
+/// // 40 tasks: 10 of them fell from 3/3 to 1/3.
+/// let tasks: Vec<_> = (0..40).map(|i| ((3, 3), if i < 10 { (1, 3) } else { (3, 3) })).collect();
+/// let drop = suite_drop(&tasks).unwrap();
+/// assert!(drop.p_value < 0.01 && drop.mean_change < 0.0);
+/// ```
+pub fn suite_drop(tasks: &[((u32, u32), (u32, u32))]) -> Option<SuiteDrop> {
+    let shared: Vec<((f64, f64), (f64, f64))> = tasks
+        .iter()
+        .filter(|(base, now)| base.1 > 0 && now.1 > 0)
+        .map(|((x0, n0), (x1, n1))| {
+            let side = |x: &u32, n: &u32| (f64::from(*x.min(n)), f64::from(*n));
+            (side(x0, n0), side(x1, n1))
+        })
+        .collect();
+    if shared.len() < 2 {
+        return None;
+    }
+    let (mut change, mut observed) = (0.0, 0.0);
+    let (mut totals0, mut totals1) = ((0.0, 0.0), (0.0, 0.0));
+    // The law of this run's passes summed over tasks, each task's given its total passes: the
+    // convolution of the tasks' hypergeometric laws. Exact while it stays small enough.
+    let support: f64 = shared.iter().map(|(_, (_, n1))| n1).sum();
+    let mut law = (support <= 200_000.0).then(|| vec![1.0]);
+    let (mut mean, mut variance) = (0.0, 0.0);
+    for &((x0, n0), (x1, n1)) in &shared {
+        let (n, passes) = (n0 + n1, x0 + x1);
+        mean += n1 * passes / n;
+        if n > 1.0 {
+            variance += n1 * n0 * passes * (n - passes) / (n * n * (n - 1.0));
+        }
+        if let Some(law) = law.as_mut() {
+            *law = convolve(law, &hypergeometric(n0 as usize, n1 as usize, passes as usize));
+        }
+        observed += x1;
+        change += x1 / n1 - x0 / n0;
+        totals0 = (totals0.0 + x0, totals0.1 + n0);
+        totals1 = (totals1.0 + x1, totals1.1 + n1);
+    }
+    let p_value = match law {
+        Some(law) => law.iter().take(observed as usize + 1).sum::<f64>().min(1.0),
+        None if variance > 0.0 => standard_normal_cdf((observed - mean + 0.5) / variance.sqrt()).min(1.0),
+        None => 1.0,
+    };
+    Some(SuiteDrop {
+        tasks: shared.len(),
+        baseline_rate: totals0.0 / totals0.1,
+        rate: totals1.0 / totals1.1,
+        mean_change: change / shared.len() as f64,
+        p_value,
+    })
+}
+
+/// The law of the run's passes of one task, given `passes` in `n0 + n1` attempts in all.
+fn hypergeometric(n0: usize, n1: usize, passes: usize) -> Vec<f64> {
+    let n = n0 + n1;
+    let ln_fact = ln_factorials(n);
+    let ln_choose = |n: usize, k: usize| ln_fact[n] - ln_fact[k] - ln_fact[n - k];
+    (0..=n1)
+        .map(|x| match x <= passes && passes - x <= n0 {
+            true => (ln_choose(n1, x) + ln_choose(n0, passes - x) - ln_choose(n, passes)).exp(),
+            false => 0.0,
+        })
+        .collect()
+}
+
+fn convolve(law: &[f64], step: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; law.len() + step.len() - 1];
+    for (i, a) in law.iter().enumerate().filter(|(_, a)| **a > 0.0) {
+        for (j, b) in step.iter().enumerate() {
+            out[i + j] += a * b;
+        }
+    }
+    out
 }
 
 fn boschloo(x0: usize, n0: usize, x1: usize, n1: usize) -> f64 {
@@ -270,5 +374,33 @@ mod tests {
         assert!(drop_p_value(u32::MAX, u32::MAX, 5, 5) > 0.4);
         assert!((standard_normal_cdf(0.0) - 0.5).abs() < 1e-7);
         assert!((standard_normal_cdf(-1.644_853_6) - 0.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_suite_wide_drop_shows_when_no_pair_does() {
+        // 200 tasks at 3/3; 40 of them now 2/3: no pair regresses, the key does.
+        let tasks: Vec<_> = (0..200)
+            .map(|i| ((3, 3), if i < 40 { (2, 3) } else { (3, 3) }))
+            .collect();
+        let drop = suite_drop(&tasks).unwrap();
+        assert!(drop.p_value < 0.001, "{drop:?}");
+        assert_eq!(drop.tasks, 200);
+        assert!((drop.rate - (1.0 - 40.0 / 600.0)).abs() < 1e-12 && drop.baseline_rate == 1.0);
+        // The same counts both times: no drop.
+        let same: Vec<_> = (0..50).map(|i| ((i % 4, 3), (i % 4, 3))).collect();
+        assert!(suite_drop(&same).unwrap().p_value > 0.5);
+        // Every task failing one more attempt of three, against a baseline of 50: a drop.
+        let longer: Vec<_> = (0..30).map(|_| ((49, 50), (2, 3))).collect();
+        assert!(suite_drop(&longer).unwrap().p_value < 0.001);
+        // Better now: no drop.
+        let better: Vec<_> = (0..50)
+            .map(|i| ((1, 3), if i % 2 == 0 { (3, 3) } else { (1, 3) }))
+            .collect();
+        assert!(suite_drop(&better).unwrap().p_value > 0.99);
+        assert_eq!(
+            suite_drop(&[((1, 1), (0, 1))]),
+            None,
+            "one task says nothing across a suite"
+        );
     }
 }
