@@ -91,8 +91,16 @@ fn list_prints_every_pair_and_starts_no_agent() {
         .map(|name| name.to_owned())
         .collect();
     assert_eq!(listed.len(), lines.len(), "only `<name>: test` lines: {run}");
-    let every_pair: BTreeSet<String> = all_pairs_ok().into_keys().collect();
-    assert_eq!(listed, every_pair, "{run}");
+    let mut every_test: BTreeSet<String> = all_pairs_ok().into_keys().collect();
+    for gate in [
+        "weather::gate::called_tool",
+        "weather::gate::city_matches",
+        "weather::gate::answer_length",
+        "many::gate::called_tool",
+    ] {
+        every_test.insert(gate.to_owned());
+    }
+    assert_eq!(listed, every_test, "every pair and every suite gate: {run}");
     assert!(scenario.take_calls().is_empty(), "no agent may start");
     assert!(!scenario.store_dir().exists(), "no run is saved");
     assert!(
@@ -149,6 +157,7 @@ fn ide_command_lines_run_the_intended_pairs_and_only_their_agents() {
         .json_events()
         .into_iter()
         .filter(|e| e["type"] == "test" && e["event"] != "started")
+        .filter(|e| !e["name"].as_str().unwrap().contains("::gate::"))
         .map(|e| {
             (
                 e["name"].as_str().unwrap().to_owned(),
@@ -497,6 +506,11 @@ fn under_nextest_each_agent_runs_once() {
         WEATHER_TASKS.len() * WEATHER_SCORERS.len(),
         "{run}"
     );
+    // The gates' processes read the tasks other processes ran: no agent runs twice.
+    assert!(
+        run.all_output().contains("PASS") && run.all_output().contains("weather::gate::city_matches"),
+        "{run}"
+    );
     let weather_tasks: Vec<String> = WEATHER_TASKS.iter().map(|t| format!("weather {t}")).collect();
     assert_eq!(sorted(scenario.take_calls()), sorted(weather_tasks));
 }
@@ -819,7 +833,7 @@ fn a_replay_grades_only_what_the_stored_run_holds() {
 #[test]
 fn eval_tags_select_tasks_and_only_their_agents_run() {
     let scenario = Scenario::start();
-    let every_pair = scenario
+    let every_test = scenario
         .run(&["--list"], &[])
         .stdout
         .lines()
@@ -835,11 +849,13 @@ fn eval_tags_select_tasks_and_only_their_agents_run() {
     );
     assert!(
         run.stdout.contains(&format!(
-            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; {} filtered out;",
-            every_pair - 3
+            "test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; {} filtered out;",
+            every_test - 6
         )),
-        "libtest's line counts the pairs left out: {run}"
+        "libtest's line counts the tests left out: {run}"
     );
+    // The gates judge the tagged tasks only; `many` has none left, so no gate either.
+    assert_eq!(run.gates().len(), 3, "{run}");
     assert!(
         run.stderr
             .contains("note: EVAL_TAGS=smoke, !slow selects no task of suite `many` (its tasks have no tags)"),
@@ -1077,6 +1093,49 @@ fn eval_repeats_records_a_stronger_baseline_that_a_shorter_run_is_gated_against(
         bad.stderr.contains("EVAL_REPEATS=0 is not a number of attempts"),
         "{bad}"
     );
+}
+
+#[test]
+fn suite_gates_judge_a_key_across_the_suite() {
+    let scenario = Scenario::start();
+    let first = scenario.run(&["weather"], &[("EVAL_REPEATS", "4")]);
+    assert_eq!(
+        first.gates(),
+        outcomes(&[
+            ("weather::gate::answer_length", "ignored (not a pass/fail key)"),
+            ("weather::gate::called_tool", "ok"),
+            ("weather::gate::city_matches", "ok"),
+        ]),
+        "{first}"
+    );
+    assert!(first.summary().contains("  suite gates:\n"), "{first}");
+    scenario.accept_pending_by_renaming();
+
+    // One task falls from 4/4 to 0/4: its pair regresses, and the key's rate across the suite
+    // (3/5 of the tasks now, 4/5 before) falls below its minimum of 70%.
+    let broken = scenario.run(&["weather"], &[("EVAL_REPEATS", "4"), ("E2E_WRONG", "paris")]);
+    assert_eq!(broken.gates()["weather::gate::city_matches"], "FAILED", "{broken}");
+    assert_eq!(broken.gates()["weather::gate::called_tool"], "ok", "{broken}");
+    let message = broken.failure("weather::gate::city_matches");
+    assert!(
+        message.starts_with(
+            "regression: the pass rate of `city_matches` fell across the suite: 60.0% over 5 task(s) now, 80.0% over the same tasks in the baseline"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("below the minimum 70.0%"), "{message}");
+    assert!(broken.summary().contains("    city_matches: REGRESSION — "), "{broken}");
+
+    // `--exact` on a gate runs every task it judges, and only the gate is reported.
+    scenario.take_calls();
+    let alone = scenario.run(&["--exact", "weather::gate::called_tool"], &[]);
+    assert_eq!(
+        alone.gates(),
+        outcomes(&[("weather::gate::called_tool", "ok")]),
+        "{alone}"
+    );
+    assert!(alone.results().is_empty(), "{alone}");
+    assert_eq!(scenario.take_calls().len(), WEATHER_TASKS.len(), "{alone}");
 }
 
 /// Verdict of every (task, key) of a run.
@@ -1668,9 +1727,22 @@ impl Run {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
-    /// `test NAME ... STATUS` lines: name → `ok`, `FAILED`, `ignored (reason)`. Each test is
-    /// reported once.
+    /// `test NAME ... STATUS` lines of the pairs: name → `ok`, `FAILED`, `ignored (reason)`.
+    /// Each test is reported once. The suite-level gates are in [`Run::gates`].
     fn results(&self) -> BTreeMap<String, String> {
+        let mut results = self.all_results();
+        results.retain(|name, _| !name.contains("::gate::"));
+        results
+    }
+
+    /// The `<suite>::gate::<key>` tests' lines.
+    fn gates(&self) -> BTreeMap<String, String> {
+        let mut results = self.all_results();
+        results.retain(|name, _| name.contains("::gate::"));
+        results
+    }
+
+    fn all_results(&self) -> BTreeMap<String, String> {
         let mut results = BTreeMap::new();
         for line in self.stdout.lines() {
             let Some((name, status)) = line.strip_prefix("test ").and_then(|rest| rest.split_once(" ... ")) else {
@@ -1740,7 +1812,8 @@ impl Run {
             let is_result = words.len() >= 3
                 && ["PASS", "FAIL", "SKIP", "SIGSEGV", "SIGABRT", "TIMEOUT", "LEAK"].contains(&words[0])
                 && words[1].starts_with('[');
-            if is_result && let Some(name) = words.last() {
+            // The suite gates are checked apart from the pairs.
+            if is_result && let Some(name) = words.last().filter(|name| !name.contains("::gate::")) {
                 results.insert((*name).to_owned(), words[0].to_owned());
             }
         }

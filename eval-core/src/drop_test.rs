@@ -95,6 +95,9 @@ pub fn attempts_to_show_drop(x0: u32, n0: u32, rate: f64, alpha: f64) -> Option<
     Some(high)
 }
 
+/// One task's (passes, attempts) of a key: in [`suite_drop`], the baseline's then this run's.
+pub type Attempts = (u32, u32);
+
 /// How a key's pass rate moved across the tasks a run shares with its baseline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SuiteDrop {
@@ -128,7 +131,7 @@ pub struct SuiteDrop {
 /// let drop = suite_drop(&tasks).unwrap();
 /// assert!(drop.p_value < 0.01 && drop.mean_change < 0.0);
 /// ```
-pub fn suite_drop(tasks: &[((u32, u32), (u32, u32))]) -> Option<SuiteDrop> {
+pub fn suite_drop(tasks: &[(Attempts, Attempts)]) -> Option<SuiteDrop> {
     let shared: Vec<((f64, f64), (f64, f64))> = tasks
         .iter()
         .filter(|(base, now)| base.1 > 0 && now.1 > 0)

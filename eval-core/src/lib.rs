@@ -40,7 +40,7 @@ pub use cassette::{CassetteError, CassetteMode, Cassettes};
 pub use ctx::Ctx;
 pub use dataset::DatasetError;
 pub use diff::{DiffMode, Flip, MeanDelta, Mismatches, RateDelta, RunDiff, RunsNotComparable, diff};
-pub use drop_test::{SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};
+pub use drop_test::{Attempts, SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};
 pub use estimate::{PassAtK, wilson_interval};
 pub use feedback::{Feedback, Score, Verdict};
 pub use gate::{DropEvidence, Outcome, RegressionPolicy, binomial_cdf, decide, drop_evidence, is_significant_drop};

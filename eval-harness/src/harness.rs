@@ -14,7 +14,7 @@ use crate::plan::SuitePlan;
 use crate::report::{CHANGES_SHOWN, SuiteReport, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
-use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, listed_trial, pair_trial};
+use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial};
 use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
 use eval_engine::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
 use libtest_mimic::{Arguments, FormatSetting};
@@ -85,8 +85,10 @@ pub fn run_main(
     let ignored = Arc::new(IgnoredReasons::default());
 
     if args.list {
-        let listed = plans.iter().flat_map(SuitePlan::selected_pairs);
-        trials.extend(listed.map(|pair| listed_trial(pair.name.clone())));
+        for plan in &plans {
+            trials.extend(plan.selected_pairs().map(|pair| listed_trial(pair.name.clone())));
+            trials.extend(plan.selected_gates().map(|gate| listed_trial(gate.name.clone())));
+        }
         // `--list | head` is not an error.
         let forwarder = forward_output(&mut lib_args, false, &ignored, || {});
         let conclusion = libtest_mimic::run(&lib_args, trials);
@@ -129,10 +131,14 @@ pub fn run_main(
             plan.selected_pairs()
                 .map(|pair| pair_trial(plan, pair, env.policy, &ignored)),
         );
+        trials.extend(
+            plan.selected_gates()
+                .map(|gate| gate_trial(plan, gate, env.policy, &ignored)),
+        );
     }
     let unselected = plans
         .iter()
-        .map(|plan| plan.pairs.len() - plan.selected_pairs().count())
+        .map(|plan| plan.pairs.len() + plan.gates.len() - plan.selected_pairs().count() - plan.selected_gates().count())
         .sum();
     if unselected > 0 {
         trials.extend(std::iter::repeat_with(filtered_out_trial).take(unselected));
@@ -653,6 +659,7 @@ fn conclude(
         shared_with_nextest: plan.nextest_dir.is_some(),
         update,
         changes,
+        gates: std::mem::take(&mut *plan.gate_outcomes.lock().unwrap_or_else(PoisonError::into_inner)),
         alpha: env.policy.alpha,
         run,
     }

@@ -1,7 +1,7 @@
 //! A pair's outcome, decided once, and what its test line says.
 
 use crate::board::{GradedAttempt, TaskState};
-use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
+use eval_engine::{Attempts, Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
 
@@ -114,6 +114,109 @@ impl PairOutcome {
             _ if self.lost.is_some() => None,
             Outcome::KnownFailure => Some("known failure"),
             Outcome::NotApplicable => Some("not applicable"),
+            _ => None,
+        }
+    }
+}
+
+/// What a suite-level gate (`<suite>::gate::<key>`) decided, for its test and the summary.
+#[derive(Debug, Clone)]
+pub(crate) struct GateOutcome {
+    pub key: String,
+    pub outcome: Outcome,
+    /// One line saying what the numbers were.
+    pub because: String,
+}
+
+impl GateOutcome {
+    /// Decides the gate of `key` from each judged task's current (passes, attempts) and, for
+    /// the tasks the baseline holds unchanged, its (passes, attempts) there.
+    pub fn decide(
+        key: &str,
+        min_pass_rate: Option<f64>,
+        now: &[(u32, u32)],
+        paired: &[(Attempts, Attempts)],
+        policy: RegressionPolicy,
+    ) -> GateOutcome {
+        let rate_of = |counts: &mut dyn Iterator<Item = (u32, u32)>| {
+            let (passed, total) = counts.fold((0u64, 0u64), |(p, t), (x, n)| {
+                (p + u64::from(x.min(n)), t + u64::from(n))
+            });
+            (total > 0).then(|| passed as f64 / total as f64)
+        };
+        let rate = rate_of(&mut now.iter().copied());
+        let baseline_rate = rate_of(&mut paired.iter().map(|(base, _)| *base));
+        let drop = eval_engine::suite_drop(paired);
+        let percent = |r: f64| format!("{:.1}%", r * 100.0);
+        let mut because = match (rate, baseline_rate) {
+            (Some(now_rate), Some(base)) => format!(
+                "{} over {} task(s) now, {} over the same tasks in the baseline",
+                percent(now_rate),
+                now.len(),
+                percent(base)
+            ),
+            (Some(now_rate), None) => format!(
+                "{} over {} task(s); the baseline has none of them",
+                percent(now_rate),
+                now.len()
+            ),
+            (None, _) => "no task was graded pass/fail by it".to_owned(),
+        };
+        if let Some(drop) = drop {
+            let verdict = if drop.p_value < policy.alpha { "<" } else { "≥" };
+            because.push_str(&format!(
+                "; mean change {:+.1} points a task, p = {:.4} {verdict} α = {}",
+                drop.mean_change * 100.0,
+                drop.p_value,
+                policy.alpha
+            ));
+        }
+        let dropped = drop.is_some_and(|d| d.p_value < policy.alpha);
+        let outcome = match (rate, min_pass_rate) {
+            (None, _) => Outcome::NotApplicable,
+            (Some(now_rate), Some(min)) if now_rate < min => {
+                because.push_str(&format!("; below the minimum {}", percent(min)));
+                match baseline_rate {
+                    Some(base) if base >= min || dropped => Outcome::Regression,
+                    Some(_) => Outcome::KnownFailure,
+                    None => Outcome::NewFailure { content_changed: false },
+                }
+            }
+            _ if dropped => Outcome::Regression,
+            _ => Outcome::Pass { improvement: false },
+        };
+        GateOutcome {
+            key: key.to_owned(),
+            outcome,
+            because,
+        }
+    }
+
+    /// The gate's test result.
+    pub fn to_trial_result(&self) -> Result<Completion, Failed> {
+        match self.outcome {
+            Outcome::Regression => Err(format!(
+                "regression: the pass rate of `{}` fell across the suite: {}",
+                self.key, self.because
+            )
+            .into()),
+            Outcome::NewFailure { .. } => Err(format!(
+                "new failure: the pass rate of `{}` is below its minimum: {}",
+                self.key, self.because
+            )
+            .into()),
+            Outcome::KnownFailure | Outcome::NotApplicable => {
+                Ok(Completion::ignored_with(self.ignored_reason().unwrap_or_default()))
+            }
+            _ => Ok(Completion::Completed),
+        }
+    }
+
+    /// Why the gate's test is reported as ignored, when it is.
+    pub fn ignored_reason(&self) -> Option<&'static str> {
+        match self.outcome {
+            Outcome::KnownFailure => Some("known failure: below its minimum in the baseline too"),
+            Outcome::NotApplicable => Some("not a pass/fail key"),
             _ => None,
         }
     }
@@ -243,6 +346,63 @@ mod tests {
         assert_eq!(
             thresholded.comment.as_deref(),
             Some("ungradeable (counts as a fail); timed out")
+        );
+    }
+
+    #[test]
+    fn a_gate_regresses_on_a_suite_wide_drop_or_below_its_minimum() {
+        let policy = RegressionPolicy::default();
+        // 40 tasks, 10 of which fell from 4/4 to 2/4: no pair would regress, the key does.
+        let paired: Vec<_> = (0..40)
+            .map(|i| ((4, 4), if i < 10 { (2, 4) } else { (4, 4) }))
+            .collect();
+        let now: Vec<_> = paired.iter().map(|(_, n)| *n).collect();
+        let gate = GateOutcome::decide("judge", None, &now, &paired, policy);
+        assert_eq!(gate.outcome, Outcome::Regression, "{}", gate.because);
+        assert!(
+            gate.because
+                .starts_with("87.5% over 40 task(s) now, 100.0% over the same tasks in the baseline")
+        );
+        let Err(failed) = gate.to_trial_result() else {
+            panic!("the gate passed")
+        };
+        assert!(
+            failed
+                .message()
+                .unwrap()
+                .starts_with("regression: the pass rate of `judge` fell across the suite")
+        );
+
+        // Unchanged: ok.
+        let same: Vec<_> = (0..40).map(|_| ((3, 4), (3, 4))).collect();
+        let now: Vec<_> = same.iter().map(|(_, n)| *n).collect();
+        assert_eq!(
+            GateOutcome::decide("judge", None, &now, &same, policy).outcome,
+            Outcome::Pass { improvement: false }
+        );
+
+        // Below the minimum: a regression when the baseline met it, known when it did not,
+        // new without a baseline.
+        let met = GateOutcome::decide(
+            "judge",
+            Some(0.8),
+            &[(3, 4), (2, 4)],
+            &[((4, 4), (3, 4)), ((4, 4), (2, 4))],
+            policy,
+        );
+        assert_eq!(met.outcome, Outcome::Regression);
+        assert!(met.because.ends_with("; below the minimum 80.0%"), "{}", met.because);
+        let never = GateOutcome::decide("judge", Some(0.8), &[(3, 4)], &[((3, 4), (3, 4))], policy);
+        assert_eq!(never.outcome, Outcome::KnownFailure);
+        assert_eq!(
+            never.ignored_reason(),
+            Some("known failure: below its minimum in the baseline too")
+        );
+        let fresh = GateOutcome::decide("judge", Some(0.8), &[(3, 4)], &[], policy);
+        assert_eq!(fresh.outcome, Outcome::NewFailure { content_changed: false });
+        assert_eq!(
+            GateOutcome::decide("length", None, &[], &[], policy).ignored_reason(),
+            Some("not a pass/fail key")
         );
     }
 }

@@ -5,7 +5,7 @@ use crate::baseline::BaselineFile;
 use crate::board::{Board, BoardObserver};
 use crate::env::HarnessEnv;
 use crate::names::ident_segment;
-use crate::outcome::PairOutcome;
+use crate::outcome::{GateOutcome, PairOutcome};
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
 use eval_engine::journal::{JournalContents, read_journal};
@@ -26,6 +26,19 @@ pub(crate) struct Pair {
     pub(crate) selected: bool,
 }
 
+/// The suite-level gate of one key, `<suite>::gate::<key>`: its pass rate across the suite,
+/// against the baseline and against an absolute minimum.
+pub(crate) struct Gate {
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) min_pass_rate: Option<f64>,
+    /// Whether the command line selects this gate.
+    pub(crate) selected: bool,
+}
+
+/// The name segment of the suite-level gates, which no task may take.
+const GATES: &str = "gate";
+
 /// A suite after loading, before running.
 pub(crate) struct SuitePlan {
     pub(crate) site: SuiteSite,
@@ -40,6 +53,10 @@ pub(crate) struct SuitePlan {
     pub(crate) baseline_error: Option<String>,
     pub(crate) scorers: Vec<ScorerSpec>,
     pub(crate) pairs: Vec<Pair>,
+    pub(crate) gates: Vec<Gate>,
+    /// The tasks a selected gate judges: every task `EVAL_TAGS` leaves in.
+    pub(crate) gate_tasks: Arc<[String]>,
+    pub(crate) gate_outcomes: Arc<Mutex<Vec<GateOutcome>>>,
     pub(crate) selected_tasks: Vec<String>,
     pub(crate) complete: bool,
     pub(crate) run: Option<LoadedSuite>,
@@ -129,14 +146,76 @@ impl SuitePlan {
                 });
             }
         }
+        if let Some(task) = loaded
+            .outline
+            .tasks
+            .iter()
+            .zip(&task_segments)
+            .find(|(_, s)| *s == GATES)
+        {
+            return Err(fail(format!(
+                "suite `{path}`: task `{}` would be named `{path}::{GATES}::…`, the names of the suite's gate tests; \
+                 rename it",
+                task.0.id
+            )));
+        }
+        let mut gates = Vec::new();
+        for (spec, segment) in scorers.iter().zip(&scorer_segments).filter(|(spec, _)| !spec.advisory) {
+            let name = format!("{path}::{GATES}::{segment}");
+            let selected = selector.selects(&TrialPath {
+                name: &name,
+                suite: &path,
+                task: None,
+            });
+            let min_pass_rate = config
+                .min_pass_rates
+                .iter()
+                .find(|(key, _)| *key == spec.key)
+                .map(|(_, r)| *r);
+            gates.push(Gate {
+                key: spec.key.clone(),
+                name,
+                min_pass_rate,
+                selected,
+            });
+        }
+        for (key, _) in &config.min_pass_rates {
+            if !gates.iter().any(|gate| gate.key == *key) {
+                let keys: Vec<&str> = gates.iter().map(|gate| gate.key.as_str()).collect();
+                return Err(fail(format!(
+                    "suite `{path}`: `min_pass_rate` names `{key}`, which is not a key of its gating scorers ({})",
+                    keys.join(", ")
+                )));
+            }
+        }
+        let gate_tasks: Arc<[String]> = match gates.iter().any(|gate| gate.selected) {
+            true => loaded
+                .outline
+                .tasks
+                .iter()
+                .filter(|task| selector.selects_tags(&task.tags))
+                .map(|task| task.id.clone())
+                .collect(),
+            false => Arc::from(Vec::new()),
+        };
+        if gate_tasks.is_empty() {
+            // Nothing for a gate to judge (`EVAL_TAGS` left no task): no gate test.
+            gates.iter_mut().for_each(|gate| gate.selected = false);
+        }
         let mut selected_tasks: Vec<String> = Vec::new();
         let mut selected_pairs = 0;
+        let mut judged = gate_tasks.iter().peekable();
         for pair in &pairs {
+            // A gate needs every task it judges to run, its pairs selected or not.
+            let judged_by_gate = judged.peek() == Some(&&pair.task_id);
+            if judged_by_gate {
+                judged.next();
+            }
             if pair.selected {
                 selected_pairs += 1;
-                if selected_tasks.last() != Some(&pair.task_id) {
-                    selected_tasks.push(pair.task_id.clone());
-                }
+            }
+            if (pair.selected || judged_by_gate) && selected_tasks.last() != Some(&pair.task_id) {
+                selected_tasks.push(pair.task_id.clone());
             }
         }
         let baseline_file = BaselineFile::of(&site);
@@ -158,6 +237,9 @@ impl SuitePlan {
             baseline_error,
             scorers,
             pairs,
+            gates,
+            gate_tasks,
+            gate_outcomes: Arc::new(Mutex::new(Vec::new())),
             selected_tasks,
             run: Some(loaded),
             outcomes: Arc::new(Mutex::new(Vec::new())),
@@ -259,6 +341,11 @@ impl SuitePlan {
     /// The pairs the command line selects.
     pub(crate) fn selected_pairs(&self) -> impl Iterator<Item = &Pair> {
         self.pairs.iter().filter(|pair| pair.selected)
+    }
+
+    /// The suite-level gates the command line selects.
+    pub(crate) fn selected_gates(&self) -> impl Iterator<Item = &Gate> {
+        self.gates.iter().filter(|gate| gate.selected)
     }
 
     /// The engine's options for this suite's run.

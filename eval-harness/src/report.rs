@@ -3,7 +3,7 @@
 //! It only reads outcomes already decided.
 
 use crate::baseline::BaselineUpdate;
-use crate::outcome::PairOutcome;
+use crate::outcome::{GateOutcome, PairOutcome};
 use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,6 +25,8 @@ pub(crate) struct SuiteReport {
     /// How the new scorecard differs from the baseline: the first few changes, and how many
     /// there are in all.
     pub changes: (Vec<String>, usize),
+    /// What the suite-level gates decided.
+    pub gates: Vec<GateOutcome>,
     /// The significance level of the repeats gate.
     pub alpha: f64,
 }
@@ -124,6 +126,7 @@ fn render(report: &SuiteReport, out: &mut String) {
         false,
     );
     render_settling(report, &outcomes, out);
+    render_gates(report, out);
     list(
         out,
         "advisory failures (never failing)",
@@ -227,6 +230,26 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
             estimate.pass_at_k * 100.0,
             estimate.pass_all_k * 100.0
         );
+    }
+}
+
+/// The suite-level gates: each key's rate across the suite and what was decided.
+fn render_gates(report: &SuiteReport, out: &mut String) {
+    if report.gates.is_empty() {
+        return;
+    }
+    let mut gates: Vec<&GateOutcome> = report.gates.iter().collect();
+    gates.sort_by(|a, b| a.key.cmp(&b.key));
+    let _ = writeln!(out, "  suite gates:");
+    for gate in gates {
+        let decided = match gate.outcome {
+            Outcome::Regression => "REGRESSION",
+            Outcome::NewFailure { .. } => "FAILED (below its minimum)",
+            Outcome::KnownFailure => "known failure",
+            Outcome::NotApplicable => "not a pass/fail key",
+            _ => "ok",
+        };
+        let _ = writeln!(out, "    {}: {decided} — {}", gate.key, gate.because);
     }
 }
 

@@ -60,6 +60,8 @@ pub struct SuiteConfig {
     pub budgets: Budgets,
     pub label: Option<&'static str>,
     pub store: Option<&'static str>,
+    /// Absolute gates: the pass rate a key must keep across the suite (`min_pass_rate`).
+    pub min_pass_rates: Vec<(&'static str, f64)>,
 }
 
 impl SuiteConfig {
@@ -329,6 +331,13 @@ where
 
     pub fn store(mut self, dir: &'static str) -> Self {
         self.config.store = Some(dir);
+        self
+    }
+
+    /// The pass rate `key` must keep across the suite: its `<suite>::gate::<key>` test fails
+    /// below it.
+    pub fn min_pass_rate(mut self, key: &'static str, rate: f64) -> Self {
+        self.config.min_pass_rates.push((key, rate));
         self
     }
 

@@ -2,10 +2,11 @@
 //! attempts and deciding its outcome once; plus the failing trials that report a suite that
 //! cannot be loaded or a baseline that cannot be read.
 
-use crate::outcome::PairOutcome;
+use crate::board::TaskState;
+use crate::outcome::{GateOutcome, PairOutcome};
 use crate::output::IgnoredReasons;
-use crate::plan::{Pair, SuitePlan};
-use eval_engine::RegressionPolicy;
+use crate::plan::{Gate, Pair, SuitePlan};
+use eval_engine::{RegressionPolicy, Verdict};
 use libtest_mimic::Trial;
 use std::sync::{Arc, PoisonError};
 
@@ -39,7 +40,62 @@ pub(crate) fn pair_trial(
     })
 }
 
-/// A test that fails with `message`: how a suite's load or baseline error shows up.
+/// The suite-level test of one key: waits for every task the gate judges, then compares the
+/// key's pass rate across them with the baseline's and with its minimum.
+pub(crate) fn gate_trial(
+    suite: &SuitePlan,
+    gate: &Gate,
+    policy: RegressionPolicy,
+    ignored: &Arc<IgnoredReasons>,
+) -> Trial {
+    let board = suite.board.clone();
+    let outcomes = suite.gate_outcomes.clone();
+    let ignored = ignored.clone();
+    let tasks = suite.gate_tasks.clone();
+    // The baseline's counts of this key, by task, with the content they were graded on.
+    let baseline: Vec<Option<(String, (u32, u32))>> = tasks
+        .iter()
+        .map(|task| {
+            let entry = suite.baseline.as_ref()?.get(task, &gate.key)?;
+            Some((entry.content_hash.clone(), entry.verdict.pass_count()?))
+        })
+        .collect();
+    let (key, min, name) = (gate.key.clone(), gate.min_pass_rate, gate.name.clone());
+    Trial::ignorable_test(gate.name.clone(), move || {
+        let mut now = Vec::new();
+        let mut paired = Vec::new();
+        for (task, base) in tasks.iter().zip(&baseline) {
+            let TaskState::Done(attempts) = board.wait(task) else {
+                continue;
+            };
+            let verdicts: Vec<_> = attempts.iter().filter_map(|a| a.get(&key)).map(|f| f.verdict).collect();
+            let graded = verdicts
+                .iter()
+                .filter(|v| **v == Verdict::Pass || v.fails_gate())
+                .count() as u32;
+            if graded == 0 {
+                continue;
+            }
+            let counts = (verdicts.iter().filter(|v| **v == Verdict::Pass).count() as u32, graded);
+            now.push(counts);
+            let hash = attempts.first().map(|a| a.content_hash.as_str());
+            if let Some((base_hash, base_counts)) = base
+                && Some(base_hash.as_str()) == hash
+            {
+                paired.push((*base_counts, counts));
+            }
+        }
+        let decided = GateOutcome::decide(&key, min, &now, &paired, policy);
+        let result = decided.to_trial_result();
+        if let Some(reason) = decided.ignored_reason() {
+            ignored.record(&name, reason);
+        }
+        outcomes.lock().unwrap_or_else(PoisonError::into_inner).push(decided);
+        result
+    })
+}
+
+/// A test that fails with `message`/// A test that fails with `message`: how a suite's load or baseline error shows up.
 pub(crate) fn failing_trial(name: String, message: String) -> Trial {
     Trial::test(name, move || Err(message.into()))
 }

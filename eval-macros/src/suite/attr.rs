@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use syn::{Expr, ExprArray, ExprPath, Ident, LitStr};
 
 const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `max_tokens`, \
-                       `max_seconds`, `label`, `store` and `ide`";
+                       `max_seconds`, `min_pass_rate`, `label`, `store` and `ide`";
 
 #[derive(Default)]
 pub(crate) struct SuiteOptions {
@@ -21,9 +21,20 @@ pub(crate) struct SuiteOptions {
     pub timeout: Option<Setting<f64>>,
     pub max_tokens: Option<Setting<u64>>,
     pub max_seconds: Option<Setting<f64>>,
+    /// Absolute suite-level gates: `[key = rate, …]`.
+    pub min_pass_rate: Option<Setting<Vec<MinPassRate>>>,
     pub label: Option<Setting<LitStr>>,
     pub store: Option<Setting<LitStr>>,
     pub ide: Option<Setting<Ide>>,
+}
+
+/// One entry of `min_pass_rate = [city_matches = 0.9, "tool_called[search]" = 1.0]`: a key (a
+/// scorer's name, or a string for keys that are not identifiers) and the rate it must keep.
+pub(crate) struct MinPassRate {
+    pub key: String,
+    pub rate: f64,
+    /// The entry as written, for errors about it.
+    pub original: Expr,
 }
 
 /// One option's value, with the tokens it was written as.
@@ -95,6 +106,13 @@ impl SuiteOptions {
                 self.max_seconds = read.with(errors, expected, args::number);
             }
             "timeout" => self.timeout = timeout(&read, errors),
+            "min_pass_rate" => {
+                let expected = Expected(
+                    "a list of `key = rate` (a rate from 0 to 1)",
+                    "min_pass_rate = [city_matches = 0.9]",
+                );
+                self.min_pass_rate = read.with(errors, expected, min_pass_rates);
+            }
             "label" => self.label = read.with(errors, Expected("a string", "label = \"nightly\""), string),
             "store" => {
                 let expected = Expected("a directory path", "store = \"target/evals\"");
@@ -197,6 +215,26 @@ pub(crate) fn parse_duration(text: &str) -> Option<f64> {
     value.is_finite().then_some(value * unit_secs)
 }
 
+/// `[key = rate, …]`, each key a path of one identifier or a string literal.
+fn min_pass_rates(value: &Expr) -> Option<Vec<MinPassRate>> {
+    let Expr::Array(list) = value else { return None };
+    list.elems
+        .iter()
+        .map(|entry| {
+            let Expr::Assign(assign) = entry else { return None };
+            let key = match &*assign.left {
+                Expr::Path(path) => path.path.get_ident().map(crate::ident::unraw)?,
+                other => args::string(other)?.value(),
+            };
+            Some(MinPassRate {
+                key,
+                rate: args::number(&assign.right)?,
+                original: entry.clone(),
+            })
+        })
+        .collect()
+}
+
 fn ide(read: &Reader<'_>, errors: &mut Errors) -> Option<Setting<Ide>> {
     let expected = Expected(
         "\"pairs\" (a test anchor per task and scorer), \"tasks\" (one per task) or \"off\"",
@@ -232,6 +270,7 @@ mod tests {
             timeout = "1.5m",
             max_tokens = 1000,
             max_seconds = 2.5,
+            min_pass_rate = [city_matches = 0.9, "tool_called[x]" = 1],
             label = "nightly",
             store = "evals",
             ide = "tasks",
@@ -244,6 +283,17 @@ mod tests {
         assert_eq!(options.timeout.unwrap().value, 90.0);
         assert_eq!(options.max_tokens.unwrap().value, 1000);
         assert_eq!(options.max_seconds.unwrap().value, 2.5);
+        let gates: Vec<(String, f64)> = options
+            .min_pass_rate
+            .unwrap()
+            .value
+            .into_iter()
+            .map(|g| (g.key, g.rate))
+            .collect();
+        assert_eq!(
+            gates,
+            [("city_matches".to_owned(), 0.9), ("tool_called[x]".to_owned(), 1.0)]
+        );
         assert_eq!(options.label.unwrap().value.value(), "nightly");
         assert_eq!(options.store.unwrap().value.value(), "evals");
         assert_eq!(options.ide.unwrap().value, Ide::Tasks);
@@ -280,5 +330,9 @@ mod tests {
         assert_eq!(error_of(quote!(tasks)), "`tasks` needs a value: `tasks = my_tasks`");
         assert!(error_of(quote!(timeout = "soon")).starts_with("this is not a duration"));
         assert!(error_of(quote!(ide = "all")).starts_with("`ide` takes \"pairs\""));
+        assert_eq!(
+            error_of(quote!(min_pass_rate = [0.9])),
+            "`min_pass_rate` takes a list of `key = rate` (a rate from 0 to 1): `min_pass_rate = [city_matches = 0.9]`"
+        );
     }
 }

@@ -195,7 +195,19 @@ fn settings(options: &SuiteOptions) -> TokenStream {
         call(&options.max_seconds, "max_seconds", seconds),
         call(&options.label, "label", ToTokens::to_token_stream),
         call(&options.store, "store", ToTokens::to_token_stream),
+        min_pass_rates(options),
     ]
     .into_iter()
     .collect()
+}
+
+/// `.min_pass_rate("city_matches", 0.9)` for each gate of `min_pass_rate = [...]`.
+fn min_pass_rates(options: &SuiteOptions) -> TokenStream {
+    let gates = options.min_pass_rate.iter().flat_map(|setting| &setting.value);
+    gates
+        .map(|gate| {
+            let (key, rate) = (&gate.key, Literal::f64_unsuffixed(gate.rate));
+            quote!(.min_pass_rate(#key, #rate))
+        })
+        .collect()
 }

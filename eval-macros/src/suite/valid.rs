@@ -102,6 +102,27 @@ impl SuiteOptions {
         at_least_one(&self.max_tokens, errors, "tokens per task");
         more_than_zero(&self.timeout, errors);
         more_than_zero(&self.max_seconds, errors);
+        self.validate_min_pass_rates(errors);
+    }
+
+    fn validate_min_pass_rates(&self, errors: &mut Errors) {
+        let Some(gates) = &self.min_pass_rate else { return };
+        let mut seen: Vec<&str> = Vec::new();
+        for gate in &gates.value {
+            if !(0.0..=1.0).contains(&gate.rate) {
+                errors.at(
+                    &gate.original,
+                    format!("a pass rate is from 0 to 1: `{} = 0.9` asks for 90%", gate.key),
+                );
+            }
+            if seen.contains(&gate.key.as_str()) {
+                errors.at(
+                    &gate.original,
+                    format!("`{}` has two minimum pass rates; keep one", gate.key),
+                );
+            }
+            seen.push(&gate.key);
+        }
     }
 
     fn validate_scorers(&self, errors: &mut Errors) {
