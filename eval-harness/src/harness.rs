@@ -11,7 +11,7 @@ use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::outcome::PairOutcome;
 use crate::output::{Forwarder, IgnoredReasons};
 use crate::plan::SuitePlan;
-use crate::report::{CHANGES_SHOWN, SuiteReport, print_summary};
+use crate::report::{CHANGES_SHOWN, SuiteReport, VanishedPairs, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, listed_trial, pair_trial};
@@ -650,6 +650,10 @@ fn conclude(
         shared_with_nextest: plan.nextest_dir.is_some(),
         update,
         changes,
+        vanished: VanishedPairs {
+            dropped: !plan.vanished.iter().any(|(task, key)| next.get(task, key).is_some()),
+            pairs: plan.vanished.clone(),
+        },
         run,
     }
 }
