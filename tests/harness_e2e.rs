@@ -628,6 +628,88 @@ fn a_malformed_dataset_line_is_a_failing_load_test() {
 }
 
 #[test]
+fn an_emptied_dataset_is_a_failing_load_test_naming_the_file() {
+    let scenario = Scenario::start();
+    scenario.run(&["weather"], &[]);
+    scenario.accept_pending_by_renaming();
+    let baseline = scenario.crate_dir.join(WEATHER_SNAPSHOT);
+    let accepted = fs::read(&baseline).unwrap();
+    scenario.take_calls();
+
+    let dataset = scenario.crate_dir.join("tests/data/weather.jsonl");
+    let _restore = FileRestorer::new(&dataset);
+    for emptied in ["", "\n  \n\t\n"] {
+        fs::write(&dataset, emptied).unwrap();
+        let run = scenario.run(&[], &[]);
+        assert_eq!(run.code(), 101, "{emptied:?}: {run}");
+        let results = run.results();
+        let weather: Vec<&String> = results.keys().filter(|name| name.starts_with("weather::")).collect();
+        assert_eq!(weather, ["weather::load"], "{run}");
+        assert_eq!(results["weather::load"], "FAILED", "{run}");
+        let message = run.failure("weather::load");
+        assert!(
+            message.contains("suite `weather` has no tasks: dataset file ")
+                && message.contains("tests/data/weather.jsonl holds no task"),
+            "names the file: {message}"
+        );
+        assert!(
+            message.contains("evals__weather.snap still holds 15 pair(s)"),
+            "{message}"
+        );
+        assert!(scenario.take_calls().iter().all(|call| call.starts_with("many ")));
+        assert!(!run.summary().contains("\nweather: "), "{run}");
+        // The baseline stays as it was, and nothing waits for review.
+        assert_eq!(fs::read(&baseline).unwrap(), accepted, "{run}");
+        assert!(!scenario.pending("weather").exists(), "{run}");
+    }
+}
+
+#[test]
+fn the_pairs_of_a_task_removed_since_the_baseline_are_named_in_the_summary() {
+    let scenario = Scenario::start();
+    scenario.run(&["weather"], &[]);
+    scenario.accept_pending_by_renaming();
+    let dataset = scenario.crate_dir.join("tests/data/weather.jsonl");
+    let _restore = FileRestorer::new(&dataset);
+    let original = fs::read_to_string(&dataset).unwrap();
+    let without_rome: String = original
+        .lines()
+        .filter(|line| !line.contains(r#""task_id": "rome""#))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(without_rome.lines().count(), WEATHER_TASKS.len() - 1);
+    fs::write(&dataset, without_rome).unwrap();
+    let gone = "    rome · answer_length\n    rome · called_tool\n    rome · city_matches\n";
+
+    // A run of part of the suite merges into the baseline: the vanished pairs stay in it.
+    let run = scenario.run(&["weather::paris"], &[]);
+    assert_eq!(run.code(), 0, "{run}");
+    let expected = format!(
+        "  gone since the baseline (3; their task or scorer is no longer in the suite; a run of part of the suite \
+         keeps them in the scorecard; a run of all of it drops them):\n{gone}"
+    );
+    assert!(run.summary().contains(&expected), "{run}");
+    assert!(!scenario.pending("weather").exists(), "{run}");
+
+    // A run of all of it replaces the baseline's scorecard: they drop out.
+    let run = scenario.run(&["weather"], &[]);
+    assert_eq!(run.code(), 0, "{run}");
+    assert!(!run.results().keys().any(|name| name.contains("::rome::")), "{run}");
+    let expected = format!(
+        "  gone since the baseline (3; their task or scorer is no longer in the suite; the new scorecard drops \
+         them):\n{gone}"
+    );
+    assert!(run.summary().contains(&expected), "{run}");
+    let pending = fs::read_to_string(scenario.pending("weather")).unwrap();
+    assert_eq!(scorecard_verdict(&pending, "rome", "city_matches"), None, "{pending}");
+    assert_eq!(
+        scorecard_verdict(&pending, "paris", "city_matches"),
+        Some("pass"),
+        "{pending}"
+    );
+}
+
+#[test]
 fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
     let scenario = Scenario::start();
     let uninterrupted = scenario.run(&["weather"], &[]);

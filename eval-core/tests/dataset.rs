@@ -124,6 +124,21 @@ fn an_auto_id_colliding_with_an_explicit_one_is_a_duplicate() {
     assert!(matches!(err, DatasetError::DuplicateId { ref id, .. } if id == "task-0001"));
 }
 
+/// The library reads a dataset without tasks as an empty suite (a caller may mean an empty run);
+/// the cargo-test harness is what refuses to run one.
+#[test]
+fn a_file_without_tasks_is_an_empty_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n \t\r\n\n"),
+        ("bom.jsonl", "\u{feff}\n"),
+    ] {
+        let suite = Suite::<Value, Value>::from_jsonl(write(&dir, name, text)).unwrap();
+        assert!(suite.is_empty(), "{name}");
+    }
+}
+
 #[test]
 fn missing_file_is_named() {
     let err = Suite::<Value, Value>::from_jsonl("/nonexistent/dir/weather.jsonl").unwrap_err();

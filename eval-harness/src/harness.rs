@@ -11,7 +11,7 @@ use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::outcome::PairOutcome;
 use crate::output::{Forwarder, IgnoredReasons};
 use crate::plan::SuitePlan;
-use crate::report::{CHANGES_SHOWN, SuiteReport, print_summary};
+use crate::report::{CHANGES_SHOWN, SuiteReport, VanishedPairs, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial};
@@ -661,6 +661,10 @@ fn conclude(
         changes,
         gates: std::mem::take(&mut *plan.gate_outcomes.lock().unwrap_or_else(PoisonError::into_inner)),
         alpha: env.policy.alpha,
+        vanished: VanishedPairs {
+            dropped: !plan.vanished.iter().any(|(task, key)| next.get(task, key).is_some()),
+            pairs: plan.vanished.clone(),
+        },
         run,
     }
 }

@@ -7,7 +7,7 @@ use crate::env::HarnessEnv;
 use crate::names::ident_segment;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::selection::{Selector, TrialPath};
-use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite};
+use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite, TaskOutline};
 use eval_engine::journal::{JournalContents, read_journal};
 use eval_engine::{
     CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult,
@@ -51,6 +51,9 @@ pub(crate) struct SuitePlan {
     /// Why the committed baseline could not be read: reported as a failing test, and every
     /// pair is judged as if there were no baseline. A corrupt baseline never crashes the run.
     pub(crate) baseline_error: Option<String>,
+    /// The pairs of the baseline whose task or scorer is no longer in the suite, in scorecard
+    /// order: no test reports them, the summary does.
+    pub(crate) vanished: Vec<(String, String)>,
     pub(crate) scorers: Vec<ScorerSpec>,
     pub(crate) pairs: Vec<Pair>,
     pub(crate) gates: Vec<Gate>,
@@ -95,6 +98,10 @@ impl SuitePlan {
         let loaded = suite
             .load(&path.replace("::", "."), Path::new(site.manifest_dir))
             .map_err(|e| fail(format!("suite `{path}` cannot be loaded: {e}")))?;
+        if loaded.outline.tasks.is_empty() {
+            // A suite without tasks has no tests: the run would pass having checked nothing.
+            return Err(fail(no_tasks(&path, &site, loaded.outline.dataset.as_deref())));
+        }
 
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
@@ -224,6 +231,10 @@ impl SuitePlan {
             Ok(card) => (card, None),
             Err(message) => (None, Some(message)),
         };
+        let vanished = baseline
+            .as_ref()
+            .map(|card| vanished_pairs(card, &loaded.outline.tasks, &scorers))
+            .unwrap_or_default();
         let repeats = config.attempts() as usize;
         Ok(SuitePlan {
             board: Arc::new(Board::new(selected_tasks.iter().map(String::as_str), repeats)),
@@ -235,6 +246,7 @@ impl SuitePlan {
             baseline_display,
             baseline,
             baseline_error,
+            vanished,
             scorers,
             pairs,
             gates,
@@ -416,4 +428,152 @@ fn unique_segments<'a>(what: &str, items: impl Iterator<Item = (&'a str, String)
         segments.push(segment);
     }
     Ok(segments)
+}
+
+/// Why a suite without tasks cannot run, naming where its tasks were to come from and how many
+/// pairs its baseline still holds (a dataset emptied by mistake would otherwise pass).
+fn no_tasks(path: &str, site: &SuiteSite, dataset: Option<&Path>) -> String {
+    let source = match dataset {
+        Some(file) => format!(
+            "dataset file {} holds no task (it is empty or has only blank lines); write one task per line, \
+             such as {{\"task_id\": \"paris\", \"inputs\": {{\"input\": \"What's the weather in Paris?\"}}}}",
+            file.display()
+        ),
+        None => format!(
+            "its `tasks` function (in {}) returned no task; return at least one",
+            site.source_file().display()
+        ),
+    };
+    let baseline_file = BaselineFile::of(site);
+    let baseline = match baseline_file.read() {
+        Ok(Some(card)) if !card.entries.is_empty() => format!(
+            " (its baseline {} still holds {} pair(s))",
+            baseline_file.display_path().display(),
+            card.entries.len()
+        ),
+        _ => String::new(),
+    };
+    format!("suite `{path}` has no tasks: {source}; a suite without tasks would pass having tested nothing{baseline}")
+}
+
+/// The pairs of `baseline` whose task is not among `tasks` or whose key is not among `scorers`,
+/// in scorecard order.
+fn vanished_pairs(baseline: &Scorecard, tasks: &[TaskOutline], scorers: &[ScorerSpec]) -> Vec<(String, String)> {
+    let tasks: HashSet<&str> = tasks.iter().map(|task| task.id.as_str()).collect();
+    let keys: HashSet<&str> = scorers.iter().map(|spec| spec.key.as_str()).collect();
+    baseline
+        .entries
+        .keys()
+        .filter(|(task, key)| !tasks.contains(task.as_str()) || !keys.contains(key.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite_def::{TaskSource, suite};
+    use eval_engine::{Ctx, ScoreInput, Suite, Task, scorer_fn};
+    use libtest_mimic::Arguments;
+    use serde_json::Value;
+
+    const DATASET: &str = "tests/data/weather.jsonl";
+
+    /// A crate directory with `tests/data/weather.jsonl` holding `dataset` and, when given, a
+    /// baseline `tests/snapshots/evals__weather.snap` with these scorecard lines.
+    fn crate_dir(dataset: &str, baseline: Option<&str>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tests/data")).unwrap();
+        std::fs::write(dir.path().join(DATASET), dataset).unwrap();
+        if let Some(lines) = baseline {
+            std::fs::create_dir_all(dir.path().join("tests/snapshots")).unwrap();
+            let snapshot = format!("---\nsource: tests/evals.rs\n---\n{lines}");
+            std::fs::write(dir.path().join("tests/snapshots/evals__weather.snap"), snapshot).unwrap();
+        }
+        dir
+    }
+
+    /// Suite `weather` of test target `evals`, defined in the crate at `dir`, with one scorer.
+    fn weather(dir: &Path, source: TaskSource<Value, Value>) -> SuiteDef {
+        let site = SuiteSite {
+            name: "weather",
+            module_path: "evals",
+            file: "tests/evals.rs",
+            manifest_dir: Box::leak(dir.to_string_lossy().into_owned().into_boxed_str()),
+        };
+        let agent = |_: Arc<Task>, _: Ctx| async { Ok::<_, String>(0) };
+        let city = scorer_fn(ScorerSpec::new("city"), |_: &ScoreInput<'_, Value, Value, i32>| true);
+        suite(site, source, agent).scorer(city).build()
+    }
+
+    fn prepare(def: SuiteDef) -> Result<SuitePlan, (String, String)> {
+        SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None))
+    }
+
+    #[test]
+    fn a_dataset_without_tasks_is_a_load_error_naming_the_file() {
+        for dataset in ["", "\n", " \n\t\r\n\n"] {
+            let dir = crate_dir(dataset, None);
+            let Err((suite, message)) = prepare(weather(dir.path(), TaskSource::Jsonl(DATASET))) else {
+                panic!("{dataset:?} loads");
+            };
+            assert_eq!(suite, "weather");
+            let file = dir.path().join(DATASET);
+            assert!(
+                message.starts_with(&format!(
+                    "suite `weather` has no tasks: dataset file {} holds no task",
+                    file.display()
+                )),
+                "{message}"
+            );
+            assert!(message.contains("write one task per line"), "{message}");
+            assert!(!message.contains("baseline"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_suite_without_tasks_says_how_many_pairs_its_baseline_holds() {
+        let baseline = "paris 0123456789abcdef city pass\nrome 0123456789abcdef city fail\n";
+        let dir = crate_dir("", Some(baseline));
+        let Err((_, message)) = prepare(weather(dir.path(), TaskSource::Jsonl(DATASET))) else {
+            panic!("an empty dataset loads");
+        };
+        assert!(
+            message.ends_with("evals__weather.snap still holds 2 pair(s))"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_tasks_function_returning_none_is_a_load_error_naming_the_source_file() {
+        let dir = crate_dir("", None);
+        let none = TaskSource::Inline(|| Suite::from_values("inline", Vec::new()));
+        let Err((_, message)) = prepare(weather(dir.path(), none)) else {
+            panic!("a suite without tasks loads");
+        };
+        let source = dir.path().join("tests/evals.rs");
+        assert!(
+            message.starts_with(&format!(
+                "suite `weather` has no tasks: its `tasks` function (in {}) returned no task",
+                source.display()
+            )),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn pairs_whose_task_or_scorer_left_the_suite_are_vanished() {
+        let baseline = "lyon 0123456789abcdef city pass\n\
+                        paris 0123456789abcdef city pass\n\
+                        paris 0123456789abcdef judge fail\n\
+                        rome 0123456789abcdef city fail\n";
+        let dataset = r#"{"task_id": "paris", "inputs": {"input": "weather in Paris"}}
+{"task_id": "rome", "inputs": {"input": "weather in Rome"}}
+"#;
+        let dir = crate_dir(dataset, Some(baseline));
+        let plan = prepare(weather(dir.path(), TaskSource::Jsonl(DATASET))).unwrap_or_else(|(_, e)| panic!("{e}"));
+        let vanished: Vec<(&str, &str)> = plan.vanished.iter().map(|(t, k)| (t.as_str(), k.as_str())).collect();
+        assert_eq!(vanished, [("lyon", "city"), ("paris", "judge")]);
+        assert_eq!(plan.pairs.len(), 2);
+    }
 }

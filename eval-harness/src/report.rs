@@ -29,6 +29,18 @@ pub(crate) struct SuiteReport {
     pub gates: Vec<GateOutcome>,
     /// The significance level of the repeats gate.
     pub alpha: f64,
+    pub vanished: VanishedPairs,
+}
+
+/// The pairs of the baseline whose task or scorer is no longer in the suite: no test reports
+/// them, so the summary does, and says whether the new scorecard still holds them.
+#[derive(Debug, Default)]
+pub(crate) struct VanishedPairs {
+    /// (task id, key), in scorecard order.
+    pub pairs: Vec<(String, String)>,
+    /// Whether the new scorecard leaves them out. A run of the whole suite replaces the
+    /// baseline's scorecard, so it does; a run of part of it keeps the pairs it did not run.
+    pub dropped: bool,
 }
 
 /// How many scorecard changes the summary lists; a review shows them all.
@@ -134,6 +146,8 @@ fn render(report: &SuiteReport, out: &mut String) {
         true,
     );
 
+    render_vanished(&report.vanished, out);
+
     match &report.run_file {
         Some(dir) if report.shared_with_nextest => {
             let _ = writeln!(
@@ -175,6 +189,31 @@ fn render(report: &SuiteReport, out: &mut String) {
             "  baseline: error: the scorecard changed but {baseline} could not be updated (it is left as it was): {why}"
         ),
     };
+}
+
+/// `gone since the baseline`: the first few vanished pairs, how many there are, and what
+/// becomes of them.
+fn render_vanished(vanished: &VanishedPairs, out: &mut String) {
+    let pairs = &vanished.pairs;
+    if pairs.is_empty() {
+        return;
+    }
+    let fate = if vanished.dropped {
+        "the new scorecard drops them"
+    } else {
+        "a run of part of the suite keeps them in the scorecard; a run of all of it drops them"
+    };
+    let _ = writeln!(
+        out,
+        "  gone since the baseline ({}; their task or scorer is no longer in the suite; {fate}):",
+        pairs.len()
+    );
+    for (task, key) in pairs.iter().take(CHANGES_SHOWN) {
+        let _ = writeln!(out, "    {task} · {key}");
+    }
+    if pairs.len() > CHANGES_SHOWN {
+        let _ = writeln!(out, "    … and {} more", pairs.len() - CHANGES_SHOWN);
+    }
 }
 
 /// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
@@ -317,4 +356,46 @@ fn percent(passed: u32, total: u32) -> f64 {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vanished(count: usize, dropped: bool) -> String {
+        let pairs = (0..count).map(|i| (format!("t{i:02}"), "city".to_owned())).collect();
+        let mut out = String::new();
+        render_vanished(&VanishedPairs { pairs, dropped }, &mut out);
+        out
+    }
+
+    #[test]
+    fn vanished_pairs_are_listed_with_their_fate() {
+        assert_eq!(vanished(0, true), "");
+        assert_eq!(
+            vanished(2, true),
+            "  gone since the baseline (2; their task or scorer is no longer in the suite; the new scorecard drops them):\n\
+             \x20   t00 · city\n\
+             \x20   t01 · city\n"
+        );
+        assert!(
+            vanished(1, false).contains("a run of part of the suite keeps them in the scorecard"),
+            "{}",
+            vanished(1, false)
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_vanished_pairs_is_cut_with_a_count() {
+        let text = vanished(CHANGES_SHOWN + 3, true);
+        assert!(
+            text.starts_with(&format!("  gone since the baseline ({};", CHANGES_SHOWN + 3)),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines().filter(|line| line.ends_with(" · city")).count(),
+            CHANGES_SHOWN
+        );
+        assert!(text.ends_with("    … and 3 more\n"), "{text}");
+    }
 }

@@ -80,6 +80,14 @@ pub enum TaskSource<I, R> {
 }
 
 impl<I, R> TaskSource<I, R> {
+    /// The JSONL file, resolved as [`TaskSource::load`] resolves it.
+    fn file(&self, manifest_dir: &Path) -> Option<PathBuf> {
+        match self {
+            TaskSource::Jsonl(path) => Some(manifest_dir.join(path)),
+            TaskSource::Inline(_) => None,
+        }
+    }
+
     fn load(&self, suite_name: &str, manifest_dir: &Path) -> Result<Suite<I, R>, DatasetError>
     where
         I: DeserializeOwned,
@@ -121,6 +129,8 @@ impl<I, R> IntoTasks<I, R> for Suite<I, R> {
 pub struct SuiteOutline {
     /// The tasks, in dataset order.
     pub tasks: Vec<TaskOutline>,
+    /// The JSONL file the tasks were read from; `None` for a `tasks = …` function.
+    pub dataset: Option<PathBuf>,
     /// The scorers, in declaration order.
     pub scorers: Vec<ScorerSpec>,
     /// For each scorer, the test-name segment its IDE anchor has, when the macro knows it.
@@ -191,6 +201,7 @@ where
         } = *self;
         let suite = source.load(suite_name, manifest_dir)?;
         let outline = SuiteOutline {
+            dataset: source.file(manifest_dir),
             tasks: suite
                 .tasks()
                 .iter()

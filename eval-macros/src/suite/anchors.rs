@@ -6,21 +6,29 @@ use super::attr::Ide;
 use crate::ident::{ident_segment, unraw};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
+use std::collections::HashSet;
 use syn::{Expr, ExprCall, ExprLit, Lit};
 
 /// The anchors inside the suite's module. `task_ids` come from the dataset; inline suites have
 /// none. They are `pub(crate)` so that code can name a pair, `weather::paris::called_tool`.
-pub(crate) fn anchors<'a>(ide: Ide, task_ids: &[String], scorers: impl IntoIterator<Item = &'a Expr>) -> TokenStream {
-    let tasks = unique_segments(task_ids.iter().map(|id| ident_segment(id)));
+///
+/// The ids are taken lazily and only when anchors are emitted: with `ide = "off"` they are never
+/// read (the caller's iterator may parse the dataset), so a large dataset costs nothing here.
+pub(crate) fn anchors<'a, Id: AsRef<str>>(
+    ide: Ide,
+    task_ids: impl IntoIterator<Item = Id>,
+    scorers: impl IntoIterator<Item = &'a Expr>,
+) -> TokenStream {
+    let task_segments = || unique_segments(task_ids.into_iter().map(|id| ident_segment(id.as_ref())));
     match ide {
         Ide::Off => TokenStream::new(),
-        Ide::Tasks => tasks
+        Ide::Tasks => task_segments()
             .iter()
             .map(|task| quote!(#[test] pub(crate) fn #task() {}))
             .collect(),
         Ide::Pairs => {
             let scorers = unique_segments(scorers.into_iter().filter_map(scorer_segment));
-            tasks
+            task_segments()
                 .iter()
                 .map(|task| {
                     quote! {
@@ -71,15 +79,16 @@ fn call_name(call: &ExprCall) -> Option<String> {
     }
 }
 
-/// Identifiers for the segments, dropping repeats (the harness reports colliding ids) and the
-/// name the module already uses for its suite function.
+/// Identifiers for the segments in their order, keeping the first of repeats (the harness
+/// reports colliding ids at run time) and dropping the name the module already uses for its
+/// suite function. One pass: a dataset may have a hundred thousand tasks.
 fn unique_segments(segments: impl IntoIterator<Item = String>) -> Vec<Ident> {
-    let mut seen = vec!["__eval_suite".to_owned()];
+    let mut seen: HashSet<String> = HashSet::from(["__eval_suite".to_owned()]);
     let mut idents = Vec::new();
     for segment in segments {
         if !seen.contains(&segment) {
             idents.push(Ident::new(&segment, Span::call_site()));
-            seen.push(segment);
+            seen.insert(segment);
         }
     }
     idents
@@ -143,5 +152,39 @@ mod tests {
             .to_string()
         );
         assert!(anchors(Ide::Off, &ids, &scorers).is_empty());
+    }
+
+    #[test]
+    fn off_never_reads_the_task_ids() {
+        let reads = std::cell::Cell::new(0);
+        let ids = ["paris", "rome"];
+        let counted = || ids.iter().inspect(|_| reads.set(reads.get() + 1));
+        let scorers: Vec<Expr> = vec![syn::parse_quote!(a)];
+        assert!(anchors(Ide::Off, counted(), &scorers).is_empty());
+        assert_eq!(reads.get(), 0, "`ide = \"off\"` reads no task id");
+        assert!(!anchors(Ide::Tasks, counted(), &scorers).is_empty());
+        assert_eq!(reads.get(), 2);
+    }
+
+    #[test]
+    fn a_repeated_segment_keeps_its_first_place() {
+        // `ROME` and `rome!` repeat `Rome`'s segment, `_2` repeats `2`'s, and `__eval_suite` is
+        // the module's alias of the suite function.
+        let ids = ["Rome", "paris", "ROME", "__eval_suite", "2", "_2", "Lyon", "rome!"];
+        let tasks = anchors(Ide::Tasks, ids, std::iter::empty()).to_string();
+        assert_eq!(
+            tasks,
+            quote!(
+                #[test]
+                pub(crate) fn rome() {}
+                #[test]
+                pub(crate) fn paris() {}
+                #[test]
+                pub(crate) fn _2() {}
+                #[test]
+                pub(crate) fn lyon() {}
+            )
+            .to_string()
+        );
     }
 }

@@ -5,16 +5,17 @@
 use super::anchors::{anchors, scorer_segment};
 use super::ast::SuiteFn;
 use super::attr::{Ide, Setting, SuiteOptions};
+use super::dataset::task_ids;
 use crate::ident::unraw;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::path::PathBuf;
 use syn::spanned::Spanned;
 
-/// The dataset file found at expansion time.
+/// The dataset file found at expansion time. Its task ids are read only when anchors are
+/// emitted.
 pub(crate) struct Dataset {
     pub path: PathBuf,
-    pub task_ids: Vec<String>,
 }
 
 pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option<&Dataset>) -> TokenStream {
@@ -42,15 +43,19 @@ pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option
         "Test anchors of the `{name_text}` eval suite: one module per task, one test per scorer, so that \
          an IDE can run a task or a pair. They are inert: the harness runs the real trials."
     );
-    let include_dataset = dataset.and_then(|dataset| dataset.path.to_str()).map(|path| {
-        // Records the dataset in rustc's dep-info: cargo re-expands when it changes, so the
-        // anchors follow the tasks.
-        quote!(
-            const _: &[u8] = ::std::include_bytes!(#path);
-        )
-    });
     let ide = options.ide.as_ref().map_or(Ide::Pairs, |ide| ide.value);
-    let task_ids = dataset.map_or(&[][..], |dataset| &dataset.task_ids[..]);
+    let include_dataset = dataset
+        .filter(|_| ide != Ide::Off)
+        .and_then(|dataset| dataset.path.to_str())
+        .map(|path| {
+            // Records the dataset in rustc's dep-info: cargo re-expands when it changes, so the
+            // anchors follow the tasks. Without anchors nothing here depends on it.
+            quote!(
+                const _: &[u8] = ::std::include_bytes!(#path);
+            )
+        });
+    // Lazy: the file is parsed only if `anchors` asks for the ids.
+    let task_ids = dataset.into_iter().flat_map(|dataset| task_ids(&dataset.path));
     let anchors = anchors(ide, task_ids, options.scorers.iter().flat_map(|list| &list.value.elems));
 
     quote! {

@@ -39,10 +39,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     };
     errors.finish()?;
     let options = options.unwrap_or_default();
-    let dataset = dataset_path.map(|path| expand::Dataset {
-        task_ids: dataset::task_ids(&path),
-        path,
-    });
+    let dataset = dataset_path.map(|path| expand::Dataset { path });
     Ok(expand::suite(&suite, &options, dataset.as_ref()))
 }
 
