@@ -846,6 +846,44 @@ fn resuming_a_run_without_a_journal_stops_before_anything_runs() {
 }
 
 #[test]
+fn a_journal_that_is_a_symbolic_link_is_never_resumed() {
+    let scenario = Scenario::start();
+    let run_id = "01JD0000000000000000000001";
+    let outside = scenario.scratch.path().join("outside.journal.jsonl");
+    let header = serde_json::json!({
+        "run_id": run_id,
+        "suite": "weather",
+        "created_at": "2026-11-22T08:19:58Z",
+        "scorers": WEATHER_SCORERS,
+    });
+    fs::write(&outside, format!("{header}\n")).unwrap();
+    let link = scenario
+        .store_dir()
+        .join("weather")
+        .join(format!("{run_id}.journal.jsonl"));
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+
+    let by_id = scenario.run(&["weather"], &[("EVAL_RESUME", run_id)]);
+    assert_eq!(by_id.code(), 2, "{by_id}");
+    assert!(
+        by_id.stderr.contains(&format!(
+            "EVAL_RESUME={run_id}: journal {} is a symbolic link, and a run never writes through a link in the store",
+            link.display()
+        )),
+        "{by_id}"
+    );
+    let last = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
+    assert_eq!(last.code(), 2, "{last}");
+    assert!(scenario.take_calls().is_empty(), "no agent may start");
+    assert_eq!(
+        fs::read_to_string(&outside).unwrap(),
+        format!("{header}\n"),
+        "the target is untouched"
+    );
+}
+
+#[test]
 fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[]);
