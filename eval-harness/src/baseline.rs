@@ -752,6 +752,24 @@ mod tests {
     }
 
     #[test]
+    fn a_baseline_whose_header_alone_is_wrong_is_not_rewritten_by_insta_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let baseline = baseline_in(dir.path());
+        let other = BaselineFile {
+            suite: "many".to_owned(),
+            ..baseline.clone()
+        };
+        write_as_insta(&baseline.path, &other.description(&card(false)), &card(false).render());
+        assert!(baseline.read().is_err());
+        // insta compares the scorecard lines only: they match, so it writes nothing.
+        let writer = |_: &SnapshotWrite<'_>| {};
+        let BaselineUpdate::NotWritten(why) = baseline.write_pending(&card(false), &writer, true) else {
+            panic!("nothing was written");
+        };
+        assert!(why.contains("delete it and run the suite again"), "{why}");
+    }
+
+    #[test]
     fn a_writer_that_fails_before_writing_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let baseline = baseline_in(dir.path());
