@@ -328,7 +328,9 @@ impl RunIn {
 /// a regressed task from a diff. The error names the first few, with where they are.
 fn check_no_duplicate_tasks(tasks: &[TaskResult]) -> Result<(), String> {
     const SHOWN: usize = 3;
-    let mut places: HashMap<(&str, Option<u32>), Vec<usize>> = HashMap::with_capacity(tasks.len());
+    // (task id, attempt) → the indexes of its records.
+    type Record<'a> = (&'a str, Option<u32>);
+    let mut places: HashMap<Record<'_>, Vec<usize>> = HashMap::with_capacity(tasks.len());
     for (index, task) in tasks.iter().enumerate() {
         places
             .entry((task.task_id.as_str(), task.attempt))
@@ -338,7 +340,7 @@ fn check_no_duplicate_tasks(tasks: &[TaskResult]) -> Result<(), String> {
     if places.len() == tasks.len() {
         return Ok(());
     }
-    let mut repeated: Vec<(&(&str, Option<u32>), &Vec<usize>)> = places.iter().filter(|(_, at)| at.len() > 1).collect();
+    let mut repeated: Vec<(&Record<'_>, &Vec<usize>)> = places.iter().filter(|(_, at)| at.len() > 1).collect();
     // In the order of the file, so the message points at the first one a reader meets.
     repeated.sort_by_key(|(_, at)| at[0]);
     let mut lines: Vec<String> = repeated

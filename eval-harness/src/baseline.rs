@@ -160,14 +160,14 @@ impl BaselineFile {
     }
 
     fn read_snapshot_text(&self, path: &Path, text: &str) -> Result<Scorecard, Fault> {
-        let (header_lines, body) = split_snapshot(&text)?;
+        let (header_lines, body) = split_snapshot(text)?;
         // insta reads the header (it is YAML), as `cargo insta review` will.
         let snapshot = insta::Snapshot::from_file(path)
             .map_err(|e| Fault::whole(format!("insta cannot read it as a snapshot: {e}")))?;
         if snapshot.contents().as_text().is_none() {
             return Err(Fault::whole("it is a binary snapshot, not a scorecard"));
         }
-        let described = self.described(&text, snapshot.metadata().description())?;
+        let described = self.described(text, snapshot.metadata().description())?;
         // The scorecard's lines count from the file's top; an error about its end names the
         // file's last line even when the scorecard is empty.
         let last_line = text.lines().count().max(1);

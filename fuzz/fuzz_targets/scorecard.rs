@@ -22,7 +22,7 @@ fuzz_target!(|bytes: &[u8]| {
             assert_eq!(again, card, "the scorecard changed in a render and parse:\n{rendered}");
             let lines: Vec<&str> = text.split_inclusive('\n').collect();
             for dropped in 0..lines.len() {
-                let without: String = [&lines[..dropped], &lines[dropped + 1..]].concat();
+                let without: String = lines[..dropped].iter().chain(&lines[dropped + 1..]).copied().collect();
                 if let Ok(smaller) = Scorecard::parse(&without) {
                     assert_eq!(
                         smaller.pass_counts(),
