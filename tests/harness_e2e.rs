@@ -597,6 +597,112 @@ fn a_corrupt_baseline_names_the_line_of_the_file() {
 }
 
 #[test]
+fn a_full_disk_under_insta_update_always_keeps_the_baseline_and_says_what_failed() {
+    use std::os::unix::process::CommandExt as _;
+    let scenario = Scenario::start();
+    let baseline = scenario.crate_dir.join(WEATHER_SNAPSHOT);
+    let first = scenario.run(&["weather"], &[("INSTA_UPDATE", "always")]);
+    assert!(first.summary().contains("updated"), "{first}");
+    let before = fs::read(&baseline).unwrap();
+
+    // No file may grow past half the baseline: insta's write of the changed scorecard stops
+    // there, as it would on a full disk (`EFBIG` instead of `ENOSPC`).
+    let limit = (before.len() / 2) as libc::rlim_t;
+    let mut command = scenario.command(&scenario.binary);
+    command
+        .arg("weather")
+        .env("INSTA_UPDATE", "always")
+        .env("E2E_FIX", "atlantis");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Without this the kernel kills the writer with SIGXFSZ instead of failing the write.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let full = Run::from(run_to_end(&mut command));
+    assert!(!full.stderr.contains("panicked"), "{full}");
+    let summary = full.summary();
+    assert!(
+        summary.contains("could not be updated (it is left as it was)")
+            && summary.contains("evals__weather.snap.new is not the one asked for: line ")
+            && summary.contains("File too large"),
+        "{full}"
+    );
+    assert!(!summary.contains("updated\n"), "{full}");
+    assert_eq!(fs::read(&baseline).unwrap(), before, "the baseline is untouched");
+    assert!(
+        !scenario.pending("weather").exists(),
+        "no cut-short file is left for review"
+    );
+    let next = scenario.run(&["weather"], &[]);
+    assert!(next.summary().contains("(unchanged)"), "it still reads whole: {next}");
+}
+
+#[test]
+fn a_baseline_that_does_not_read_whole_or_belongs_elsewhere_fails_its_test() {
+    let scenario = Scenario::start();
+    scenario.run(&[], &[("INSTA_UPDATE", "always")]);
+    let snapshot = scenario.crate_dir.join(WEATHER_SNAPSHOT);
+    let text = fs::read_to_string(&snapshot).unwrap();
+    let other_suite = fs::read_to_string(scenario.crate_dir.join("tests/snapshots/evals__many.snap")).unwrap();
+    let last_entry = text.find("\n\n# Pass rates").unwrap() + 1;
+    let cases = [
+        (
+            format!("<<<<<<< HEAD\n{text}=======\n{text}>>>>>>> other\n"),
+            "line 1: a merge conflict marker (`<<<<<<< HEAD`)".to_owned(),
+        ),
+        (
+            text[..last_entry].to_owned(),
+            format!(
+                "line {}: the scorecard ends without its `# Pass rates` section",
+                text[..last_entry].lines().count()
+            ),
+        ),
+        (
+            other_suite.clone(),
+            format!(
+                "line {}: it is the scorecard of suite `many`, not of `weather`",
+                other_suite.lines().position(|l| l.starts_with("description:")).unwrap() + 1
+            ),
+        ),
+    ];
+    for (contents, expected) in cases {
+        fs::write(&snapshot, &contents).unwrap();
+        let run = scenario.run(&["weather"], &[]);
+        let message = run.failure("weather::baseline");
+        assert!(
+            message.contains(&format!("{WEATHER_SNAPSHOT}: {expected}")),
+            "{expected}: {message}"
+        );
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        // Every pair is judged as if there were no baseline, and nothing replaced the file.
+        assert!(
+            run.failure(WEAK_PAIR).contains("the baseline could not be read"),
+            "{run}"
+        );
+        assert_eq!(fs::read_to_string(&snapshot).unwrap(), contents);
+    }
+    // A run of one task would replace the unreadable file with a scorecard of that task alone.
+    let partial = scenario.run(&["weather::paris::"], &[("INSTA_UPDATE", "always")]);
+    assert!(
+        partial
+            .summary()
+            .contains("not written: the baseline could not be read and this run covers only part of the suite"),
+        "{partial}"
+    );
+    assert_eq!(fs::read_to_string(&snapshot).unwrap(), other_suite);
+}
+
+#[test]
 fn a_malformed_dataset_line_is_a_failing_load_test() {
     let scenario = Scenario::start();
     let dataset = scenario.crate_dir.join("tests/data/weather.jsonl");
@@ -833,6 +939,44 @@ fn resuming_a_run_without_a_journal_stops_before_anything_runs() {
         "{run}"
     );
     assert!(scenario.take_calls().is_empty(), "no agent may start");
+}
+
+#[test]
+fn a_journal_that_is_a_symbolic_link_is_never_resumed() {
+    let scenario = Scenario::start();
+    let run_id = "01JD0000000000000000000001";
+    let outside = scenario.scratch.path().join("outside.journal.jsonl");
+    let header = serde_json::json!({
+        "run_id": run_id,
+        "suite": "weather",
+        "created_at": "2026-11-22T08:19:58Z",
+        "scorers": WEATHER_SCORERS,
+    });
+    fs::write(&outside, format!("{header}\n")).unwrap();
+    let link = scenario
+        .store_dir()
+        .join("weather")
+        .join(format!("{run_id}.journal.jsonl"));
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+
+    let by_id = scenario.run(&["weather"], &[("EVAL_RESUME", run_id)]);
+    assert_eq!(by_id.code(), 2, "{by_id}");
+    assert!(
+        by_id.stderr.contains(&format!(
+            "EVAL_RESUME={run_id}: journal {} is a symbolic link, and a run never writes through a link in the store",
+            link.display()
+        )),
+        "{by_id}"
+    );
+    let last = scenario.run(&["weather"], &[("EVAL_RESUME", "last")]);
+    assert_eq!(last.code(), 2, "{last}");
+    assert!(scenario.take_calls().is_empty(), "no agent may start");
+    assert_eq!(
+        fs::read_to_string(&outside).unwrap(),
+        format!("{header}\n"),
+        "the target is untouched"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@
 use crate::observer::Observer;
 use crate::result::TaskResult;
 use crate::runner::now_rfc3339;
+use crate::store::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
 use crate::wire::{TaskIn, TaskOut};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
@@ -81,6 +82,20 @@ pub enum JournalError {
         path.display()
     )]
     InUse { path: PathBuf },
+    /// The journal's path is not a regular file: a symbolic link (never followed, so that a
+    /// run never writes through a link in the store), a FIFO, a device.
+    #[error(
+        "cannot open journal {}: it is {kind}, not a regular file; a run never reads or writes a journal through a link or a special file: remove it, or put the journal itself in its place",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    /// The journal is larger than [`crate::store::MAX_RUN_FILE_BYTES`].
+    #[error(
+        "cannot read journal {}: it holds more than {} bytes, the most read from one file: it is not a journal",
+        path.display(),
+        crate::store::MAX_RUN_FILE_BYTES
+    )]
+    TooLarge { path: PathBuf },
     #[error("cannot {action} journal {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -90,14 +105,19 @@ pub enum JournalError {
     },
 }
 
-/// Reads the journal at `path`.
+/// Reads the journal at `path`, which must be a regular file: a symbolic link is refused
+/// ([`JournalError::NotAFile`]), as it is when the journal is resumed.
 pub fn read_journal(path: impl AsRef<Path>) -> Result<JournalContents, JournalError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| JournalError::Io {
+    let io_error = |source| JournalError::Io {
         action: "read",
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = open_journal(path, OpenOptions::new().read(true), "read")?;
+    let bytes = read_capped(&file, MAX_RUN_FILE_BYTES)
+        .map_err(io_error)?
+        .ok_or_else(|| JournalError::TooLarge { path: path.to_owned() })?;
     let bad_line = |line: usize, message: String| JournalError::BadLine {
         path: path.to_owned(),
         line,
@@ -127,6 +147,21 @@ pub fn read_journal(path: impl AsRef<Path>) -> Result<JournalContents, JournalEr
         header,
         tasks,
         complete_len: complete_len as u64,
+    })
+}
+
+/// Opens the journal at `path` if it is a regular file, not through a symbolic link.
+fn open_journal(path: &Path, options: &mut OpenOptions, action: &'static str) -> Result<File, JournalError> {
+    open_regular(path, options, Links::Refuse).map_err(|e| match e {
+        OpenError::NotRegular(kind) => JournalError::NotAFile {
+            path: path.to_owned(),
+            kind,
+        },
+        OpenError::Io(source) => JournalError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        },
     })
 }
 
@@ -176,10 +211,8 @@ impl JournalWriter {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_error("open", e))?;
+        // Never through a link: its target may be anywhere outside the store.
+        let file = open_journal(&path, OpenOptions::new().append(true), "open")?;
         lock(&file, &path)?;
         file.set_len(contents.complete_len)
             .map_err(|e| io_error("truncate the unfinished last line of", e))?;
@@ -323,6 +356,36 @@ mod tests {
         assert_eq!(read.header, header());
         assert_eq!(read.tasks, vec![task("a", true), task("b", false)]);
         assert_eq!(read.complete_len, fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn a_journal_that_is_a_symbolic_link_is_neither_read_nor_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        // The link's target: a journal outside the store.
+        let outside = written(&dir.path().join("outside"));
+        let before = fs::read(&outside).unwrap();
+        let link = dir.path().join("store/weather/01JOURNAL.journal.jsonl");
+        fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+
+        let expected = format!(
+            "cannot open journal {}: it is a symbolic link, not a regular file; a run never reads or writes a journal through a link or a special file",
+            link.display()
+        );
+        let err = read_journal(&link).unwrap_err().to_string();
+        assert!(err.starts_with(&expected), "{err}");
+        let contents = read_journal(&outside).unwrap();
+        let err = JournalWriter::resume(&link, &contents)
+            .err()
+            .expect("no writer")
+            .to_string();
+        assert!(err.starts_with(&expected), "{err}");
+        let err = JournalWriter::create(&link, &header())
+            .err()
+            .expect("no writer")
+            .to_string();
+        assert!(err.starts_with("cannot create journal"), "{err}");
+        assert_eq!(fs::read(&outside).unwrap(), before, "the target is untouched");
     }
 
     #[test]

@@ -302,43 +302,94 @@ impl Scorecard {
         out
     }
 
-    /// Reads a scorecard written by [`Scorecard::render`]. A hand-edited line that does not
-    /// fit is an error naming the line; the pass-rate section is derived and only checked for
-    /// shape.
+    /// Reads a scorecard written by [`Scorecard::render`], whole or not at all: an error names
+    /// the line at fault and says what is wrong.
+    ///
+    /// Beyond the shape of every line, the text must start with the scorecard's first line
+    /// and its `# Pass rates` section must hold exactly the pass rates its entries add up to,
+    /// so that a file cut short at any line, or an entry lost or edited by hand, is an error
+    /// rather than a smaller scorecard. (A scorecard whose entries are all informational has
+    /// no pass rates; what guards its length is the pair count in the baseline's header.)
     pub fn parse(text: &str) -> Result<Scorecard, ScorecardError> {
+        let err = |line: usize, message: String| ScorecardError { line, message };
+        // Errors about what is missing at the end name the last line.
+        let last_line = text.lines().count().max(1);
+        let mut lines = text.lines().enumerate().map(|(index, line)| (index + 1, line));
+        match lines.next() {
+            Some((_, first)) if first.trim() == HEADER => {}
+            Some((number, first)) => {
+                return Err(err(
+                    number,
+                    format!(
+                        "expected the scorecard's first line `{HEADER}`, found `{}`",
+                        shortened(first)
+                    ),
+                ));
+            }
+            None => return Err(err(1, format!("the scorecard is empty (its first line is `{HEADER}`)"))),
+        }
         let mut card = Scorecard::default();
-        let mut in_pass_rates = false;
-        for (index, line) in text.lines().enumerate() {
-            let line_no = index + 1;
-            let err = |message: String| ScorecardError { line: line_no, message };
+        // The pass rates as the file states them, once its section has started.
+        let mut stated: Option<BTreeMap<String, StatedRate>> = None;
+        for (line_no, line) in lines {
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
             }
-            if trimmed.starts_with('#') {
-                in_pass_rates |= trimmed == PASS_RATES;
+            if trimmed == PASS_RATES {
+                if stated.is_some() {
+                    return Err(err(line_no, format!("a second `{PASS_RATES}` section")));
+                }
+                stated = Some(BTreeMap::new());
                 continue;
             }
-            let tokens = tokens(trimmed).map_err(err)?;
-            if in_pass_rates {
-                if tokens.len() != 2 {
-                    return Err(err(format!("expected `<scorer> <passed>/<total>`, found `{trimmed}`")));
+            if trimmed.starts_with('#') {
+                return Err(err(
+                    line_no,
+                    format!(
+                        "`{}` is not a line of a scorecard (its only comments are the first line and `{PASS_RATES}`)",
+                        shortened(trimmed)
+                    ),
+                ));
+            }
+            let tokens = tokens(trimmed).map_err(|message| err(line_no, message))?;
+            if let Some(stated) = &mut stated {
+                let (key, passed, total) = parse_rate(tokens).ok_or_else(|| {
+                    err(
+                        line_no,
+                        format!("expected `<scorer> <passed>/<total>`, found `{}`", shortened(trimmed)),
+                    )
+                })?;
+                if stated.contains_key(&key) {
+                    return Err(err(line_no, format!("the pass rate of `{key}` appears twice")));
                 }
+                stated.insert(
+                    key,
+                    StatedRate {
+                        passed,
+                        total,
+                        line: line_no,
+                    },
+                );
                 continue;
             }
             let [task, hash, key, verdict] = <[String; 4]>::try_from(tokens).map_err(|found| {
-                err(format!(
-                    "expected `<task> <content hash> <scorer> <verdict>`, found {} field(s)",
-                    found.len()
-                ))
+                err(
+                    line_no,
+                    format!(
+                        "expected `<task> <content hash> <scorer> <verdict>`, found {} field(s)",
+                        found.len()
+                    ),
+                )
             })?;
             if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(err(format!("`{hash}` is not a content hash (hex digits)")));
+                return Err(err(line_no, format!("`{hash}` is not a content hash (hex digits)")));
             }
             let verdict = PairVerdict::parse(&verdict).ok_or_else(|| {
-                err(format!(
-                    "`{verdict}` is not a verdict (pass, fail, error, info, n/a or <passed>/<attempts>)"
-                ))
+                err(
+                    line_no,
+                    format!("`{verdict}` is not a verdict (pass, fail, error, info, n/a or <passed>/<attempts>)"),
+                )
             })?;
             let previous = card.entries.insert(
                 (task.clone(), key.clone()),
@@ -348,17 +399,122 @@ impl Scorecard {
                 },
             );
             if previous.is_some() {
-                return Err(err(format!("task `{task}` and scorer `{key}` appear twice")));
+                return Err(err(line_no, format!("task `{task}` and scorer `{key}` appear twice")));
             }
         }
+        card.check_stated_rates(stated.as_ref(), last_line)?;
         Ok(card)
+    }
+
+    /// Whether `line` is a marker git leaves around a merge conflict. A scorecard never has
+    /// such a line (an id that would start one is written quoted), nor does insta's header.
+    pub fn is_conflict_marker(line: &str) -> bool {
+        CONFLICT_MARKERS.iter().any(|marker| {
+            line.strip_prefix(marker)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+        })
+    }
+
+    /// Whether the pass rates a file states are exactly those its entries add up to.
+    fn check_stated_rates(
+        &self,
+        stated: Option<&BTreeMap<String, StatedRate>>,
+        last_line: usize,
+    ) -> Result<(), ScorecardError> {
+        let counts = self.pass_counts();
+        let Some(stated) = stated else {
+            if counts.is_empty() {
+                return Ok(());
+            }
+            return Err(ScorecardError {
+                line: last_line,
+                message: format!(
+                    "the scorecard ends without its `{PASS_RATES}` section (its entries give {}): the file is cut short",
+                    rates_shown(&counts)
+                ),
+            });
+        };
+        for (key, rate) in stated {
+            let message = match counts.get(key.as_str()) {
+                Some(&(passed, total)) if (passed, total) == (rate.passed, rate.total) => continue,
+                Some((passed, total)) => format!(
+                    "the pass rate of `{key}` is given as {}/{} but its entries above add up to {passed}/{total}: an entry is missing or was edited",
+                    rate.passed, rate.total
+                ),
+                None => format!("a pass rate for `{key}`, which has no graded entry above"),
+            };
+            return Err(ScorecardError {
+                line: rate.line,
+                message,
+            });
+        }
+        let missing: BTreeMap<&str, (u32, u32)> = counts
+            .into_iter()
+            .filter(|(key, _)| !stated.contains_key(*key))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ScorecardError {
+            line: last_line,
+            message: format!(
+                "no pass rate for {} in `{PASS_RATES}`: the file is cut short",
+                rates_shown(&missing)
+            ),
+        })
     }
 }
 
+/// A pass rate as a scorecard file states it, and its line.
+struct StatedRate {
+    passed: u32,
+    total: u32,
+    line: usize,
+}
+
+/// `<scorer> <passed>/<total>`, with `passed` at most `total`.
+fn parse_rate(tokens: Vec<String>) -> Option<(String, u32, u32)> {
+    let [key, rate] = <[String; 2]>::try_from(tokens).ok()?;
+    let (passed, total) = rate.split_once('/')?;
+    let (passed, total): (u32, u32) = (passed.parse().ok()?, total.parse().ok()?);
+    (passed <= total).then_some((key, passed, total))
+}
+
+/// `` `exact` 3/5, `judge` 0/1 `` (the first few).
+fn rates_shown(counts: &BTreeMap<&str, (u32, u32)>) -> String {
+    const SHOWN: usize = 3;
+    let mut shown: Vec<String> = counts
+        .iter()
+        .take(SHOWN)
+        .map(|(key, (passed, total))| format!("`{key}` {passed}/{total}"))
+        .collect();
+    if counts.len() > SHOWN {
+        shown.push(format!("and {} more", counts.len() - SHOWN));
+    }
+    shown.join(", ")
+}
+
+/// A line as an error message quotes it: at most 80 characters.
+fn shortened(line: &str) -> String {
+    const SHOWN: usize = 80;
+    match line.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// The markers git leaves around a merge conflict (`<<<<<<< ours`, `|||||||` with diff3,
+/// `=======`, `>>>>>>> theirs`).
+const CONFLICT_MARKERS: [&str; 4] = ["<<<<<<<", "|||||||", "=======", ">>>>>>>"];
+
 /// A bare word when it is one, else a JSON string, so ids with spaces survive.
 fn token(s: &str) -> String {
-    let bare =
-        !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"' || c.is_control()) && !s.starts_with('#');
+    // A leading `#` would read as a comment, and a run of seven `<`, `=`, `>` or `|` as a
+    // merge conflict marker.
+    let bare = !s.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c == '"' || c.is_control())
+        && !s.starts_with('#')
+        && !CONFLICT_MARKERS.iter().any(|marker| s.starts_with(marker));
     if bare {
         s.to_owned()
     } else {
@@ -391,9 +547,13 @@ fn tokens(line: &str) -> Result<Vec<String>, String> {
 mod tests {
     #[test]
     fn huge_pass_counts_saturate_instead_of_overflowing() {
-        let card = super::Scorecard::parse("a 0 k 4000000000/4000000000\nb 0 k 4000000000/4000000000\n").unwrap();
+        let text = format!(
+            "{}\na 0 k 4000000000/4000000000\nb 0 k 4000000000/4000000000\n\n# Pass rates\nk 4294967295/4294967295\n",
+            super::HEADER
+        );
+        let card = super::Scorecard::parse(&text).unwrap();
         assert_eq!(card.pass_counts()["k"], (u32::MAX, u32::MAX));
-        assert!(card.render().contains("4000000000/4000000000"));
+        assert_eq!(card.render(), text);
     }
 
     use super::*;
@@ -472,31 +632,127 @@ mod tests {
 
     #[test]
     fn hand_edits_that_do_not_fit_name_the_line() {
+        // Each text follows the scorecard's first line, so its own lines count from 2.
         let bad = [
             (
                 "paris 00ff exact\n",
-                "line 1: expected `<task> <content hash> <scorer> <verdict>`, found 3 field(s)",
+                "line 2: expected `<task> <content hash> <scorer> <verdict>`, found 3 field(s)",
             ),
             (
-                "# c\nparis zz exact pass\n",
+                "paris zz exact pass\n",
                 "line 2: `zz` is not a content hash (hex digits)",
             ),
-            ("paris 00ff exact maybe\n", "line 1: `maybe` is not a verdict"),
-            ("paris 00ff exact 4/3\n", "line 1: `4/3` is not a verdict"),
+            ("paris 00ff exact maybe\n", "line 2: `maybe` is not a verdict"),
+            ("paris 00ff exact 4/3\n", "line 2: `4/3` is not a verdict"),
             (
                 "paris 00ff exact pass\nparis 00ff exact fail\n",
-                "line 2: task `paris` and scorer `exact` appear twice",
+                "line 3: task `paris` and scorer `exact` appear twice",
             ),
             (
                 "\"paris 00ff exact pass\n",
-                "line 1: unterminated or invalid quoted field",
+                "line 2: unterminated or invalid quoted field",
             ),
-            ("# Pass rates\nexact\n", "line 2: expected `<scorer> <passed>/<total>`"),
+            (
+                "paris 00ff exact pass\n# Pass rates\nexact\n",
+                "line 4: expected `<scorer> <passed>/<total>`",
+            ),
+            (
+                "paris 00ff exact pass\n# Pass rates\nexact 2/1\n",
+                "line 4: expected `<scorer> <passed>/<total>`",
+            ),
+            (
+                "paris 00ff exact pass\n# Pass rates\nexact 1/1\nexact 1/1\n",
+                "line 5: the pass rate of `exact` appears twice",
+            ),
+            (
+                "paris 00ff exact pass\n# Pass rates\nexact 1/1\n# Pass rates\n",
+                "line 5: a second `# Pass rates` section",
+            ),
+            (
+                "# a note\nparis 00ff exact pass\n",
+                "line 2: `# a note` is not a line of a scorecard",
+            ),
+            (
+                "paris 00ff exact pass\n# Pass rates\nexact 1/1\nrome 00ff exact pass\n",
+                "line 5: expected `<scorer> <passed>/<total>`",
+            ),
         ];
-        for (text, expected) in bad {
-            let err = Scorecard::parse(text).unwrap_err().to_string();
+        for (body, expected) in bad {
+            let text = format!("{HEADER}\n{body}");
+            let err = Scorecard::parse(&text).unwrap_err().to_string();
             assert!(err.starts_with(expected), "{text:?}: {err}");
         }
+        let err = Scorecard::parse("paris 00ff exact pass\n").unwrap_err().to_string();
+        assert!(err.starts_with("line 1: expected the scorecard's first line"), "{err}");
+        let err = Scorecard::parse("").unwrap_err().to_string();
+        assert!(err.starts_with("line 1: the scorecard is empty"), "{err}");
+    }
+
+    #[test]
+    fn stated_pass_rates_must_be_what_the_entries_add_up_to() {
+        let text = sample().render();
+        let cases = [
+            // An entry lost from the middle: the rate it counted in no longer adds up.
+            (
+                text.replace("paris 00ff exact pass\n", ""),
+                "line 8: the pass rate of `exact` is given as 3/5 but its entries above add up to 2/4",
+            ),
+            // A verdict edited by hand.
+            (
+                text.replace("rome c3d4 judge error", "rome c3d4 judge pass"),
+                "line 10: the pass rate of `judge` is given as 0/1 but its entries above add up to 1/1",
+            ),
+            (
+                text.replace("judge 0/1\n", ""),
+                "line 9: no pass rate for `judge` 0/1 in `# Pass rates`: the file is cut short",
+            ),
+            (
+                text.replace("judge 0/1\n", "judge 0/1\nother 1/1\n"),
+                "line 11: a pass rate for `other`, which has no graded entry above",
+            ),
+        ];
+        for (edited, expected) in cases {
+            let err = Scorecard::parse(&edited).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{edited}\n{err}");
+        }
+    }
+
+    #[test]
+    fn a_scorecard_cut_at_any_line_after_its_first_graded_entry_is_an_error() {
+        let text = sample().render();
+        let full = Scorecard::parse(&text).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        // Cut after the first line only, the text is the empty scorecard: what tells the two
+        // apart is the pair count in the baseline's header (see the harness's `baseline`).
+        for kept in 2..lines.len() {
+            let cut: String = lines[..kept].concat();
+            let err = Scorecard::parse(&cut).expect_err(&format!("cut after line {kept} reads:\n{cut}"));
+            assert!(err.line >= 1 && err.line <= kept, "{kept}: {err}");
+        }
+        // A cut inside any line also fails, or (only in the final newline) reads back whole.
+        for end in HEADER.len() + 2..text.len() {
+            match Scorecard::parse(&text[..end]) {
+                Ok(card) => assert!(card == full && end == text.len() - 1, "cut at byte {end} reads smaller"),
+                Err(err) => assert!(err.line >= 1, "{err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ids_that_would_look_like_conflict_markers_are_written_quoted() {
+        let mut card = Scorecard::default();
+        for id in ["=======", "<<<<<<< HEAD", ">>>>>>>x", "|||||||"] {
+            card.entries
+                .insert((id.into(), "exact".into()), entry("00ff", PairVerdict::Pass));
+        }
+        let text = card.render();
+        assert!(!text.lines().any(Scorecard::is_conflict_marker), "{text}");
+        assert_eq!(Scorecard::parse(&text).unwrap(), card);
+        assert!(Scorecard::is_conflict_marker("<<<<<<< HEAD"));
+        assert!(Scorecard::is_conflict_marker("======="));
+        assert!(Scorecard::is_conflict_marker(">>>>>>> feature"));
+        assert!(!Scorecard::is_conflict_marker("========"));
+        assert!(!Scorecard::is_conflict_marker("paris 00ff exact pass"));
     }
 
     #[test]

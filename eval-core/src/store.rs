@@ -62,6 +62,26 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    /// The path is not a regular file (a FIFO, a device, a directory; a symbolic link where
+    /// links are refused): reading it could block or never end.
+    #[error("cannot {action} {}: it is {kind}, not a regular file; give the path of a run file", path.display())]
+    NotAFile {
+        action: &'static str,
+        path: PathBuf,
+        kind: &'static str,
+    },
+    /// The file is larger than the most that is read from one file ([`MAX_RUN_FILE_BYTES`]
+    /// unless the caller chose another limit).
+    #[error(
+        "cannot {action} {}: it holds more than {}, the most read from one file (a run of 10,000 tasks takes about 21 MB): it is not a run file",
+        path.display(),
+        shown_bytes(*limit)
+    )]
+    TooLarge {
+        action: &'static str,
+        path: PathBuf,
+        limit: u64,
+    },
     /// A file of task records (see [`load_task_records`]) that does not read.
     #[error("cannot read task records {}: {message}", path.display())]
     BadTaskRecords { path: PathBuf, message: String },
@@ -84,13 +104,149 @@ impl StoreError {
     }
 }
 
+/// The most read from one run file, journal or file of task records: 2 GiB, a hundred times
+/// a run of 10,000 tasks (about 21 MB). Anything larger is refused before it is read, so that a
+/// wrong path cannot exhaust memory.
+pub const MAX_RUN_FILE_BYTES: u64 = 2 << 30;
+
 /// Loads the run JSON at `path` (ours, or AG2's schema 0.1/0.2).
 ///
-/// The aggregates stored in the file are not used: they are recomputed from the task records.
+/// `path` must be a regular file (a symbolic link to one will do) of at most
+/// [`MAX_RUN_FILE_BYTES`]; a FIFO or a device is refused rather than read. A task recorded
+/// twice (same id and attempt) is an error naming it. The aggregates stored in the file are
+/// not used: they are recomputed from the task records.
 pub fn load_run(path: impl AsRef<Path>) -> Result<RunResult, StoreError> {
+    load_run_with_limit(path, MAX_RUN_FILE_BYTES)
+}
+
+/// [`load_run`] with another limit on the file's size, in bytes.
+pub fn load_run_with_limit(path: impl AsRef<Path>, max_bytes: u64) -> Result<RunResult, StoreError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| StoreError::io("load run", path, source))?;
+    let bytes = read_file(path, "load run", Links::Follow, max_bytes)?;
     from_json(&bytes, path)
+}
+
+/// Whether a path may be a symbolic link to the file it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    Follow,
+    /// A link is refused: nothing is read or written through a link in the store.
+    Refuse,
+}
+
+/// Why a file was not opened.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// It is not a regular file: what it is (`a FIFO`, `a symbolic link`, …).
+    NotRegular(&'static str),
+    Io(io::Error),
+}
+
+/// Opens `path` with `options` only if it is a regular file: a FIFO would block the open or
+/// the read, a device (`/dev/zero`) would never end, and with [`Links::Refuse`] a symbolic link
+/// would lead outside the store. The check before opening gives the clear message; on unix the
+/// open itself refuses a link (`O_NOFOLLOW`) and does not wait on a FIFO (`O_NONBLOCK`), and the
+/// opened file is checked again, so a file swapped in between is refused too.
+pub(crate) fn open_regular(path: &Path, options: &mut fs::OpenOptions, links: Links) -> Result<File, OpenError> {
+    let metadata = match links {
+        Links::Follow => fs::metadata(path),
+        Links::Refuse => fs::symlink_metadata(path),
+    }
+    .map_err(OpenError::Io)?;
+    if let Some(kind) = not_regular(metadata.file_type()) {
+        return Err(OpenError::NotRegular(kind));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NONBLOCK changes nothing for the regular file that is then read or appended to.
+        let mut flags = libc::O_NONBLOCK;
+        if links == Links::Refuse {
+            flags |= libc::O_NOFOLLOW;
+        }
+        options.custom_flags(flags);
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if links == Links::Refuse && e.raw_os_error() == Some(libc::ELOOP) {
+            return OpenError::NotRegular("a symbolic link");
+        }
+        OpenError::Io(e)
+    })?;
+    let metadata = file.metadata().map_err(OpenError::Io)?;
+    match not_regular(metadata.file_type()) {
+        Some(kind) => Err(OpenError::NotRegular(kind)),
+        None => Ok(file),
+    }
+}
+
+/// What a file that is not a regular file is, in words (`None` for a regular file).
+fn not_regular(file_type: fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        return None;
+    }
+    if file_type.is_symlink() {
+        return Some("a symbolic link");
+    }
+    if file_type.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return Some("a device");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Reads all of `file`, or `None` when it holds more than `limit` bytes (checked again while
+/// reading: the file may grow after its size was looked at).
+pub(crate) fn read_capped(file: &File, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them; `action` names what was
+/// being done in errors (`load run`).
+pub(crate) fn read_file(path: &Path, action: &'static str, links: Links, limit: u64) -> Result<Vec<u8>, StoreError> {
+    let file = open_regular(path, fs::OpenOptions::new().read(true), links).map_err(|e| match e {
+        OpenError::NotRegular(kind) => StoreError::NotAFile {
+            action,
+            path: path.to_owned(),
+            kind,
+        },
+        OpenError::Io(source) => StoreError::io(action, path, source),
+    })?;
+    read_capped(&file, limit)
+        .map_err(|source| StoreError::io(action, path, source))?
+        .ok_or_else(|| StoreError::TooLarge {
+            action,
+            path: path.to_owned(),
+            limit,
+        })
+}
+
+/// `2 GiB`, `512 MiB`, `1000 bytes`.
+fn shown_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Writes `run` to exactly `path`, atomically, creating the parent directories.
@@ -152,7 +308,7 @@ pub fn is_in_use(path: impl AsRef<Path>) -> io::Result<bool> {
 /// Reads a file written by [`save_task_records`]: its header and its task records.
 pub fn load_task_records<H: DeserializeOwned>(path: impl AsRef<Path>) -> Result<(H, Vec<TaskResult>), StoreError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| StoreError::io("read task records", path, source))?;
+    let bytes = read_file(path, "read task records", Links::Follow, MAX_RUN_FILE_BYTES)?;
     let read: TaskRecordsIn<H> = serde_json::from_slice(&bytes).map_err(|e| StoreError::BadTaskRecords {
         path: path.to_owned(),
         message: e.to_string(),
@@ -832,6 +988,118 @@ mod tests {
                 }
             ),
             "{not_utf8}"
+        );
+    }
+
+    #[test]
+    fn a_task_recorded_twice_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let mut run: Value = serde_json::from_slice(&to_json(&sample_run("r1")).unwrap()).unwrap();
+        let tasks = run["tasks"].as_array_mut().unwrap();
+        let first = tasks[0].clone();
+        let id = first["task_id"].as_str().unwrap().to_owned();
+        let attempt = first["attempt"]
+            .as_u64()
+            .map(|n| format!(" (attempt {n})"))
+            .unwrap_or_default();
+        let len = tasks.len();
+        // A copy of a task, then a thousand more.
+        tasks.push(first.clone());
+        tasks.extend(std::iter::repeat_n(first, 1_000));
+        fs::write(&path, serde_json::to_vec(&run).unwrap()).unwrap();
+        let err = load_run(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "cannot load run {}: not a run JSON: task `{id}`{attempt} is recorded 1002 times (tasks[0], tasks[{len}], tasks[{}], …); a run records each task attempt once",
+                path.display(),
+                len + 1
+            )),
+            "{err}"
+        );
+
+        // With repeats, the attempts of one task are distinct records; a repeated attempt is not.
+        let attempt = |n: u32| json!({"task_id": format!("paris#{n}"), "attempt": n, "inputs": {}});
+        let repeats = json!({"run_id": "r", "tasks": [attempt(1), attempt(2)]});
+        assert_eq!(
+            from_json(repeats.to_string().as_bytes(), &path).unwrap().tasks().len(),
+            2
+        );
+        let twice = json!({"run_id": "r", "tasks": [attempt(1), attempt(2), attempt(2)]});
+        let err = from_json(twice.to_string().as_bytes(), &path).unwrap_err().to_string();
+        assert!(
+            err.contains("task `paris#2` (attempt 2) is recorded 2 times (tasks[1], tasks[2])"),
+            "{err}"
+        );
+    }
+
+    /// Runs `f` on a thread and fails the test if it has not returned within ten seconds: what
+    /// it checks is that nothing blocks.
+    fn within_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || send.send(f()));
+        receive
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("it blocked instead of returning")
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_is_refused_without_being_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("run.json");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let shown = fifo.display().to_string();
+        let err = within_seconds(move || load_run(&fifo).unwrap_err().to_string());
+        assert_eq!(
+            err,
+            format!(
+                "cannot load run {shown}: it is a FIFO (named pipe), not a regular file; give the path of a run file"
+            )
+        );
+        let err = within_seconds(|| load_run("/dev/zero").unwrap_err().to_string());
+        assert!(
+            err.starts_with("cannot load run /dev/zero: it is a device, not a regular file"),
+            "{err}"
+        );
+        let err = load_run(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("it is a directory, not a regular file"), "{err}");
+
+        // A link to a run file is followed where a run file is asked for.
+        let real = dir.path().join("real.json");
+        save_run(&sample_run("r1"), &real).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(load_run(&link).unwrap(), load_run(&real).unwrap());
+    }
+
+    #[test]
+    fn a_file_larger_than_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let bytes = to_json(&sample_run("r1")).unwrap();
+        fs::write(&path, &bytes).unwrap();
+        let limit = bytes.len() as u64;
+        assert!(load_run_with_limit(&path, limit).is_ok());
+        let err = load_run_with_limit(&path, limit - 1).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "cannot load run {}: it holds more than {} bytes, the most read from one file",
+                path.display(),
+                limit - 1
+            )),
+            "{err}"
+        );
+        // A sparse file of 3 GiB takes no space, and is refused by its size alone.
+        let huge = dir.path().join("huge.json");
+        File::create(&huge).unwrap().set_len(3 << 30).unwrap();
+        let err = load_run(&huge).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "it holds more than 2 GiB, the most read from one file (a run of 10,000 tasks takes about 21 MB)"
+            ),
+            "{err}"
         );
     }
 

@@ -18,6 +18,7 @@ use crate::trace::{Event, Exception, TokenUsage, Trace};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::fmt;
 
 /// The schema version a file without `schema_version` is taken to have (as AG2 does).
@@ -281,6 +282,7 @@ impl RunIn {
             (Some(_), None) => return Err("it has no `tasks`".to_owned()),
         };
         let tasks: Vec<TaskResult> = tasks.into_iter().map(TaskIn::into_task).collect();
+        check_no_duplicate_tasks(&tasks)?;
         let suite = match self.suite {
             Some(suite) => SuiteInfo {
                 name: suite.name,
@@ -319,6 +321,52 @@ impl RunIn {
         // The stored aggregates are not trusted: they are recomputed from the records.
         Ok(RunResult::new(meta, tasks))
     }
+}
+
+/// A run records each attempt of a task once: a second record of the same task id and attempt
+/// (a hand edit, a bad merge) would count twice in every pass rate, or let a passing copy hide
+/// a regressed task from a diff. The error names the first few, with where they are.
+fn check_no_duplicate_tasks(tasks: &[TaskResult]) -> Result<(), String> {
+    const SHOWN: usize = 3;
+    // (task id, attempt) → the indexes of its records.
+    type Record<'a> = (&'a str, Option<u32>);
+    let mut places: HashMap<Record<'_>, Vec<usize>> = HashMap::with_capacity(tasks.len());
+    for (index, task) in tasks.iter().enumerate() {
+        places
+            .entry((task.task_id.as_str(), task.attempt))
+            .or_default()
+            .push(index);
+    }
+    if places.len() == tasks.len() {
+        return Ok(());
+    }
+    let mut repeated: Vec<(&Record<'_>, &Vec<usize>)> = places.iter().filter(|(_, at)| at.len() > 1).collect();
+    // In the order of the file, so the message points at the first one a reader meets.
+    repeated.sort_by_key(|(_, at)| at[0]);
+    let mut lines: Vec<String> = repeated
+        .iter()
+        .take(SHOWN)
+        .map(|((id, attempt), at)| {
+            let attempt = attempt.map(|n| format!(" (attempt {n})")).unwrap_or_default();
+            let first: Vec<String> = at.iter().take(SHOWN).map(|i| format!("tasks[{i}]")).collect();
+            let more = if at.len() > SHOWN { ", …" } else { "" };
+            format!(
+                "`{id}`{attempt} is recorded {} times ({}{more})",
+                at.len(),
+                first.join(", ")
+            )
+        })
+        .collect();
+    if repeated.len() > SHOWN {
+        lines.push(format!(
+            "and {} more task(s) are recorded more than once",
+            repeated.len() - SHOWN
+        ));
+    }
+    Err(format!(
+        "task {}; a run records each task attempt once: the file was edited or merged by hand",
+        lines.join("; ")
+    ))
 }
 
 impl TaskIn {

@@ -211,6 +211,29 @@ proptest! {
     }
 
     #[test]
+    fn a_scorecard_cut_anywhere_reads_whole_or_fails_unless_nothing_graded_is_left(
+        entries in prop::collection::btree_map((id(), id()), ("[0-9a-f]{16}", verdict()), 0..12),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let card = Scorecard {
+            entries: entries
+                .into_iter()
+                .map(|(pair, (hash, verdict))| (pair, ScorecardEntry { content_hash: hash, verdict }))
+                .collect(),
+        };
+        let text = card.render();
+        let mut end = cut.index(text.len() + 1);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        // What parses is the whole scorecard, or (cut before its first graded entry) one with
+        // no pass rate at all, which the baseline's pair count then exposes.
+        if let Ok(read) = Scorecard::parse(&text[..end]) {
+            prop_assert!(read == card || read.pass_counts().is_empty(), "cut at {end} reads smaller:\n{}", &text[..end]);
+        }
+    }
+
+    #[test]
     fn arbitrary_text_never_panics_the_scorecard_parser(text in "[ -~\n\"#/]{0,200}") {
         let _ = Scorecard::parse(&text);
     }

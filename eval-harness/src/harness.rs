@@ -642,12 +642,13 @@ fn conclude(
         BaselineUpdate::Unchanged
     } else if !env.writes_baselines() {
         BaselineUpdate::NotWritten("nothing is written next to the sources in CI or under nextest")
+    } else if plan.baseline_error.is_some() && !plan.complete {
+        // The pairs that did not run would be lost from a baseline that may still hold them.
+        BaselineUpdate::NotWritten(
+            "the baseline could not be read and this run covers only part of the suite: run the whole suite to record a new one",
+        )
     } else {
-        let description = format!(
-            "Scorecard of eval suite `{}`: review with `cargo insta review`.",
-            plan.path
-        );
-        plan.baseline_file.write(&next, &description, write_snapshot)
+        plan.baseline_file.write(&next, write_snapshot)
     };
     SuiteReport {
         path: plan.path.clone(),

@@ -26,6 +26,14 @@ pub(crate) fn journal_to_resume(store: &Store, suite: &str, resume: &RunRef) -> 
     match resume {
         RunRef::Run(run_id) => {
             let path = store.journal_path(suite, run_id).map_err(|e| e.to_string())?;
+            // As `last` passes a link over, a named run is never resumed through one: its
+            // target may be anywhere outside the store.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(format!(
+                    "{what}: journal {} is a symbolic link, and a run never writes through a link in the store: remove the link, or move the journal it points to into its place",
+                    path.display()
+                ));
+            }
             if !path.is_file() {
                 return Ok(Lookup::Missing(format!(
                     "run `{run_id}` has no journal in {} (a run that completed leaves none)",

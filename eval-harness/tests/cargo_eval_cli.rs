@@ -219,6 +219,85 @@ fn a_truncated_file_exits_2_naming_it() {
 }
 
 #[test]
+fn a_passing_copy_of_a_regressed_task_does_not_hide_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(fixture(name)).expect("fixture is readable")).expect("JSON")
+    };
+    let (mut current, baseline) = (read("run_b.json"), read("run_a.json"));
+    let passing = baseline["tasks"]
+        .as_array()
+        .and_then(|tasks| tasks.iter().find(|task| task["task_id"] == "reg-2"))
+        .expect("run_a has reg-2")
+        .clone();
+    current["tasks"].as_array_mut().expect("tasks").push(passing);
+    let doctored = dir.path().join("run_b_doctored.json");
+    std::fs::write(&doctored, current.to_string()).expect("tempdir is writable");
+
+    let output = cargo_eval([
+        OsStr::new("diff"),
+        doctored.as_os_str(),
+        fixture("run_a.json").as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "stdout: {}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "error: cannot load run {}: not a run JSON: task `reg-2` is recorded 2 times (tasks[2], tasks[5])",
+            doctored.display()
+        )),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+}
+
+#[test]
+fn show_and_diff_refuse_what_is_not_a_regular_file_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("run.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let run_a = fixture("run_a.json");
+    let cases = [
+        (
+            vec![OsStr::new("show"), fifo.as_os_str()],
+            fifo.display().to_string(),
+            "a FIFO (named pipe)",
+        ),
+        (
+            vec![OsStr::new("diff"), fifo.as_os_str(), run_a.as_os_str()],
+            fifo.display().to_string(),
+            "a FIFO (named pipe)",
+        ),
+        (
+            vec![OsStr::new("show"), OsStr::new("/dev/zero")],
+            "/dev/zero".to_owned(),
+            "a device",
+        ),
+        (
+            vec![OsStr::new("diff"), run_a.as_os_str(), OsStr::new("/dev/zero")],
+            "/dev/zero".to_owned(),
+            "a device",
+        ),
+    ];
+    for (args, path, kind) in cases {
+        let started = Instant::now();
+        let output = cargo_eval(&args);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!("cannot load run {path}: it is {kind}, not a regular file")),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn runs_that_are_not_comparable_exit_2_listing_the_mismatch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let partial = run_b_without_last_task(dir.path());

@@ -99,7 +99,7 @@ impl StoredRun {
     pub fn read(path: impl AsRef<Path>) -> Result<StoredRun, StoreError> {
         let path = path.as_ref();
         let modified = modified(path)?;
-        let bytes = fs::read(path).map_err(|source| StoreError::io("load run", path, source))?;
+        let bytes = super::read_file(path, "load run", super::Links::Follow, super::MAX_RUN_FILE_BYTES)?;
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let not_a_run = |why: String| StoreError::NotARun {
             path: path.to_owned(),
