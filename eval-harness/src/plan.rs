@@ -486,8 +486,29 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tests/data")).unwrap();
         std::fs::write(dir.path().join(DATASET), dataset).unwrap();
         if let Some(lines) = baseline {
+            // A baseline as the harness writes it: insta's header naming the suite and the pair
+            // count, then the rendered scorecard with its pass rates.
+            let mut card = Scorecard::default();
+            for line in lines.lines() {
+                let [task, hash, key, verdict] = line.split(' ').collect::<Vec<_>>()[..] else {
+                    panic!("{line}")
+                };
+                let verdict = match verdict {
+                    "pass" => eval_engine::PairVerdict::Pass,
+                    _ => eval_engine::PairVerdict::Fail,
+                };
+                let entry = eval_engine::ScorecardEntry {
+                    content_hash: hash.to_owned(),
+                    verdict,
+                };
+                card.entries.insert((task.to_owned(), key.to_owned()), entry);
+            }
             std::fs::create_dir_all(dir.path().join("tests/snapshots")).unwrap();
-            let snapshot = format!("---\nsource: tests/evals.rs\n---\n{lines}");
+            let pairs = card.entries.len();
+            let snapshot = format!(
+                "---\nsource: tests/evals.rs\ndescription: \"Scorecard of eval suite `weather`, {pairs} pairs: review with `cargo insta review`.\"\n---\n{}",
+                card.render()
+            );
             std::fs::write(dir.path().join("tests/snapshots/evals__weather.snap"), snapshot).unwrap();
         }
         dir
