@@ -4,7 +4,7 @@
 use crate::feedback::Feedback;
 use crate::observer::Observer;
 use crate::result::{Budgets, RunResult, TaskResult};
-use crate::runner::{RunOptions, grade, schedule, start_meta};
+use crate::runner::{Graded, RunOptions, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
@@ -41,7 +41,8 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// [`Exception::NOT_REPLAYED`] and every scorer's feedback ungradeable, saying why: it is not in
 /// `stored`, its inputs changed since (the stored output answers other inputs), or its stored
 /// output does not read back as `O`. The run records `replayed_from`; options that concern
-/// agents (timeout, cassettes) have no effect.
+/// agents (timeout, cassettes) have no effect. Scorers run as in [`run`](crate::run), under
+/// the scorer timeout, on [`RunOptions::work_runtime`] if given.
 ///
 /// ```
 /// use eval_engine::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
@@ -96,6 +97,7 @@ where
     let from = Arc::<str>::from(stored_meta.run_id);
     let stored_repeats = stored_meta.repeats;
     let repeated = options.repeats > 1;
+    let work = options.work();
     schedule(suite, meta, &options, started, |task, attempt| {
         let record_id = if repeated {
             format!("{}#{attempt}", task.id())
@@ -109,6 +111,7 @@ where
             task,
             decode,
             scorers: scorers.clone(),
+            work: work.clone(),
             from: from.clone(),
             stored_repeats,
             repeats: options.repeats,
@@ -128,6 +131,7 @@ struct Regrade<I, R, O> {
     stored: Option<TaskResult>,
     decode: OutputDecoder<O>,
     scorers: Arc<Scorers<I, R, O>>,
+    work: Work,
     from: Arc<str>,
     stored_repeats: u32,
     repeats: u32,
@@ -185,20 +189,26 @@ where
                 }
             }
         };
-        let feedback = grade(
-            &self.task,
-            outputs.as_ref(),
-            &stored.outputs,
-            &stored.trace,
-            &self.scorers,
-        )
-        .await;
+        let budget_violation = self.budgets.exceeded_by(&stored.trace);
+        let graded = Graded {
+            outputs,
+            outputs_json: stored.outputs,
+            trace: stored.trace,
+        };
+        let Watched {
+            outputs_json,
+            trace,
+            feedback,
+        } = self
+            .work
+            .scorers_only(self.task.clone(), self.scorers.clone(), graded)
+            .await;
         TaskResult {
             feedback,
-            budget_violation: self.budgets.exceeded_by(&stored.trace),
-            trace: stored.trace,
+            budget_violation,
+            trace,
             trace_ref: stored.trace_ref,
-            outputs: stored.outputs,
+            outputs: outputs_json,
             ..self.record(inputs)
         }
     }

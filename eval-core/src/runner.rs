@@ -1,6 +1,10 @@
 //! Running a suite: every task through the agent (bounded concurrency, timeouts, panics caught),
 //! then through every scorer.
 
+mod work;
+
+pub(crate) use work::{Graded, Watched, Work};
+
 use crate::agent::{Agent, short_type_name};
 use crate::capture::TaskSpan;
 use crate::cassette::Cassettes;
@@ -12,7 +16,7 @@ use crate::panic::catch_panic;
 use crate::result::{
     Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskResult,
 };
-use crate::scorer::{ScoreInput, Scorers};
+use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers};
 use crate::suite::Suite;
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -20,7 +24,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, watch};
+use work::AgentRun;
 
 /// How to run a suite. Built with chained setters:
 ///
@@ -40,6 +46,8 @@ use tokio::sync::{Semaphore, watch};
 pub struct RunOptions {
     concurrency: usize,
     timeout: Option<Duration>,
+    scorer_timeout: Duration,
+    work_runtime: Option<Handle>,
     pub(crate) repeats: u32,
     pub(crate) budgets: Budgets,
     run_id: Option<String>,
@@ -65,6 +73,8 @@ impl Default for RunOptions {
         RunOptions {
             concurrency: 8,
             timeout: None,
+            scorer_timeout: RunOptions::DEFAULT_SCORER_TIMEOUT,
+            work_runtime: None,
             repeats: 1,
             budgets: Budgets::default(),
             run_id: None,
@@ -80,6 +90,11 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
+    /// How long a scorer may grade one task unless [`RunOptions::scorer_timeout`] says
+    /// otherwise: a minute, well above what a scorer asking a model for a verdict takes, and
+    /// short enough that a scorer stuck in a loop costs a minute rather than the whole run.
+    pub const DEFAULT_SCORER_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// At most `n` tasks run at once (at least 1). Default 8.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
@@ -91,10 +106,54 @@ impl RunOptions {
         self.concurrency
     }
 
-    /// An agent still running after `limit` is stopped and its task recorded as timed out.
-    /// Needs a tokio runtime with timers enabled.
+    /// An agent still running after `limit` is given up: its task is recorded with a
+    /// [`Exception::TIMEOUT`] exception and the trace it recorded so far, which its scorers
+    /// still grade. Needs a tokio runtime with timers enabled; an agent that blocks its thread
+    /// is only timed out with a [`RunOptions::work_runtime`].
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
+        self
+    }
+
+    /// A scorer still grading a task after `limit` is given up: its feedback is ungradeable
+    /// (`the scorer did not finish within …`), the task's later scorers still grade, and the
+    /// other tasks are not concerned. Default [`RunOptions::DEFAULT_SCORER_TIMEOUT`]. Like the
+    /// agent's timeout, it holds for a scorer that blocks its thread only with a
+    /// [`RunOptions::work_runtime`].
+    pub fn scorer_timeout(mut self, limit: Duration) -> Self {
+        self.scorer_timeout = limit;
+        self
+    }
+
+    /// Runs every agent and scorer on `runtime`, leaving the runtime that calls [`run`] only
+    /// to schedule tasks and watch their deadlines.
+    ///
+    /// Nothing async can interrupt a thread that an agent or scorer blocks (a synchronous loop,
+    /// `std::thread::sleep`, a blocking call). Watched from threads they never run on, a
+    /// timeout holds for them too: the agent or scorer is given up, its future aborted and the
+    /// thread it blocks abandoned (never waited for) while the run goes on. Each abandoned
+    /// thread is lost to `runtime` for the rest of the run, so give it enough worker threads
+    /// for the concurrency (a blocked thread starves the tasks queued behind it).
+    ///
+    /// Without it, agents and scorers run on the calling runtime as tasks of their own, and a
+    /// timeout holds only for futures that yield, or while that runtime has a thread left to
+    /// notice (never on a current-thread runtime).
+    ///
+    /// ```
+    /// use eval_engine::RunOptions;
+    /// use std::time::Duration;
+    ///
+    /// let work = tokio::runtime::Builder::new_multi_thread().worker_threads(8).enable_all().build().unwrap();
+    /// let options = RunOptions::default()
+    ///     .concurrency(8)
+    ///     .timeout(Duration::from_secs(30))
+    ///     .work_runtime(work.handle().clone());
+    /// # drop(options);
+    /// // Never a plain drop, which would wait for a thread an agent blocks for good.
+    /// work.shutdown_background();
+    /// ```
+    pub fn work_runtime(mut self, runtime: Handle) -> Self {
+        self.work_runtime = Some(runtime);
         self
     }
 
@@ -187,14 +246,26 @@ impl RunOptions {
     pub fn cassettes_in_use(&self) -> Option<&Cassettes> {
         self.cassettes.as_ref()
     }
+
+    /// Where the jobs of a run have their agents and scorers run. Called within the run's
+    /// runtime, the default home of both.
+    pub(crate) fn work(&self) -> Work {
+        Work {
+            runtime: self.work_runtime.clone().unwrap_or_else(Handle::current),
+            scorer_timeout: self.scorer_timeout,
+        }
+    }
 }
 
 /// Runs every task of `suite` through `agent`, grades it with every scorer, and returns the
 /// results. Nothing is asserted and nothing is written.
 ///
-/// Must be called within a tokio runtime. At most `options.concurrency` tasks are in flight;
+/// Must be called within a tokio runtime with timers enabled (they time the scorers, and the
+/// agent when it has a timeout). At most `options.concurrency` tasks are in flight;
 /// an agent that errors, panics or overruns its timeout is recorded as the task's exception
-/// and its scorers still run on the trace it left, while the other tasks go on.
+/// and its scorers still run on the trace it left, while the other tasks go on. A scorer that
+/// panics, errors or overruns the scorer timeout is ungradeable. Agents and scorers run on
+/// [`RunOptions::work_runtime`] if given (see there for what a timeout can stop).
 ///
 /// ```
 /// use eval_engine::{run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
@@ -232,12 +303,14 @@ where
     let agent = Arc::new(agent);
     let scorers = Arc::new(scorers);
     let repeated = options.repeats > 1;
+    let work = options.work();
     schedule(suite, meta, &options, started, |task, attempt| {
         let job = Job {
             task,
             attempt: repeated.then_some(attempt),
             agent: agent.clone(),
             scorers: scorers.clone(),
+            work: work.clone(),
             timeout: options.timeout,
             budgets: options.budgets,
             observer: options.observer.clone(),
@@ -402,6 +475,7 @@ struct Job<I, R, A: Agent<I, R>> {
     attempt: Option<u32>,
     agent: Arc<A>,
     scorers: Arc<Scorers<I, R, A::Output>>,
+    work: Work,
     timeout: Option<Duration>,
     budgets: Budgets,
     observer: Option<Arc<dyn Observer>>,
@@ -421,45 +495,21 @@ where
             None => ctx,
         };
         let started = Instant::now();
-        // Whatever the agent emits through `tracing` inside this span lands in its trace.
-        let task_span = TaskSpan::open(&ctx);
-        let agent_run = catch_panic(task_span.instrument(|| self.agent.run(self.task.clone(), ctx.clone())));
-        let finished = match self.timeout {
-            Some(limit) => tokio::time::timeout(limit, agent_run).await.map_err(|_| limit),
-            None => Ok(agent_run.await),
+        let agent = AgentRun {
+            work: run_agent(self.agent.clone(), self.task.clone(), ctx.clone(), started),
+            timeout: self.timeout,
+            // What the agent recorded before it was given up stays in its trace.
+            given_up: |exception| Graded {
+                outputs: None,
+                outputs_json: Value::Null,
+                trace: Trace::new(ctx.take_events(), Some(exception), started.elapsed().as_millis() as u64),
+            },
         };
-        let duration_ms = started.elapsed().as_millis() as u64;
-
-        let (outputs, mut exception) = match finished {
-            Ok(Ok(Ok(outputs))) => (Some(outputs), None),
-            Ok(Ok(Err(error))) => (
-                None,
-                Some(Exception::new(short_type_name::<A::Error>(), error.to_string())),
-            ),
-            Ok(Err(panic)) => (None, Some(Exception::new(Exception::PANIC, panic))),
-            Err(limit) => (
-                None,
-                Some(Exception::new(
-                    Exception::TIMEOUT,
-                    format!("the agent did not finish within {limit:?}"),
-                )),
-            ),
-        };
-        let outputs_json = match outputs.as_ref().map(serde_json::to_value) {
-            None => Value::Null,
-            Some(Ok(json)) => json,
-            Some(Err(e)) => {
-                exception.get_or_insert_with(|| {
-                    Exception::new(
-                        "serialize",
-                        format!("the agent's output cannot be written as JSON: {e}"),
-                    )
-                });
-                Value::Null
-            }
-        };
-        let trace = Trace::new(ctx.take_events(), exception, duration_ms);
-        let feedback = grade(&self.task, outputs.as_ref(), &outputs_json, &trace, &self.scorers).await;
+        let Watched {
+            outputs_json,
+            trace,
+            feedback,
+        } = self.work.attempt(self.task.clone(), self.scorers.clone(), agent).await;
 
         let result = TaskResult {
             task_id: match self.attempt {
@@ -485,9 +535,48 @@ where
     }
 }
 
-/// Grades one task with every scorer, in order: applies each scorer's threshold, and turns a
-/// panicking scorer into an ungradeable feedback naming the panic. Also used to re-grade a
-/// stored trace.
+/// One attempt's agent, run inside the task's span; what it leaves for the scorers.
+async fn run_agent<I, R, A>(agent: Arc<A>, task: Arc<Task<I, R>>, ctx: Ctx, started: Instant) -> Graded<A::Output>
+where
+    A: Agent<I, R>,
+{
+    // Whatever the agent emits through `tracing` inside this span lands in its trace.
+    let task_span = TaskSpan::open(&ctx);
+    let finished = catch_panic(task_span.instrument(|| agent.run(task, ctx.clone()))).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (outputs, mut exception) = match finished {
+        Ok(Ok(outputs)) => (Some(outputs), None),
+        Ok(Err(error)) => (
+            None,
+            Some(Exception::new(short_type_name::<A::Error>(), error.to_string())),
+        ),
+        Err(panic) => (None, Some(Exception::new(Exception::PANIC, panic))),
+    };
+    let outputs_json = match outputs.as_ref().map(serde_json::to_value) {
+        None => Value::Null,
+        Some(Ok(json)) => json,
+        Some(Err(e)) => {
+            exception.get_or_insert_with(|| {
+                Exception::new(
+                    "serialize",
+                    format!("the agent's output cannot be written as JSON: {e}"),
+                )
+            });
+            Value::Null
+        }
+    };
+    let trace = Trace::new(ctx.take_events(), exception, duration_ms);
+    drop(task_span);
+    Graded {
+        outputs,
+        outputs_json,
+        trace,
+    }
+}
+
+/// Grades one task with every scorer, in order, on the calling thread: applies each scorer's
+/// threshold, and turns a panicking scorer into an ungradeable feedback naming the panic. No
+/// scorer timeout applies: [`run`] and [`regrade`](crate::regrade) grade under one.
 pub async fn grade<I, R, O>(
     task: &Task<I, R>,
     outputs: Option<&O>,
@@ -503,18 +592,27 @@ pub async fn grade<I, R, O>(
     };
     let mut feedback = Vec::with_capacity(scorers.len());
     for scorer in scorers {
-        let spec = scorer.spec();
-        // The call itself goes inside the future: a synchronous scorer panics while called.
-        let produced = match catch_panic(async { scorer.score(&input).await }).await {
-            Ok(produced) => produced,
-            Err(panic) => vec![Feedback::ungradeable(&spec.key, format!("scorer panicked: {panic}"))],
-        };
-        feedback.extend(produced.into_iter().map(|fb| match &spec.threshold {
-            Some(threshold) => threshold.apply(fb),
-            None => fb,
-        }));
+        feedback.extend(score_one(scorer.as_ref(), &input).await);
     }
     feedback
+}
+
+/// One scorer's feedback on one task: a panic made ungradeable, the threshold applied.
+pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &ScoreInput<'_, I, R, O>) -> Vec<Feedback> {
+    // The call itself goes inside the future: a synchronous scorer panics while called.
+    let produced = match catch_panic(async { scorer.score(input).await }).await {
+        Ok(produced) => produced,
+        Err(panic) => vec![Feedback::ungradeable(&scorer.spec().key, format!("scorer panicked: {panic}"))],
+    };
+    sanitised(scorer.spec(), produced)
+}
+
+/// A scorer's feedback with its spec's threshold applied.
+pub(crate) fn sanitised(spec: &ScorerSpec, produced: Vec<Feedback>) -> Vec<Feedback> {
+    match &spec.threshold {
+        Some(threshold) => produced.into_iter().map(|fb| threshold.apply(fb)).collect(),
+        None => produced,
+    }
 }
 
 #[cfg(test)]
