@@ -131,9 +131,10 @@ impl RunOptions {
     /// Nothing async can interrupt a thread that an agent or scorer blocks (a synchronous loop,
     /// `std::thread::sleep`, a blocking call). Watched from threads they never run on, a
     /// timeout holds for them too: the agent or scorer is given up, its future aborted and the
-    /// thread it blocks abandoned (never waited for) while the run goes on. Each abandoned
-    /// thread is lost to `runtime` for the rest of the run, so give it enough worker threads
-    /// for the concurrency (a blocked thread starves the tasks queued behind it).
+    /// thread it blocks abandoned (never waited for) while the run goes on. An abandoned thread
+    /// is lost to `runtime`; while as many work futures as it has worker threads are running or
+    /// stuck, the next ones run on its blocking pool, a thread each. Give it as many worker
+    /// threads as the concurrency, so that only stuck work overflows.
     ///
     /// Without it, agents and scorers run on the calling runtime as tasks of their own, and a
     /// timeout holds only for futures that yield, or while that runtime has a thread left to
@@ -250,9 +251,9 @@ impl RunOptions {
     /// Where the jobs of a run have their agents and scorers run. Called within the run's
     /// runtime, the default home of both.
     pub(crate) fn work(&self) -> Work {
-        Work {
-            runtime: self.work_runtime.clone().unwrap_or_else(Handle::current),
-            scorer_timeout: self.scorer_timeout,
+        match &self.work_runtime {
+            Some(runtime) => Work::new(runtime.clone(), true, self.scorer_timeout),
+            None => Work::new(Handle::current(), false, self.scorer_timeout),
         }
     }
 }

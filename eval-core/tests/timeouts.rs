@@ -315,3 +315,40 @@ async fn a_replay_gives_up_a_scorer_that_never_returns() {
     }
     assert_eq!(feedback(&replayed, "t00", "stuck").verdict(), Verdict::Informational);
 }
+
+#[tokio::test]
+async fn when_every_worker_is_stuck_the_rest_still_runs_and_is_graded() {
+    // Two workers, and every agent blocks its thread: the first two take both for good.
+    let work = WorkRuntime::new(2);
+    let agent = |task: Arc<Task>, ctx: Ctx| async move {
+        ctx.tool_call("lookup", json!({"id": task.id()}));
+        std::thread::sleep(Duration::from_secs(10));
+        Ok::<_, String>(task.input().to_owned())
+    };
+    let options = RunOptions::default()
+        .concurrency(2)
+        .timeout(Duration::from_millis(200))
+        .scorer_timeout(Duration::from_secs(1))
+        .work_runtime(work.handle());
+    let started = Instant::now();
+    let result = run(&suite(6), agent, vec![no_exception(), answered()], options).await;
+    let elapsed = started.elapsed();
+
+    // Three rounds of two agents timed out, with nothing waiting for a stuck worker.
+    assert!(elapsed < Duration::from_millis(600) + MARGIN, "took {elapsed:?}");
+    assert_eq!(result.tasks().len(), 6);
+    for task in result.tasks() {
+        let id = &task.task_id;
+        assert_eq!(
+            task.trace.exception.as_ref().map(|e| e.message.as_str()),
+            Some("the agent did not finish within 200ms"),
+            "{id}"
+        );
+        assert_eq!(task.trace.tool_calls().count(), 1, "{id}: every agent started");
+        for key in ["no_exception", "answered"] {
+            let graded = feedback(&result, id, key);
+            assert_eq!(graded.verdict(), Verdict::Fail, "{id} {key}: graded, not given up");
+            assert_eq!(graded.comment, None, "{id} {key}");
+        }
+    }
+}

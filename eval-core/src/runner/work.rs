@@ -7,8 +7,13 @@
 //! agent's timeout, and each scorer's. The work future records its progress (the agent's
 //! result, which scorer runs since when, the feedback so far) in a [`Progress`] the job reads
 //! when a deadline passes. A phase that overruns is given up: its future is aborted (a thread it
-//! blocks is abandoned, never waited for) and what comes after it starts anew, on another
-//! thread of the work runtime.
+//! blocks is abandoned, never waited for) and what comes after it starts anew.
+//!
+//! A thread blocked for good is lost to the work runtime, and a runtime cannot grow more
+//! workers. So, on a work runtime of the caller's, work futures that may hold a worker (running,
+//! or given up without having ended) are counted: once there are as many as workers, the next
+//! one runs on the runtime's blocking pool instead, a thread of its own, so that a run whose
+//! agents all block still grades what they left and starts its other tasks.
 //!
 //! One spawn per attempt and no message per scorer keep the cost per pair small: the job is
 //! woken once, when the attempt is graded, unless a deadline passes first.
@@ -21,6 +26,7 @@ use crate::task::Task;
 use crate::trace::{Exception, Trace};
 use serde_json::Value;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -52,11 +58,64 @@ pub(crate) struct AgentRun<F, G> {
 /// Where the agents and scorers of a run execute, and how long a scorer may take.
 #[derive(Clone)]
 pub(crate) struct Work {
-    pub(crate) runtime: Handle,
-    pub(crate) scorer_timeout: Duration,
+    runtime: Handle,
+    scorer_timeout: Duration,
+    /// The workers of a work runtime given by the caller; `None` on the calling runtime, where
+    /// everything is spawned as usual.
+    workers: Option<Arc<Workers>>,
+}
+
+/// A work runtime's worker threads, and how many work futures may hold one now.
+struct Workers {
+    threads: usize,
+    held: AtomicUsize,
+}
+
+/// One work future counted in [`Workers::held`] until it is dropped: when it ends, or when it
+/// is aborted while it waits. One stuck in a blocking call is never dropped, and stays counted.
+struct Held(Arc<Workers>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Work {
+    /// Agents and scorers run on `runtime` (its workers counted when `dedicated`, see the
+    /// module's documentation), each scorer for at most `scorer_timeout`.
+    pub(crate) fn new(runtime: Handle, dedicated: bool, scorer_timeout: Duration) -> Self {
+        let workers = dedicated.then(|| {
+            Arc::new(Workers {
+                threads: runtime.metrics().num_workers(),
+                held: AtomicUsize::new(0),
+            })
+        });
+        Work {
+            runtime,
+            scorer_timeout,
+            workers,
+        }
+    }
+
+    /// Starts `future` on a worker of the work runtime, or on a thread of its blocking pool
+    /// when every worker may be held.
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Running {
+        let Some(workers) = &self.workers else {
+            return Running(self.runtime.spawn(future));
+        };
+        if workers.held.fetch_add(1, Ordering::AcqRel) < workers.threads {
+            let held = Held(workers.clone());
+            return Running(self.runtime.spawn(async move {
+                let _held = held;
+                future.await
+            }));
+        }
+        workers.held.fetch_sub(1, Ordering::AcqRel);
+        let runtime = self.runtime.clone();
+        Running(self.runtime.spawn_blocking(move || runtime.block_on(future)))
+    }
+
     /// Runs `agent`, then every scorer on what it left, on the work runtime, and waits for them
     /// here under their deadlines.
     pub(crate) async fn attempt<I, R, O, F, G>(
@@ -79,7 +138,7 @@ impl Work {
             scorers,
             progress: progress.clone(),
         };
-        let running = Running(self.runtime.spawn(agent_then_scorers(agent.work, scoring.clone())));
+        let running = self.spawn(agent_then_scorers(agent.work, scoring.clone()));
         let watch = Watch {
             work: self,
             scoring,
@@ -248,7 +307,8 @@ where
 }
 
 /// A work future, aborted when its job no longer waits for it: a job abandoned at the end of a
-/// stop request's grace period takes its agent and scorers along.
+/// stop request's grace period takes its agent and scorers along (unless they block a thread of
+/// the blocking pool, which cannot be aborted: it is abandoned too).
 struct Running(JoinHandle<()>);
 
 impl Drop for Running {
@@ -423,7 +483,7 @@ where
     R: Send + Sync + 'static,
     O: Send + Sync + 'static,
 {
-    Running(work.runtime.spawn(async move { scoring.score_from(&graded, from).await }))
+    work.spawn(async move { scoring.score_from(&graded, from).await })
 }
 
 /// The result, taking the trace out of `graded` (a copy only when a given-up scorer still
