@@ -6,8 +6,8 @@ use crate::diagnostic::Errors;
 use proc_macro2::TokenStream;
 use syn::{Expr, ExprArray, ExprPath, Ident, LitStr};
 
-const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `max_tokens`, \
-                       `max_seconds`, `label`, `store` and `ide`";
+const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `scorer_timeout`, \
+                       `max_tokens`, `max_seconds`, `label`, `store` and `ide`";
 
 #[derive(Default)]
 pub(crate) struct SuiteOptions {
@@ -19,6 +19,8 @@ pub(crate) struct SuiteOptions {
     pub concurrency: Option<Setting<usize>>,
     pub repeats: Option<Setting<u32>>,
     pub timeout: Option<Setting<f64>>,
+    /// How long each scorer may grade a task, in seconds.
+    pub scorer_timeout: Option<Setting<f64>>,
     pub max_tokens: Option<Setting<u64>>,
     pub max_seconds: Option<Setting<f64>>,
     pub label: Option<Setting<LitStr>>,
@@ -94,7 +96,8 @@ impl SuiteOptions {
                 let expected = Expected("a number of seconds", "max_seconds = 60");
                 self.max_seconds = read.with(errors, expected, args::number);
             }
-            "timeout" => self.timeout = timeout(&read, errors),
+            "timeout" => self.timeout = duration(&read, errors, "timeout = \"30s\""),
+            "scorer_timeout" => self.scorer_timeout = duration(&read, errors, "scorer_timeout = \"30s\""),
             "label" => self.label = read.with(errors, Expected("a string", "label = \"nightly\""), string),
             "store" => {
                 let expected = Expected("a directory path", "store = \"target/evals\"");
@@ -150,10 +153,11 @@ impl Reader<'_> {
     }
 }
 
-fn timeout(read: &Reader<'_>, errors: &mut Errors) -> Option<Setting<f64>> {
+/// A duration option: `"500ms"`, `"30s"`, `"2m"`, or a number of seconds; in seconds.
+fn duration(read: &Reader<'_>, errors: &mut Errors, example: &str) -> Option<Setting<f64>> {
     let expected = Expected(
         "a duration, a number with the unit `ms`, `s` or `m`, or a number of seconds",
-        "timeout = \"30s\"",
+        example,
     );
     let setting = read.with(errors, expected, |value| match args::string(value) {
         Some(text) => Some(parse_duration(&text.value())),
@@ -230,6 +234,7 @@ mod tests {
             concurrency = 8,
             repeats = 3,
             timeout = "1.5m",
+            scorer_timeout = "500ms",
             max_tokens = 1000,
             max_seconds = 2.5,
             label = "nightly",
@@ -242,6 +247,7 @@ mod tests {
         assert_eq!(options.concurrency.unwrap().value, 8);
         assert_eq!(options.repeats.unwrap().value, 3);
         assert_eq!(options.timeout.unwrap().value, 90.0);
+        assert_eq!(options.scorer_timeout.unwrap().value, 0.5);
         assert_eq!(options.max_tokens.unwrap().value, 1000);
         assert_eq!(options.max_seconds.unwrap().value, 2.5);
         assert_eq!(options.label.unwrap().value.value(), "nightly");
@@ -279,6 +285,12 @@ mod tests {
         );
         assert_eq!(error_of(quote!(tasks)), "`tasks` needs a value: `tasks = my_tasks`");
         assert!(error_of(quote!(timeout = "soon")).starts_with("this is not a duration"));
+        assert!(error_of(quote!(scorer_timeout = "1h")).starts_with("this is not a duration"));
+        assert_eq!(
+            error_of(quote!(scorer_timeout = [30])),
+            "`scorer_timeout` takes a duration, a number with the unit `ms`, `s` or `m`, or a number of seconds: \
+             `scorer_timeout = \"30s\"`"
+        );
         assert!(error_of(quote!(ide = "all")).starts_with("`ide` takes \"pairs\""));
     }
 }
