@@ -603,7 +603,10 @@ pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &Sco
     // The call itself goes inside the future: a synchronous scorer panics while called.
     let produced = match catch_panic(async { scorer.score(input).await }).await {
         Ok(produced) => produced,
-        Err(panic) => vec![Feedback::ungradeable(&scorer.spec().key, format!("scorer panicked: {panic}"))],
+        Err(panic) => vec![Feedback::ungradeable(
+            &scorer.spec().key,
+            format!("scorer panicked: {panic}"),
+        )],
     };
     sanitised(scorer.spec(), produced)
 }

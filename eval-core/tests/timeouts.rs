@@ -55,7 +55,9 @@ fn answered() -> Arc<dyn Scorer<Value, Value, String>> {
 }
 
 fn no_exception() -> Arc<dyn Scorer<Value, Value, String>> {
-    Arc::new(scorer_fn(ScorerSpec::new("no_exception"), |s: &Input| s.trace.succeeded()))
+    Arc::new(scorer_fn(ScorerSpec::new("no_exception"), |s: &Input| {
+        s.trace.succeeded()
+    }))
 }
 
 fn feedback<'a>(run: &'a RunResult, task: &str, key: &str) -> &'a Feedback {
@@ -159,10 +161,7 @@ async fn a_scorer_that_never_returns_is_ungradeable_and_everything_else_is_grade
     let work = WorkRuntime::new(4);
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_owned()) };
     // First the stuck scorer, gating with a threshold; then one that grades every task.
-    let (stuck, released) = Stuck::new(
-        ScorerSpec::new("stuck").with_threshold(Threshold::at_least(0.5)),
-        true,
-    );
+    let (stuck, released) = Stuck::new(ScorerSpec::new("stuck").with_threshold(Threshold::at_least(0.5)), true);
     let scorers: Scorers<Value, Value, String> = vec![stuck, answered()];
     let options = RunOptions::default()
         .concurrency(4)
@@ -194,7 +193,13 @@ async fn a_scorer_that_never_returns_is_ungradeable_and_everything_else_is_grade
         assert_eq!(feedback(&result, id, "stuck").verdict(), Verdict::Pass, "{id}");
         assert_eq!(feedback(&result, id, "answered").verdict(), Verdict::Pass, "{id}");
     }
-    let keys: Vec<&str> = result.task("t01").unwrap().feedback.iter().map(|f| f.key.as_str()).collect();
+    let keys: Vec<&str> = result
+        .task("t01")
+        .unwrap()
+        .feedback
+        .iter()
+        .map(|f| f.key.as_str())
+        .collect();
     assert_eq!(keys, ["stuck", "answered"], "feedback stays in scorer order");
 }
 
@@ -223,9 +228,8 @@ async fn each_scorer_has_the_whole_timeout_whatever_the_agent_and_the_scorers_be
         tokio::time::sleep(Duration::from_secs(50)).await;
         Ok::<_, String>(task.input().to_owned())
     };
-    let slow = |key: &str| -> Arc<dyn Scorer<Value, Value, String>> {
-        Arc::new(Slow(ScorerSpec::new(key), limit * 6 / 10))
-    };
+    let slow =
+        |key: &str| -> Arc<dyn Scorer<Value, Value, String>> { Arc::new(Slow(ScorerSpec::new(key), limit * 6 / 10)) };
     let scorers = vec![slow("first"), slow("second"), slow("third")];
     let result = run(&suite(2), agent, scorers, RunOptions::default().scorer_timeout(limit)).await;
     for id in ["t00", "t01"] {

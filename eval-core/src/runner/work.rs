@@ -65,7 +65,8 @@ pub(crate) struct Work {
     workers: Option<Arc<Workers>>,
 }
 
-/// A work runtime's worker threads, and how many work futures may hold one now.
+/// A work runtime's worker threads, and how many work futures of this run may hold one now
+/// (runs that share a work runtime count their own: a bound per run, not per runtime).
 struct Workers {
     threads: usize,
     held: AtomicUsize,
@@ -143,9 +144,7 @@ impl Work {
             work: self,
             scoring,
             running,
-            agent_deadline: agent
-                .timeout
-                .and_then(|limit| Some((now.checked_add(limit)?, limit))),
+            agent_deadline: agent.timeout.and_then(|limit| Some((now.checked_add(limit)?, limit))),
             given_up: Some(agent.given_up),
         };
         watch.until_graded().await
