@@ -3,7 +3,7 @@
 
 mod work;
 
-pub(crate) use work::{Graded, Watched, Work};
+pub(crate) use work::{Done, Graded, Watched, Work};
 
 use crate::agent::{Agent, short_type_name};
 use crate::capture::TaskSpan;
@@ -248,13 +248,14 @@ impl RunOptions {
         self.cassettes.as_ref()
     }
 
-    /// Where the jobs of a run have their agents and scorers run. Called within the run's
-    /// runtime, the default home of both.
-    pub(crate) fn work(&self) -> Work {
-        match &self.work_runtime {
-            Some(runtime) => Work::new(runtime.clone(), true, self.scorer_timeout),
-            None => Work::new(Handle::current(), false, self.scorer_timeout),
-        }
+    /// Where the attempts of a run have their agents (timed by `agent_timeout`) and scorers
+    /// (if `scoring`) run. Called within the run's runtime, the default home of both.
+    pub(crate) fn work(&self, agent_timeout: Option<Duration>, scoring: bool) -> Arc<Work> {
+        let (runtime, dedicated) = match &self.work_runtime {
+            Some(runtime) => (runtime.clone(), true),
+            None => (Handle::current(), false),
+        };
+        Work::new(runtime, dedicated, agent_timeout, self.scorer_timeout, scoring)
     }
 }
 
@@ -304,38 +305,63 @@ where
     let agent = Arc::new(agent);
     let scorers = Arc::new(scorers);
     let repeated = options.repeats > 1;
-    let work = options.work();
-    schedule(suite, meta, &options, started, |task, attempt| {
+    let work = options.work(options.timeout, !scorers.is_empty());
+    schedule(suite, meta, &options, started, &work, |task, attempt, done| {
         let job = Job {
             task,
             attempt: repeated.then_some(attempt),
             agent: agent.clone(),
             scorers: scorers.clone(),
-            work: work.clone(),
             timeout: options.timeout,
             budgets: options.budgets,
-            observer: options.observer.clone(),
             cassettes: options.cassettes.clone(),
         };
-        job.run()
+        job.start(&work, done);
     })
     .await
 }
 
-/// Starts `job` for every attempt of every task of `suite`, at most `options.concurrency` at
-/// once, and gathers the records in suite order into the run. A stop request starts nothing
-/// more; jobs still running when its grace is over are abandoned and the run is recorded as
+/// Has `start` start every attempt of every task of `suite` (on `work`, or handing its record
+/// to [`Done`] at once), at most `options.concurrency` at once, watches their deadlines, and
+/// gathers the records in suite order into the run. A stop request starts nothing more;
+/// attempts still running when its grace is over are abandoned and the run is recorded as
 /// interrupted. Shared by running agents and re-grading a stored run.
-pub(crate) async fn schedule<I, R, F, Fut>(
+pub(crate) async fn schedule<I, R, F>(
+    suite: &Suite<I, R>,
+    meta: RunMeta,
+    options: &RunOptions,
+    started: Instant,
+    work: &Work,
+    start: F,
+) -> RunResult
+where
+    F: FnMut(Arc<Task<I, R>>, u32, Done),
+{
+    let (over, run_over) = tokio::sync::oneshot::channel::<()>();
+    let gathered = async move {
+        let result = gather(suite, meta, options, started, work, start).await;
+        drop(over);
+        result
+    };
+    let watched = work.watch_until(async {
+        // Resolves when `over` is dropped, with the run gathered.
+        let _ = run_over.await;
+    });
+    let (result, ()) = tokio::join!(gathered, watched);
+    result
+}
+
+/// The scheduling and gathering of [`schedule`], while the watchdog looks after the attempts.
+async fn gather<I, R, F>(
     suite: &Suite<I, R>,
     mut meta: RunMeta,
     options: &RunOptions,
     started: Instant,
-    mut job: F,
+    work: &Work,
+    mut start: F,
 ) -> RunResult
 where
-    F: FnMut(Arc<Task<I, R>>, u32) -> Fut,
-    Fut: Future<Output = TaskResult> + Send + 'static,
+    F: FnMut(Arc<Task<I, R>>, u32, Done),
 {
     let records = suite.len() * options.repeats as usize;
     if let Some(observer) = &options.observer {
@@ -348,13 +374,13 @@ where
     }
 
     let limit = Arc::new(Semaphore::new(options.concurrency));
-    let mut jobs = Vec::with_capacity(records);
+    let mut pending = Vec::with_capacity(records);
     let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
     let mut stopped = false;
     'starting: for task in suite.tasks() {
         for attempt in 1..=options.repeats {
-            // Acquired before spawning so that at most `concurrency` jobs exist at once; a stop
-            // request while waiting for a slot starts nothing more.
+            // Acquired before starting so that at most `concurrency` attempts run at once; a
+            // stop request while waiting for a slot starts nothing more.
             let permit = tokio::select! {
                 biased;
                 () = &mut stop_before_start => {
@@ -366,12 +392,14 @@ where
             let Ok(permit) = permit else {
                 unreachable!("the semaphore is never closed")
             };
-            let future = job(task.clone(), attempt);
-            jobs.push(tokio::spawn(async move {
-                let result = future.await;
-                drop(permit);
-                result
-            }));
+            let (sender, record) = tokio::sync::oneshot::channel();
+            let done = Done {
+                sender,
+                permit,
+                observer: options.observer.clone(),
+            };
+            start(task.clone(), attempt, done);
+            pending.push(record);
         }
     }
 
@@ -385,30 +413,32 @@ where
     };
     let mut grace_over = std::pin::pin!(grace_over);
     let mut abandoning = false;
-    for mut job in jobs {
-        if abandoning && !job.is_finished() {
-            job.abort();
-            continue;
-        }
-        let joined = tokio::select! {
-            joined = &mut job => joined,
-            () = &mut grace_over, if !abandoning => {
-                abandoning = true;
-                job.abort();
-                continue;
+    let mut lost = false;
+    for mut record in pending {
+        let received = if abandoning {
+            // Abandoned: only what was handed over before counts.
+            record.try_recv().map_err(|_| ())
+        } else {
+            tokio::select! {
+                received = &mut record => received.map_err(|_| ()),
+                () = &mut grace_over => {
+                    abandoning = true;
+                    work.abandon_all();
+                    record.try_recv().map_err(|_| ())
+                }
             }
         };
-        // Jobs catch every panic of agents and scorers themselves; a join error means the
-        // runtime is shutting down under us.
-        match joined {
+        match received {
             Ok(result) => tasks.push(result),
-            Err(e) => panic!("a task job was cancelled or aborted: {e}"),
+            // Every attempt hands its record over unless abandoned; one that could not (its
+            // work runtime gone) is missing from the run, like an abandoned one.
+            Err(()) => lost |= !abandoning,
         }
     }
 
     // A stop requested once every task had started, all of them finishing within the grace
     // period, leaves a complete run: nothing is missing from it.
-    if stopped || abandoning {
+    if stopped || abandoning || lost {
         meta.status = RunStatus::Interrupted;
     }
     meta.duration_ms = started.elapsed().as_millis() as u64;
@@ -476,10 +506,8 @@ struct Job<I, R, A: Agent<I, R>> {
     attempt: Option<u32>,
     agent: Arc<A>,
     scorers: Arc<Scorers<I, R, A::Output>>,
-    work: Work,
     timeout: Option<Duration>,
     budgets: Budgets,
-    observer: Option<Arc<dyn Observer>>,
     cassettes: Option<Cassettes>,
 }
 
@@ -489,7 +517,8 @@ where
     R: Serialize + Send + Sync + 'static,
     A: Agent<I, R>,
 {
-    async fn run(self) -> TaskResult {
+    /// Starts the attempt on `work`; its record goes to `done`.
+    fn start(self, work: &Arc<Work>, done: Done) {
         let ctx = Ctx::new(self.task.id(), self.attempt.unwrap_or(1));
         let ctx = match &self.cassettes {
             Some(cassettes) => ctx.with_cassettes(cassettes.clone()),
@@ -500,19 +529,24 @@ where
             work: run_agent(self.agent.clone(), self.task.clone(), ctx.clone(), started),
             timeout: self.timeout,
             // What the agent recorded before it was given up stays in its trace.
-            given_up: |exception| Graded {
+            given_up: move |exception| Graded {
                 outputs: None,
                 outputs_json: Value::Null,
                 trace: Trace::new(ctx.take_events(), Some(exception), started.elapsed().as_millis() as u64),
             },
         };
+        let (task, scorers) = (self.task.clone(), self.scorers.clone());
+        work.attempt(task, scorers, agent, move |watched| done.send(self.record(watched)));
+    }
+
+    /// The attempt's record.
+    fn record(self, watched: Watched) -> TaskResult {
         let Watched {
             outputs_json,
             trace,
             feedback,
-        } = self.work.attempt(self.task.clone(), self.scorers.clone(), agent).await;
-
-        let result = TaskResult {
+        } = watched;
+        TaskResult {
             task_id: match self.attempt {
                 Some(n) => format!("{}#{n}", self.task.id()),
                 None => self.task.id().to_owned(),
@@ -528,11 +562,7 @@ where
             outputs: outputs_json,
             attempt: self.attempt,
             content_hash: self.task.content_hash().clone(),
-        };
-        if let Some(observer) = &self.observer {
-            observer.task_evaluated(&result);
         }
-        result
     }
 }
 
