@@ -356,3 +356,41 @@ async fn when_every_worker_is_stuck_the_rest_still_runs_and_is_graded() {
         }
     }
 }
+
+/// An output whose `Serialize` panics on task `t01`.
+struct Answer(String);
+
+impl serde::Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == "q1" {
+            panic!("cannot write this answer");
+        }
+        serializer.serialize_str(&self.0)
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_whose_own_work_panics_is_recorded_and_the_run_goes_on() {
+    let work = WorkRuntime::new(2);
+    let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(Answer(task.input().to_owned())) };
+    let succeeded: Arc<dyn Scorer<Value, Value, Answer>> =
+        Arc::new(scorer_fn(ScorerSpec::new("succeeded"), |s: &ScoreInput<Value, Value, Answer>| {
+            s.trace.succeeded()
+        }));
+    let options = RunOptions::default().work_runtime(work.handle());
+    let result = run(&suite(3), agent, vec![succeeded], options).await;
+
+    assert_eq!(result.meta.status, RunStatus::Completed);
+    let broken = result.task("t01").unwrap();
+    let exception = broken.trace.exception.as_ref().unwrap();
+    assert_eq!(exception.kind, Exception::PANIC);
+    assert_eq!(
+        exception.message,
+        "the agent's work ended without a result: it panicked: cannot write this answer"
+    );
+    assert_eq!(feedback(&result, "t01", "succeeded").verdict(), Verdict::Fail);
+    for id in ["t00", "t02"] {
+        assert_eq!(feedback(&result, id, "succeeded").verdict(), Verdict::Pass, "{id}");
+        assert_eq!(result.task(id).unwrap().outputs, json!(format!("q{}", &id[2..])));
+    }
+}
