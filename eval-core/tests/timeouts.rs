@@ -124,7 +124,7 @@ struct Stuck {
 }
 
 impl Stuck {
-    fn new(spec: ScorerSpec, spins: bool) -> (Arc<dyn Scorer<Value, Value, String>>, Arc<AtomicBool>) {
+    fn scorer(spec: ScorerSpec, spins: bool) -> (Arc<dyn Scorer<Value, Value, String>>, Arc<AtomicBool>) {
         let released = Arc::new(AtomicBool::new(false));
         let scorer = Stuck {
             spec,
@@ -161,7 +161,7 @@ async fn a_scorer_that_never_returns_is_ungradeable_and_everything_else_is_grade
     let work = WorkRuntime::new(4);
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_owned()) };
     // First the stuck scorer, gating with a threshold; then one that grades every task.
-    let (stuck, released) = Stuck::new(ScorerSpec::new("stuck").with_threshold(Threshold::at_least(0.5)), true);
+    let (stuck, released) = Stuck::scorer(ScorerSpec::new("stuck").with_threshold(Threshold::at_least(0.5)), true);
     let scorers: Scorers<Value, Value, String> = vec![stuck, answered()];
     let options = RunOptions::default()
         .concurrency(4)
@@ -249,7 +249,7 @@ async fn without_a_work_runtime_timeouts_hold_for_futures_that_yield() {
         Ok::<_, String>(task.input().to_owned())
     };
     // On this single thread only a scorer whose future pends can be given up.
-    let (pending, _) = Stuck::new(ScorerSpec::new("stuck"), false);
+    let (pending, _) = Stuck::scorer(ScorerSpec::new("stuck"), false);
     let options = RunOptions::default()
         .timeout(Duration::from_secs(2))
         .scorer_timeout(Duration::from_secs(5));
@@ -296,7 +296,7 @@ async fn a_replay_gives_up_a_scorer_that_never_returns() {
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_owned()) };
     let stored = run(&suite(3), agent, vec![answered()], RunOptions::default()).await;
 
-    let (stuck, released) = Stuck::new(ScorerSpec::new("stuck"), true);
+    let (stuck, released) = Stuck::scorer(ScorerSpec::new("stuck"), true);
     let options = RunOptions::default()
         .scorer_timeout(Duration::from_millis(200))
         .work_runtime(work.handle());
@@ -373,10 +373,10 @@ impl serde::Serialize for Answer {
 async fn an_attempt_whose_own_work_panics_is_recorded_and_the_run_goes_on() {
     let work = WorkRuntime::new(2);
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(Answer(task.input().to_owned())) };
-    let succeeded: Arc<dyn Scorer<Value, Value, Answer>> =
-        Arc::new(scorer_fn(ScorerSpec::new("succeeded"), |s: &ScoreInput<Value, Value, Answer>| {
-            s.trace.succeeded()
-        }));
+    let succeeded: Arc<dyn Scorer<Value, Value, Answer>> = Arc::new(scorer_fn(
+        ScorerSpec::new("succeeded"),
+        |s: &ScoreInput<Value, Value, Answer>| s.trace.succeeded(),
+    ));
     let options = RunOptions::default().work_runtime(work.handle());
     let result = run(&suite(3), agent, vec![succeeded], options).await;
 

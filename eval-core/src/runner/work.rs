@@ -582,9 +582,8 @@ where
     fn check(self: Arc<Self>, now: Instant) -> Option<Instant> {
         let limit = self.work.scorer_timeout;
         let state = self.lock();
-        if state.finish.is_none() {
-            return None;
-        }
+        // Nothing to watch once the record is handed over.
+        state.finish.as_ref()?;
         let generation = state.generation;
         if state.graded.is_none() {
             let (at, agent_limit) = state.agent_deadline?;
@@ -628,21 +627,15 @@ where
 
 /// `body` as the work future of `generation`, which tells the attempt if it ends without
 /// handing the record over (a panic of its own, or dropped by a runtime shutting down).
-fn guarded(
-    attempt: Arc<dyn EndsEarly>,
-    generation: u64,
-    body: impl Future<Output = ()> + Send + 'static,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let mut guard = Guard {
-            attempt: Some(attempt),
-            generation,
-        };
-        let outcome = catch_panic(body).await;
-        let attempt = guard.attempt.take();
-        if let (Err(panic), Some(attempt)) = (outcome, attempt) {
-            attempt.ended_early_dyn(generation, &format!("it panicked: {panic}"));
-        }
+async fn guarded(attempt: Arc<dyn EndsEarly>, generation: u64, body: impl Future<Output = ()> + Send + 'static) {
+    let mut guard = Guard {
+        attempt: Some(attempt),
+        generation,
+    };
+    let outcome = catch_panic(body).await;
+    let attempt = guard.attempt.take();
+    if let (Err(panic), Some(attempt)) = (outcome, attempt) {
+        attempt.ended_early_dyn(generation, &format!("it panicked: {panic}"));
     }
 }
 
