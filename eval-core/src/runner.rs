@@ -331,23 +331,29 @@ pub(crate) async fn schedule<I, R, F>(
     meta: RunMeta,
     options: &RunOptions,
     started: Instant,
-    work: &Work,
+    work: &Arc<Work>,
     start: F,
 ) -> RunResult
 where
     F: FnMut(Arc<Task<I, R>>, u32, Done),
 {
     let (over, run_over) = tokio::sync::oneshot::channel::<()>();
-    let gathered = async move {
-        let result = gather(suite, meta, options, started, work, start).await;
-        drop(over);
-        result
-    };
-    let watched = work.watch_until(async {
-        // Resolves when `over` is dropped, with the run gathered.
-        let _ = run_over.await;
+    // A task of its own, so that the scheduler's many wake-ups do not poll it too.
+    let watchdog = tokio::spawn({
+        let work = work.clone();
+        async move {
+            work.watch_until(async {
+                // Resolves when `over` is dropped, with the run gathered.
+                let _ = run_over.await;
+            })
+            .await
+        }
     });
-    let (result, ()) = tokio::join!(gathered, watched);
+    let result = gather(suite, meta, options, started, work, start).await;
+    drop(over);
+    // It lets go of the attempts once it sees the run is over; a join error means the runtime
+    // is shutting down, which lets go of them all the same.
+    let _ = watchdog.await;
     result
 }
 
