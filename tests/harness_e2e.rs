@@ -19,7 +19,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 const WEATHER_TASKS: [&str; 5] = ["paris", "paris_2", "rome", "tokyo", "atlantis"];
 const WEATHER_SCORERS: [&str; 3] = ["called_tool", "city_matches", "answer_length"];
@@ -888,7 +888,7 @@ fn an_interrupted_run_saves_what_finished_and_tells_how_to_resume() {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: sends a signal to the child this test spawned and has not reaped yet.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let run = Run::from(child.wait_with_output().unwrap());
+    let run = Run::from(wait_with_deadline(child, Duration::from_secs(120)));
 
     assert_ne!(run.code(), 0, "{run}");
     let saved = run.saved_run("weather");
@@ -1429,6 +1429,175 @@ fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Agents and scorers that never return. The weather suite has `timeout = "5s"` and
+// `scorer_timeout = "3s"`; every subprocess here has a deadline far below how long the stuck
+// agent or scorer would hold it.
+
+#[test]
+fn an_agent_blocking_its_thread_times_out_and_the_run_is_saved() {
+    let scenario = Scenario::start();
+    let started = std::time::Instant::now();
+    // Four agents block their threads at once (the suite's concurrency), the fifth after them.
+    let child = scenario.spawn(&["weather"], &[("E2E_BLOCK_MS", "60000")]);
+    let run = Run::from(wait_with_deadline(child, Duration::from_secs(45)));
+    assert!(started.elapsed() < Duration::from_secs(45), "{run}");
+
+    assert_eq!(run.code(), 101, "{run}");
+    // Timed out before it looked anything up, the agent has no tool call and no output: every
+    // pair fails, saying why.
+    assert_eq!(run.results(), pairs_of(&WEATHER_TASKS, "FAILED"), "{run}");
+    for pair in pairs_of(&WEATHER_TASKS, "FAILED").keys() {
+        let message = run.failure(pair);
+        assert!(message.contains("the agent did not finish within 5s"), "{message}");
+    }
+    let saved = run.saved_run("weather");
+    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(saved.run.tasks().len(), WEATHER_TASKS.len());
+    for task in saved.run.tasks() {
+        let exception = task.trace.exception.as_ref().expect("timed out");
+        assert_eq!(exception.kind, eval_engine::Exception::TIMEOUT, "{}", task.task_id);
+        let called_tool = task.feedback_for("called_tool").unwrap();
+        assert_eq!(
+            called_tool.as_bool(),
+            Some(false),
+            "graded, not given up: {called_tool:?}"
+        );
+    }
+}
+
+#[test]
+fn scorers_that_spin_or_never_complete_are_ungradeable_and_the_rest_is_reported() {
+    let scenario = Scenario::start();
+    let started = std::time::Instant::now();
+    let child = scenario.spawn(
+        &["weather"],
+        &[("E2E_SCORER_SPIN", "rome"), ("E2E_SCORER_PENDING", "tokyo")],
+    );
+    let run = Run::from(wait_with_deadline(child, Duration::from_secs(45)));
+    assert!(started.elapsed() < Duration::from_secs(45), "{run}");
+
+    let mut expected = pairs_of(&WEATHER_TASKS, "ok");
+    expected.insert(WEAK_PAIR.to_owned(), "FAILED".to_owned());
+    expected.insert("weather::rome::called_tool".to_owned(), "FAILED".to_owned());
+    expected.insert("weather::tokyo::called_tool".to_owned(), "FAILED".to_owned());
+    assert_eq!(run.results(), expected, "{run}");
+    assert_eq!(run.code(), 101, "{run}");
+    let saved = run.saved_run("weather");
+    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
+    for task in ["rome", "tokyo"] {
+        let message = run.failure(&format!("weather::{task}::called_tool"));
+        assert!(
+            message.contains("is ungradeable (counts as a fail)")
+                && message.contains("the scorer did not finish within 3s"),
+            "{message}"
+        );
+        let record = saved.run.task(task).unwrap();
+        let given_up = record.feedback_for("called_tool").unwrap();
+        assert_eq!(given_up.as_bool(), None, "{given_up:?}");
+        assert_eq!(given_up.comment.as_deref(), Some("the scorer did not finish within 3s"));
+        // The scorers after it graded, on the agent's output.
+        assert_eq!(record.feedback_for("city_matches").unwrap().as_bool(), Some(true));
+        assert!(record.feedback_for("answer_length").is_some());
+        assert_eq!(record.trace.exception, None, "the agent itself was fine");
+    }
+}
+
+#[test]
+fn a_sigterm_while_every_agent_blocks_stops_the_run_at_once() {
+    let scenario = Scenario::start();
+    let mut child = scenario.spawn(
+        &["weather"],
+        &[("E2E_BLOCK_MS", "60000"), ("EVAL_GRACE_SECONDS", "0.5")],
+    );
+    // The agents record their start before they block; four run at once.
+    wait_until(&mut child, "four agents started", || scenario.calls().len() >= 4);
+    let signalled = std::time::Instant::now();
+    signal(&child, libc::SIGTERM);
+    let run = Run::from(wait_with_deadline(child, Duration::from_secs(30)));
+    let took = signalled.elapsed();
+
+    // Well before the agents' 5 s timeout: the signal did not wait for them.
+    assert!(took < Duration::from_secs(4), "exited {took:?} after the signal: {run}");
+    assert_eq!(run.code(), 130, "{run}");
+    assert!(run.stderr.contains("interrupted: no new task starts"), "{run}");
+    let saved = run.saved_run("weather");
+    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Interrupted);
+    assert!(saved.run.tasks().is_empty(), "no agent finished: {run}");
+    assert!(
+        run.failure("weather::paris::called_tool")
+            .contains("interrupted: not run"),
+        "{run}"
+    );
+    assert_eq!(scenario.take_calls().len(), 4, "no new task started");
+}
+
+#[test]
+fn two_sigterms_after_the_tests_printed_exit_at_once() {
+    let scenario = Scenario::start();
+    // A `git` that takes its time stands for a slow conclusion: the harness asks it for the
+    // commit after the tests have reported, before it saves the run.
+    let bin = scenario.scratch.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let git = bin.join("git");
+    fs::write(&git, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(&git, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let stdout_file = scenario.scratch.path().join("stdout");
+    let mut command = scenario.command(&scenario.binary);
+    command
+        .arg("weather")
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_file).unwrap())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    wait_until(&mut child, "the tests reported", || {
+        fs::read_to_string(&stdout_file).unwrap().contains("test result:")
+    });
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, libc::SIGTERM);
+    let output = wait_with_deadline(child, Duration::from_secs(10));
+    let run = Run {
+        stdout: fs::read_to_string(&stdout_file).unwrap(),
+        ..Run::from(output)
+    };
+
+    assert_eq!(run.code(), 130, "{run}");
+    assert!(
+        run.stderr
+            .contains("interrupted: every task has ended; the runs are being saved (interrupt again to exit at once)"),
+        "{run}"
+    );
+}
+
+/// Polls `done` until it holds; kills the child and fails the test if the child ends first or
+/// a minute passes.
+fn wait_until(child: &mut Child, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        let ended = child.try_wait().unwrap();
+        if ended.is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("waited in vain for this: {what} (the test binary ended: {ended:?})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to a child this test spawned and has not reaped yet.
+fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: the child is alive or a zombie until waited for, so the pid is still its own.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // The scratch crate.
 
 /// Where everything of these tests lives: the crate, its target directory, the tool cache.
@@ -1580,6 +1749,12 @@ impl Scenario {
             assert!(std::time::Instant::now() < deadline, "no task was journaled");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// The agent invocations so far, one `<suite> <task id>` each, leaving them in place.
+    fn calls(&self) -> Vec<String> {
+        let calls = fs::read_to_string(self.calls_file()).unwrap_or_default();
+        calls.lines().map(str::to_owned).collect()
     }
 
     /// The agent invocations since the last call, one `<suite> <task id>` each.

@@ -2,9 +2,8 @@
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
 use crate::feedback::Feedback;
-use crate::observer::Observer;
 use crate::result::{Budgets, RunResult, TaskResult};
-use crate::runner::{RunOptions, grade, schedule, start_meta};
+use crate::runner::{Done, Graded, RunOptions, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
@@ -41,7 +40,8 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// [`Exception::NOT_REPLAYED`] and every scorer's feedback ungradeable, saying why: it is not in
 /// `stored`, its inputs changed since (the stored output answers other inputs), or its stored
 /// output does not read back as `O`. The run records `replayed_from`; options that concern
-/// agents (timeout, cassettes) have no effect.
+/// agents (timeout, cassettes) have no effect. Scorers run as in [`run`](crate::run), under
+/// the scorer timeout, on [`RunOptions::work_runtime`] if given.
 ///
 /// ```
 /// use eval_engine::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
@@ -96,7 +96,8 @@ where
     let from = Arc::<str>::from(stored_meta.run_id);
     let stored_repeats = stored_meta.repeats;
     let repeated = options.repeats > 1;
-    schedule(suite, meta, &options, started, |task, attempt| {
+    let work = options.work(None, !scorers.is_empty());
+    schedule(suite, meta, &options, started, &work, |task, attempt, done| {
         let record_id = if repeated {
             format!("{}#{attempt}", task.id())
         } else {
@@ -113,9 +114,8 @@ where
             stored_repeats,
             repeats: options.repeats,
             budgets: options.budgets,
-            observer: options.observer.clone(),
         };
-        job.run()
+        job.start(&work, done);
     })
     .await
 }
@@ -132,7 +132,6 @@ struct Regrade<I, R, O> {
     stored_repeats: u32,
     repeats: u32,
     budgets: Budgets,
-    observer: Option<Arc<dyn Observer>>,
 }
 
 impl<I, R, O> Regrade<I, R, O>
@@ -141,10 +140,12 @@ where
     R: Serialize + Send + Sync + 'static,
     O: Send + Sync + 'static,
 {
-    async fn run(mut self) -> TaskResult {
+    /// Starts re-grading on `work`, or hands the record of an attempt that cannot be re-graded
+    /// to `done` at once.
+    fn start(mut self, work: &Arc<Work>, done: Done) {
         let inputs = serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null);
-        let result = match self.stored.take_if(|stored| stored.inputs == inputs) {
-            Some(stored) => self.regraded(stored, inputs).await,
+        match self.stored.take_if(|stored| stored.inputs == inputs) {
+            Some(stored) => self.regrade(stored, inputs, work, done),
             None => {
                 let why = match &self.stored {
                     Some(_) => format!(
@@ -157,17 +158,13 @@ where
                     ),
                     None => format!("not re-graded: run {} has no record of this task", self.from),
                 };
-                self.not_regraded(inputs, Value::Null, Trace::new(Vec::new(), None, 0), &why)
+                done.send(self.not_regraded(inputs, Value::Null, Trace::new(Vec::new(), None, 0), &why));
             }
-        };
-        if let Some(observer) = &self.observer {
-            observer.task_evaluated(&result);
         }
-        result
     }
 
     /// Grades the stored output and trace as the task stands today.
-    async fn regraded(&self, stored: TaskResult, inputs: Value) -> TaskResult {
+    fn regrade(self, stored: TaskResult, inputs: Value, work: &Arc<Work>, done: Done) {
         // A run stores `null` both for an agent that failed (its trace holds the exception)
         // and for an output that is `null` itself (`()`, `None`): only the first has none.
         let outputs = if stored.trace.exception.is_some() {
@@ -181,26 +178,33 @@ where
                         self.from,
                         std::any::type_name::<O>()
                     );
-                    return self.not_regraded(inputs, stored.outputs, stored.trace, &why);
+                    return done.send(self.not_regraded(inputs, stored.outputs, stored.trace, &why));
                 }
             }
         };
-        let feedback = grade(
-            &self.task,
-            outputs.as_ref(),
-            &stored.outputs,
-            &stored.trace,
-            &self.scorers,
-        )
-        .await;
-        TaskResult {
-            feedback,
-            budget_violation: self.budgets.exceeded_by(&stored.trace),
+        let budget_violation = self.budgets.exceeded_by(&stored.trace);
+        let trace_ref = stored.trace_ref;
+        let graded = Graded {
+            outputs,
+            outputs_json: stored.outputs,
             trace: stored.trace,
-            trace_ref: stored.trace_ref,
-            outputs: stored.outputs,
-            ..self.record(inputs)
-        }
+        };
+        let (task, scorers) = (self.task.clone(), self.scorers.clone());
+        work.scorers_only(task, scorers, graded, move |watched| {
+            let Watched {
+                outputs_json,
+                trace,
+                feedback,
+            } = watched;
+            done.send(TaskResult {
+                feedback,
+                budget_violation,
+                trace,
+                trace_ref,
+                outputs: outputs_json,
+                ..self.record(inputs)
+            });
+        });
     }
 
     /// The record of an attempt that cannot be re-graded: every scorer ungradeable, saying why.

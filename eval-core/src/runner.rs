@@ -1,6 +1,10 @@
 //! Running a suite: every task through the agent (bounded concurrency, timeouts, panics caught),
 //! then through every scorer.
 
+mod work;
+
+pub(crate) use work::{Done, Graded, Watched, Work};
+
 use crate::agent::{Agent, short_type_name};
 use crate::capture::TaskSpan;
 use crate::cassette::Cassettes;
@@ -12,7 +16,7 @@ use crate::panic::catch_panic;
 use crate::result::{
     Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskResult,
 };
-use crate::scorer::{ScoreInput, Scorers};
+use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers};
 use crate::suite::Suite;
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -20,7 +24,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, watch};
+use work::AgentRun;
 
 /// How to run a suite. Built with chained setters:
 ///
@@ -40,6 +46,8 @@ use tokio::sync::{Semaphore, watch};
 pub struct RunOptions {
     concurrency: usize,
     timeout: Option<Duration>,
+    scorer_timeout: Duration,
+    work_runtime: Option<Handle>,
     pub(crate) repeats: u32,
     pub(crate) budgets: Budgets,
     run_id: Option<String>,
@@ -65,6 +73,8 @@ impl Default for RunOptions {
         RunOptions {
             concurrency: 8,
             timeout: None,
+            scorer_timeout: RunOptions::DEFAULT_SCORER_TIMEOUT,
+            work_runtime: None,
             repeats: 1,
             budgets: Budgets::default(),
             run_id: None,
@@ -80,6 +90,11 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
+    /// How long a scorer may grade one task unless [`RunOptions::scorer_timeout`] says
+    /// otherwise: a minute, well above what a scorer asking a model for a verdict takes, and
+    /// short enough that a scorer stuck in a loop costs a minute rather than the whole run.
+    pub const DEFAULT_SCORER_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// At most `n` tasks run at once (at least 1). Default 8.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
@@ -91,10 +106,55 @@ impl RunOptions {
         self.concurrency
     }
 
-    /// An agent still running after `limit` is stopped and its task recorded as timed out.
-    /// Needs a tokio runtime with timers enabled.
+    /// An agent still running after `limit` is given up: its task is recorded with a
+    /// [`Exception::TIMEOUT`] exception and the trace it recorded so far, which its scorers
+    /// still grade. Needs a tokio runtime with timers enabled; an agent that blocks its thread
+    /// is only timed out with a [`RunOptions::work_runtime`].
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
+        self
+    }
+
+    /// A scorer still grading a task after `limit` is given up: its feedback is ungradeable
+    /// (`the scorer did not finish within …`), the task's later scorers still grade, and the
+    /// other tasks are not concerned. Default [`RunOptions::DEFAULT_SCORER_TIMEOUT`]. Like the
+    /// agent's timeout, it holds for a scorer that blocks its thread only with a
+    /// [`RunOptions::work_runtime`].
+    pub fn scorer_timeout(mut self, limit: Duration) -> Self {
+        self.scorer_timeout = limit;
+        self
+    }
+
+    /// Runs every agent and scorer on `runtime`, leaving the runtime that calls [`run`] only
+    /// to schedule tasks and watch their deadlines.
+    ///
+    /// Nothing async can interrupt a thread that an agent or scorer blocks (a synchronous loop,
+    /// `std::thread::sleep`, a blocking call). Watched from threads they never run on, a
+    /// timeout holds for them too: the agent or scorer is given up, its future aborted and the
+    /// thread it blocks abandoned (never waited for) while the run goes on. An abandoned thread
+    /// is lost to `runtime`; while as many work futures as it has worker threads are running or
+    /// stuck, the next ones run on its blocking pool, a thread each. Give it as many worker
+    /// threads as the concurrency, so that only stuck work overflows.
+    ///
+    /// Without it, agents and scorers run on the calling runtime as tasks of their own, and a
+    /// timeout holds only for futures that yield, or while that runtime has a thread left to
+    /// notice (never on a current-thread runtime).
+    ///
+    /// ```
+    /// use eval_engine::RunOptions;
+    /// use std::time::Duration;
+    ///
+    /// let work = tokio::runtime::Builder::new_multi_thread().worker_threads(8).enable_all().build().unwrap();
+    /// let options = RunOptions::default()
+    ///     .concurrency(8)
+    ///     .timeout(Duration::from_secs(30))
+    ///     .work_runtime(work.handle().clone());
+    /// # drop(options);
+    /// // Never a plain drop, which would wait for a thread an agent blocks for good.
+    /// work.shutdown_background();
+    /// ```
+    pub fn work_runtime(mut self, runtime: Handle) -> Self {
+        self.work_runtime = Some(runtime);
         self
     }
 
@@ -187,14 +247,27 @@ impl RunOptions {
     pub fn cassettes_in_use(&self) -> Option<&Cassettes> {
         self.cassettes.as_ref()
     }
+
+    /// Where the attempts of a run have their agents (timed by `agent_timeout`) and scorers
+    /// (if `scoring`) run. Called within the run's runtime, the default home of both.
+    pub(crate) fn work(&self, agent_timeout: Option<Duration>, scoring: bool) -> Arc<Work> {
+        let (runtime, dedicated) = match &self.work_runtime {
+            Some(runtime) => (runtime.clone(), true),
+            None => (Handle::current(), false),
+        };
+        Work::new(runtime, dedicated, agent_timeout, self.scorer_timeout, scoring)
+    }
 }
 
 /// Runs every task of `suite` through `agent`, grades it with every scorer, and returns the
 /// results. Nothing is asserted and nothing is written.
 ///
-/// Must be called within a tokio runtime. At most `options.concurrency` tasks are in flight;
+/// Must be called within a tokio runtime with timers enabled (they time the scorers, and the
+/// agent when it has a timeout). At most `options.concurrency` tasks are in flight;
 /// an agent that errors, panics or overruns its timeout is recorded as the task's exception
-/// and its scorers still run on the trace it left, while the other tasks go on.
+/// and its scorers still run on the trace it left, while the other tasks go on. A scorer that
+/// panics, errors or overruns the scorer timeout is ungradeable. Agents and scorers run on
+/// [`RunOptions::work_runtime`] if given (see there for what a timeout can stop).
 ///
 /// ```
 /// use eval_engine::{run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
@@ -232,7 +305,8 @@ where
     let agent = Arc::new(agent);
     let scorers = Arc::new(scorers);
     let repeated = options.repeats > 1;
-    schedule(suite, meta, &options, started, |task, attempt| {
+    let work = options.work(options.timeout, !scorers.is_empty());
+    schedule(suite, meta, &options, started, &work, |task, attempt, done| {
         let job = Job {
             task,
             attempt: repeated.then_some(attempt),
@@ -240,28 +314,60 @@ where
             scorers: scorers.clone(),
             timeout: options.timeout,
             budgets: options.budgets,
-            observer: options.observer.clone(),
             cassettes: options.cassettes.clone(),
         };
-        job.run()
+        job.start(&work, done);
     })
     .await
 }
 
-/// Starts `job` for every attempt of every task of `suite`, at most `options.concurrency` at
-/// once, and gathers the records in suite order into the run. A stop request starts nothing
-/// more; jobs still running when its grace is over are abandoned and the run is recorded as
+/// Has `start` start every attempt of every task of `suite` (on `work`, or handing its record
+/// to [`Done`] at once), at most `options.concurrency` at once, watches their deadlines, and
+/// gathers the records in suite order into the run. A stop request starts nothing more;
+/// attempts still running when its grace is over are abandoned and the run is recorded as
 /// interrupted. Shared by running agents and re-grading a stored run.
-pub(crate) async fn schedule<I, R, F, Fut>(
+pub(crate) async fn schedule<I, R, F>(
+    suite: &Suite<I, R>,
+    meta: RunMeta,
+    options: &RunOptions,
+    started: Instant,
+    work: &Arc<Work>,
+    start: F,
+) -> RunResult
+where
+    F: FnMut(Arc<Task<I, R>>, u32, Done),
+{
+    let (over, run_over) = tokio::sync::oneshot::channel::<()>();
+    // A task of its own, so that the scheduler's many wake-ups do not poll it too.
+    let watchdog = tokio::spawn({
+        let work = work.clone();
+        async move {
+            work.watch_until(async {
+                // Resolves when `over` is dropped, with the run gathered.
+                let _ = run_over.await;
+            })
+            .await
+        }
+    });
+    let result = gather(suite, meta, options, started, work, start).await;
+    drop(over);
+    // It lets go of the attempts once it sees the run is over; a join error means the runtime
+    // is shutting down, which lets go of them all the same.
+    let _ = watchdog.await;
+    result
+}
+
+/// The scheduling and gathering of [`schedule`], while the watchdog looks after the attempts.
+async fn gather<I, R, F>(
     suite: &Suite<I, R>,
     mut meta: RunMeta,
     options: &RunOptions,
     started: Instant,
-    mut job: F,
+    work: &Work,
+    mut start: F,
 ) -> RunResult
 where
-    F: FnMut(Arc<Task<I, R>>, u32) -> Fut,
-    Fut: Future<Output = TaskResult> + Send + 'static,
+    F: FnMut(Arc<Task<I, R>>, u32, Done),
 {
     let records = suite.len() * options.repeats as usize;
     if let Some(observer) = &options.observer {
@@ -274,13 +380,13 @@ where
     }
 
     let limit = Arc::new(Semaphore::new(options.concurrency));
-    let mut jobs = Vec::with_capacity(records);
+    let mut pending = Vec::with_capacity(records);
     let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
     let mut stopped = false;
     'starting: for task in suite.tasks() {
         for attempt in 1..=options.repeats {
-            // Acquired before spawning so that at most `concurrency` jobs exist at once; a stop
-            // request while waiting for a slot starts nothing more.
+            // Acquired before starting so that at most `concurrency` attempts run at once; a
+            // stop request while waiting for a slot starts nothing more.
             let permit = tokio::select! {
                 biased;
                 () = &mut stop_before_start => {
@@ -292,12 +398,14 @@ where
             let Ok(permit) = permit else {
                 unreachable!("the semaphore is never closed")
             };
-            let future = job(task.clone(), attempt);
-            jobs.push(tokio::spawn(async move {
-                let result = future.await;
-                drop(permit);
-                result
-            }));
+            let (sender, record) = tokio::sync::oneshot::channel();
+            let done = Done {
+                sender,
+                permit,
+                observer: options.observer.clone(),
+            };
+            start(task.clone(), attempt, done);
+            pending.push(record);
         }
     }
 
@@ -311,30 +419,32 @@ where
     };
     let mut grace_over = std::pin::pin!(grace_over);
     let mut abandoning = false;
-    for mut job in jobs {
-        if abandoning && !job.is_finished() {
-            job.abort();
-            continue;
-        }
-        let joined = tokio::select! {
-            joined = &mut job => joined,
-            () = &mut grace_over, if !abandoning => {
-                abandoning = true;
-                job.abort();
-                continue;
+    let mut lost = false;
+    for mut record in pending {
+        let received = if abandoning {
+            // Abandoned: only what was handed over before counts.
+            record.try_recv().map_err(|_| ())
+        } else {
+            tokio::select! {
+                received = &mut record => received.map_err(|_| ()),
+                () = &mut grace_over => {
+                    abandoning = true;
+                    work.abandon_all();
+                    record.try_recv().map_err(|_| ())
+                }
             }
         };
-        // Jobs catch every panic of agents and scorers themselves; a join error means the
-        // runtime is shutting down under us.
-        match joined {
+        match received {
             Ok(result) => tasks.push(result),
-            Err(e) => panic!("a task job was cancelled or aborted: {e}"),
+            // Every attempt hands its record over unless abandoned; one that could not (its
+            // work runtime gone) is missing from the run, like an abandoned one.
+            Err(()) => lost |= !abandoning,
         }
     }
 
     // A stop requested once every task had started, all of them finishing within the grace
     // period, leaves a complete run: nothing is missing from it.
-    if stopped || abandoning {
+    if stopped || abandoning || lost {
         meta.status = RunStatus::Interrupted;
     }
     meta.duration_ms = started.elapsed().as_millis() as u64;
@@ -404,7 +514,6 @@ struct Job<I, R, A: Agent<I, R>> {
     scorers: Arc<Scorers<I, R, A::Output>>,
     timeout: Option<Duration>,
     budgets: Budgets,
-    observer: Option<Arc<dyn Observer>>,
     cassettes: Option<Cassettes>,
 }
 
@@ -414,54 +523,36 @@ where
     R: Serialize + Send + Sync + 'static,
     A: Agent<I, R>,
 {
-    async fn run(self) -> TaskResult {
+    /// Starts the attempt on `work`; its record goes to `done`.
+    fn start(self, work: &Arc<Work>, done: Done) {
         let ctx = Ctx::new(self.task.id(), self.attempt.unwrap_or(1));
         let ctx = match &self.cassettes {
             Some(cassettes) => ctx.with_cassettes(cassettes.clone()),
             None => ctx,
         };
         let started = Instant::now();
-        // Whatever the agent emits through `tracing` inside this span lands in its trace.
-        let task_span = TaskSpan::open(&ctx);
-        let agent_run = catch_panic(task_span.instrument(|| self.agent.run(self.task.clone(), ctx.clone())));
-        let finished = match self.timeout {
-            Some(limit) => tokio::time::timeout(limit, agent_run).await.map_err(|_| limit),
-            None => Ok(agent_run.await),
+        let agent = AgentRun {
+            work: run_agent(self.agent.clone(), self.task.clone(), ctx.clone(), started),
+            timeout: self.timeout,
+            // What the agent recorded before it was given up stays in its trace.
+            given_up: move |exception| Graded {
+                outputs: None,
+                outputs_json: Value::Null,
+                trace: Trace::new(ctx.take_events(), Some(exception), started.elapsed().as_millis() as u64),
+            },
         };
-        let duration_ms = started.elapsed().as_millis() as u64;
+        let (task, scorers) = (self.task.clone(), self.scorers.clone());
+        work.attempt(task, scorers, agent, move |watched| done.send(self.record(watched)));
+    }
 
-        let (outputs, mut exception) = match finished {
-            Ok(Ok(Ok(outputs))) => (Some(outputs), None),
-            Ok(Ok(Err(error))) => (
-                None,
-                Some(Exception::new(short_type_name::<A::Error>(), error.to_string())),
-            ),
-            Ok(Err(panic)) => (None, Some(Exception::new(Exception::PANIC, panic))),
-            Err(limit) => (
-                None,
-                Some(Exception::new(
-                    Exception::TIMEOUT,
-                    format!("the agent did not finish within {limit:?}"),
-                )),
-            ),
-        };
-        let outputs_json = match outputs.as_ref().map(serde_json::to_value) {
-            None => Value::Null,
-            Some(Ok(json)) => json,
-            Some(Err(e)) => {
-                exception.get_or_insert_with(|| {
-                    Exception::new(
-                        "serialize",
-                        format!("the agent's output cannot be written as JSON: {e}"),
-                    )
-                });
-                Value::Null
-            }
-        };
-        let trace = Trace::new(ctx.take_events(), exception, duration_ms);
-        let feedback = grade(&self.task, outputs.as_ref(), &outputs_json, &trace, &self.scorers).await;
-
-        let result = TaskResult {
+    /// The attempt's record.
+    fn record(self, watched: Watched) -> TaskResult {
+        let Watched {
+            outputs_json,
+            trace,
+            feedback,
+        } = watched;
+        TaskResult {
             task_id: match self.attempt {
                 Some(n) => format!("{}#{n}", self.task.id()),
                 None => self.task.id().to_owned(),
@@ -477,17 +568,52 @@ where
             outputs: outputs_json,
             attempt: self.attempt,
             content_hash: self.task.content_hash().clone(),
-        };
-        if let Some(observer) = &self.observer {
-            observer.task_evaluated(&result);
         }
-        result
     }
 }
 
-/// Grades one task with every scorer, in order: applies each scorer's threshold, and turns a
-/// panicking scorer into an ungradeable feedback naming the panic. Also used to re-grade a
-/// stored trace.
+/// One attempt's agent, run inside the task's span; what it leaves for the scorers.
+async fn run_agent<I, R, A>(agent: Arc<A>, task: Arc<Task<I, R>>, ctx: Ctx, started: Instant) -> Graded<A::Output>
+where
+    A: Agent<I, R>,
+{
+    // Whatever the agent emits through `tracing` inside this span lands in its trace.
+    let task_span = TaskSpan::open(&ctx);
+    let finished = catch_panic(task_span.instrument(|| agent.run(task, ctx.clone()))).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (outputs, mut exception) = match finished {
+        Ok(Ok(outputs)) => (Some(outputs), None),
+        Ok(Err(error)) => (
+            None,
+            Some(Exception::new(short_type_name::<A::Error>(), error.to_string())),
+        ),
+        Err(panic) => (None, Some(Exception::new(Exception::PANIC, panic))),
+    };
+    let outputs_json = match outputs.as_ref().map(serde_json::to_value) {
+        None => Value::Null,
+        Some(Ok(json)) => json,
+        Some(Err(e)) => {
+            exception.get_or_insert_with(|| {
+                Exception::new(
+                    "serialize",
+                    format!("the agent's output cannot be written as JSON: {e}"),
+                )
+            });
+            Value::Null
+        }
+    };
+    let trace = Trace::new(ctx.take_events(), exception, duration_ms);
+    drop(task_span);
+    Graded {
+        outputs,
+        outputs_json,
+        trace,
+    }
+}
+
+/// Grades one task with every scorer, in order, on the calling thread: applies each scorer's
+/// threshold, and turns a panicking scorer into an ungradeable feedback naming the panic. No
+/// scorer timeout applies: [`run`] and [`regrade`](crate::regrade) grade under one.
 pub async fn grade<I, R, O>(
     task: &Task<I, R>,
     outputs: Option<&O>,
@@ -503,18 +629,30 @@ pub async fn grade<I, R, O>(
     };
     let mut feedback = Vec::with_capacity(scorers.len());
     for scorer in scorers {
-        let spec = scorer.spec();
-        // The call itself goes inside the future: a synchronous scorer panics while called.
-        let produced = match catch_panic(async { scorer.score(&input).await }).await {
-            Ok(produced) => produced,
-            Err(panic) => vec![Feedback::ungradeable(&spec.key, format!("scorer panicked: {panic}"))],
-        };
-        feedback.extend(produced.into_iter().map(|fb| match &spec.threshold {
-            Some(threshold) => threshold.apply(fb),
-            None => fb,
-        }));
+        feedback.extend(score_one(scorer.as_ref(), &input).await);
     }
     feedback
+}
+
+/// One scorer's feedback on one task: a panic made ungradeable, the threshold applied.
+pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &ScoreInput<'_, I, R, O>) -> Vec<Feedback> {
+    // The call itself goes inside the future: a synchronous scorer panics while called.
+    let produced = match catch_panic(async { scorer.score(input).await }).await {
+        Ok(produced) => produced,
+        Err(panic) => vec![Feedback::ungradeable(
+            &scorer.spec().key,
+            format!("scorer panicked: {panic}"),
+        )],
+    };
+    sanitised(scorer.spec(), produced)
+}
+
+/// A scorer's feedback with its spec's threshold applied.
+pub(crate) fn sanitised(spec: &ScorerSpec, produced: Vec<Feedback>) -> Vec<Feedback> {
+    match &spec.threshold {
+        Some(threshold) => produced.into_iter().map(|fb| threshold.apply(fb)).collect(),
+        None => produced,
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One run of the test binary, start to end: parse the command line, load every suite, decide
-//! which tasks run, start their agents on one runtime, let libtest-mimic report one test per
-//! (task, scorer) pair, then persist the run, compare scorecards and print the summary.
+//! which tasks run, start their runs (agents and scorers on a work runtime, watched from a
+//! control runtime), let libtest-mimic report one test per (task, scorer) pair, then persist
+//! the run, compare scorecards and print the summary.
 
 use crate::baseline::BaselineUpdate;
 use crate::board::BoardObserver;
@@ -16,13 +17,15 @@ use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial};
 use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
-use eval_engine::{FanOut, Observer, Resumed, RunResult, RunStatus, Scorecard};
+use eval_engine::{FanOut, Observer, Resumed, RunOptions, RunResult, RunStatus, Scorecard};
 use libtest_mimic::{Arguments, FormatSetting};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
+use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -112,16 +115,19 @@ pub fn run_main(
     // Agents' `tracing` spans (rig's, say) land in their tasks' traces, unless the process set
     // a subscriber of its own, which then has to include `eval_engine::capture::layer()`.
     eval_engine::capture::install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
+    // Declared before everything that runs on them, so that they live until `run_main`
+    // returns: a signal during the conclusion is still heard.
+    let runtimes = match Runtimes::start(work_threads(&plans)) {
+        Ok(runtimes) => runtimes,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     let (stop, stop_requested) = watch::channel(false);
-    listen_for_interrupts(&runtime, stop.clone(), env.grace);
-    let runs = start_runs(&runtime, &mut plans, &selector, &env, target_tmpdir, &stop_requested);
+    let concluding = Arc::new(AtomicBool::new(false));
+    listen_for_interrupts(runtimes.control(), stop.clone(), env.grace, concluding.clone());
+    let runs = start_runs(&runtimes, &mut plans, &selector, &env, target_tmpdir, &stop_requested);
 
     for plan in &plans {
         if let Some(message) = plan.baseline_error.clone() {
@@ -160,7 +166,7 @@ pub fn run_main(
     let mut failed_outside_tests = false;
     let mut finished: HashMap<usize, RunResult> = HashMap::new();
     for (index, handle) in runs {
-        match runtime.block_on(handle) {
+        match runtimes.control().block_on(handle) {
             Ok(Ok(run)) => {
                 finished.insert(index, run);
             }
@@ -174,7 +180,7 @@ pub fn run_main(
             }
         }
     }
-    drop(runtime);
+    concluding.store(true, Ordering::Relaxed);
 
     let git = git_info(plans.first().map(|s| s.site.manifest_dir));
     let mut reports = Vec::new();
@@ -307,17 +313,93 @@ fn find_runs_to_replay(
     Ok(())
 }
 
+/// The harness's two runtimes. The *control* runtime schedules the tasks, watches their
+/// deadlines, listens for signals and wakes the trials; the *work* runtime runs every agent and
+/// scorer. An agent or scorer that blocks its thread (a synchronous loop, `std::thread::sleep`,
+/// a blocking SDK call) then never holds up a timeout, a signal or the other suites.
+///
+/// Both end without waiting for their threads: a thread blocked for good is abandoned, and the
+/// process exits when `run_main` returns.
+struct Runtimes {
+    control: Option<Runtime>,
+    work: Option<Runtime>,
+}
+
+impl Runtimes {
+    fn start(work_threads: usize) -> std::io::Result<Self> {
+        let control = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("eval-control")
+            .enable_all()
+            .build()?;
+        let work = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(work_threads)
+            .thread_name("eval-work")
+            .enable_all()
+            .build();
+        let work = match work {
+            Ok(work) => work,
+            Err(e) => {
+                control.shutdown_background();
+                return Err(e);
+            }
+        };
+        Ok(Runtimes {
+            control: Some(control),
+            work: Some(work),
+        })
+    }
+
+    fn control(&self) -> &Runtime {
+        self.control.as_ref().expect("the runtimes live until dropped")
+    }
+
+    fn work(&self) -> &Runtime {
+        self.work.as_ref().expect("the runtimes live until dropped")
+    }
+}
+
+impl Drop for Runtimes {
+    fn drop(&mut self) {
+        // Never the plain drop of a runtime, which waits for every worker thread: one that an
+        // agent or scorer blocks for good would keep the process alive.
+        for runtime in [self.work.take(), self.control.take()].into_iter().flatten() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The worker threads of the work runtime: as many as the largest concurrency among the suites
+/// that run, so that agents which block their threads still run that many at once (async agents
+/// need far fewer, and idle workers cost nothing but their stacks); at least 2, so that one
+/// blocked thread never stops all the others; at most 256, the largest concurrency the harness
+/// is built for (a thread per agent beyond that costs more memory than it is worth).
+fn work_threads(plans: &[SuitePlan]) -> usize {
+    let default = RunOptions::default().concurrency_limit();
+    plans
+        .iter()
+        .filter(|plan| !plan.selected_tasks.is_empty())
+        .map(|plan| plan.config.concurrency.unwrap_or(default))
+        .max()
+        .unwrap_or(default)
+        .clamp(2, 256)
+}
+
 /// On the first SIGINT or SIGTERM, asks every run to stop (running tasks get `grace` to
-/// finish); on the second, exits at once: the journals already hold what finished.
-fn listen_for_interrupts(runtime: &tokio::runtime::Runtime, stop: watch::Sender<bool>, grace: Duration) {
+/// finish) or, once the runs are over (`concluding`), lets the saving go on; on the second,
+/// exits at once: the journals already hold what finished. The listener runs on the control
+/// runtime, whose threads no agent or scorer ever blocks, until `run_main` returns.
+fn listen_for_interrupts(runtime: &Runtime, stop: watch::Sender<bool>, grace: Duration, concluding: Arc<AtomicBool>) {
     let announce = move || {
-        if !stop.send_replace(true) {
+        if stop.send_replace(true) {
+            std::process::exit(i32::from(INTERRUPTED_EXIT_CODE));
+        }
+        if concluding.load(Ordering::Relaxed) {
+            eprintln!("interrupted: every task has ended; the runs are being saved (interrupt again to exit at once)");
+        } else {
             eprintln!(
                 "interrupted: no new task starts; running tasks get {}s to finish (interrupt again to exit at once)",
                 grace.as_secs_f64()
             );
-        } else {
-            std::process::exit(i32::from(INTERRUPTED_EXIT_CODE));
         }
     };
     // The handlers are installed before any task starts, so no signal is missed.
@@ -348,11 +430,12 @@ fn listen_for_interrupts(runtime: &tokio::runtime::Runtime, stop: watch::Sender<
     });
 }
 
-/// Starts the run of every suite that has selected tasks on `runtime`; each trial waits on its
-/// suite's board. Every graded task is also journaled, so that a killed run can be resumed.
-/// Returns the plan index and the handle of each run.
+/// Starts the run of every suite that has selected tasks on the control runtime, its agents
+/// and scorers on the work runtime; each trial waits on its suite's board. Every graded task is
+/// also journaled, so that a killed run can be resumed. Returns the plan index and the handle
+/// of each run.
 fn start_runs(
-    runtime: &tokio::runtime::Runtime,
+    runtimes: &Runtimes,
     plans: &mut [SuitePlan],
     selector: &Selector,
     env: &HarnessEnv,
@@ -378,7 +461,8 @@ fn start_runs(
         let mut options = plan
             .run_options(selector, env)
             .observer(Arc::new(FanOut(observers)))
-            .stop_when(stop_requested.clone(), env.grace);
+            .stop_when(stop_requested.clone(), env.grace)
+            .work_runtime(runtimes.work().handle().clone());
         // The id is a ULID or was read from a journal whose file name it is.
         options = options.clone().run_id(plan.run_id.clone()).unwrap_or(options);
 
@@ -416,7 +500,7 @@ fn start_runs(
         let future = (loaded.run)(selected, options, execution);
         let board = plan.board.clone();
         let repeats = plan.config.attempts();
-        let handle = runtime.spawn(async move {
+        let handle = runtimes.control().spawn(async move {
             // On its own task, so that even a panic of the run itself wakes the trials.
             let finished = tokio::spawn(future).await.map_err(|e| format!("the run failed: {e}"));
             let finished = finished.map(|run| match resumed {

@@ -57,6 +57,7 @@ pub struct SuiteConfig {
     pub concurrency: Option<usize>,
     pub repeats: Option<u32>,
     pub timeout: Option<Duration>,
+    pub scorer_timeout: Option<Duration>,
     pub budgets: Budgets,
     pub label: Option<&'static str>,
     pub store: Option<&'static str>,
@@ -69,6 +70,12 @@ impl SuiteConfig {
     pub fn attempts(&self) -> u32 {
         self.repeats.unwrap_or(1).max(1)
     }
+}
+
+/// `secs` as a duration; the macro has checked that it is more than zero, and a number of
+/// seconds too large for a `Duration` is as good as no limit.
+fn duration(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 /// Where a suite's tasks come from.
@@ -320,8 +327,15 @@ where
         self
     }
 
+    /// How long the agent may take on one attempt (`timeout = "30s"`).
     pub fn timeout_secs(mut self, secs: f64) -> Self {
-        self.config.timeout = Some(Duration::from_secs_f64(secs));
+        self.config.timeout = Some(duration(secs));
+        self
+    }
+
+    /// How long each scorer may grade a task (`scorer_timeout = "30s"`).
+    pub fn scorer_timeout_secs(mut self, secs: f64) -> Self {
+        self.config.scorer_timeout = Some(duration(secs));
         self
     }
 

@@ -65,8 +65,9 @@ pub fn scorer(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   or `tasks = my_tasks`, a function returning `Vec<Value>`, `Vec<Task<I, R>>` or
 ///   `Suite<I, R>` (exactly one of the two);
 /// - `scorers = [called_get_weather, city_matches, ...]`, required;
-/// - `concurrency = 8`, `repeats = 3`, `timeout = "30s"` (`ms`, `s`, `m`, or a number of
-///   seconds), `max_tokens = 20000`, `max_seconds = 60`, `label = "..."`, `store = "..."`;
+/// - `concurrency = 8`, `repeats = 3`, `timeout = "30s"` (the agent's, per attempt; `ms`, `s`,
+///   `m`, or a number of seconds), `scorer_timeout = "30s"` (each scorer's, per task; default
+///   60 s), `max_tokens = 20000`, `max_seconds = 60`, `label = "..."`, `store = "..."`;
 /// - `ide = "pairs" | "tasks" | "off"`: the inert `#[test]` anchors emitted in a module named
 ///   after the suite, so an IDE can run one task or one pair (default `"pairs"`).
 ///

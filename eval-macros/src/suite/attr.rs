@@ -6,8 +6,8 @@ use crate::diagnostic::Errors;
 use proc_macro2::TokenStream;
 use syn::{Expr, ExprArray, ExprPath, Ident, LitStr};
 
-const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `max_tokens`, \
-                       `max_seconds`, `min_pass_rate`, `label`, `store` and `ide`";
+const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `scorer_timeout`, \
+                       `max_tokens`, `max_seconds`, `min_pass_rate`, `label`, `store` and `ide`";
 
 #[derive(Default)]
 pub(crate) struct SuiteOptions {
@@ -19,6 +19,8 @@ pub(crate) struct SuiteOptions {
     pub concurrency: Option<Setting<usize>>,
     pub repeats: Option<Setting<u32>>,
     pub timeout: Option<Setting<f64>>,
+    /// How long each scorer may grade a task, in seconds.
+    pub scorer_timeout: Option<Setting<f64>>,
     pub max_tokens: Option<Setting<u64>>,
     pub max_seconds: Option<Setting<f64>>,
     /// Absolute suite-level gates: `[key = rate, …]`.
@@ -105,7 +107,8 @@ impl SuiteOptions {
                 let expected = Expected("a number of seconds", "max_seconds = 60");
                 self.max_seconds = read.with(errors, expected, args::number);
             }
-            "timeout" => self.timeout = timeout(&read, errors),
+            "timeout" => self.timeout = duration(&read, errors, "timeout = \"30s\""),
+            "scorer_timeout" => self.scorer_timeout = duration(&read, errors, "scorer_timeout = \"30s\""),
             "min_pass_rate" => {
                 let expected = Expected(
                     "a list of `key = rate` (a rate from 0 to 1)",
@@ -168,10 +171,11 @@ impl Reader<'_> {
     }
 }
 
-fn timeout(read: &Reader<'_>, errors: &mut Errors) -> Option<Setting<f64>> {
+/// A duration option: `"500ms"`, `"30s"`, `"2m"`, or a number of seconds; in seconds.
+fn duration(read: &Reader<'_>, errors: &mut Errors, example: &str) -> Option<Setting<f64>> {
     let expected = Expected(
         "a duration, a number with the unit `ms`, `s` or `m`, or a number of seconds",
-        "timeout = \"30s\"",
+        example,
     );
     let setting = read.with(errors, expected, |value| match args::string(value) {
         Some(text) => Some(parse_duration(&text.value())),
@@ -268,6 +272,7 @@ mod tests {
             concurrency = 8,
             repeats = 3,
             timeout = "1.5m",
+            scorer_timeout = "500ms",
             max_tokens = 1000,
             max_seconds = 2.5,
             min_pass_rate = [city_matches = 0.9, "tool_called[x]" = 1],
@@ -281,6 +286,7 @@ mod tests {
         assert_eq!(options.concurrency.unwrap().value, 8);
         assert_eq!(options.repeats.unwrap().value, 3);
         assert_eq!(options.timeout.unwrap().value, 90.0);
+        assert_eq!(options.scorer_timeout.unwrap().value, 0.5);
         assert_eq!(options.max_tokens.unwrap().value, 1000);
         assert_eq!(options.max_seconds.unwrap().value, 2.5);
         let gates: Vec<(String, f64)> = options
@@ -329,6 +335,12 @@ mod tests {
         );
         assert_eq!(error_of(quote!(tasks)), "`tasks` needs a value: `tasks = my_tasks`");
         assert!(error_of(quote!(timeout = "soon")).starts_with("this is not a duration"));
+        assert!(error_of(quote!(scorer_timeout = "1h")).starts_with("this is not a duration"));
+        assert_eq!(
+            error_of(quote!(scorer_timeout = [30])),
+            "`scorer_timeout` takes a duration, a number with the unit `ms`, `s` or `m`, or a number of seconds: \
+             `scorer_timeout = \"30s\"`"
+        );
         assert!(error_of(quote!(ide = "all")).starts_with("`ide` takes \"pairs\""));
         assert_eq!(
             error_of(quote!(min_pass_rate = [0.9])),

@@ -194,6 +194,7 @@ fn settings(options: &SuiteOptions) -> TokenStream {
             Literal::u32_unsuffixed(*n).into_token_stream()
         }),
         call(&options.timeout, "timeout_secs", seconds),
+        call(&options.scorer_timeout, "scorer_timeout_secs", seconds),
         call(&options.max_tokens, "max_tokens", |n| {
             Literal::u64_unsuffixed(*n).into_token_stream()
         }),

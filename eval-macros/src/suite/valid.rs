@@ -101,6 +101,7 @@ impl SuiteOptions {
         at_least_one(&self.repeats, errors, "runs of each task");
         at_least_one(&self.max_tokens, errors, "tokens per task");
         more_than_zero(&self.timeout, errors);
+        more_than_zero(&self.scorer_timeout, errors);
         more_than_zero(&self.max_seconds, errors);
         self.validate_min_pass_rates(errors);
     }
