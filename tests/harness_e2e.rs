@@ -980,7 +980,7 @@ fn a_journal_that_is_a_symbolic_link_is_never_resumed() {
 }
 
 #[test]
-fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() {
+fn a_regrade_grades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[]);
     assert_eq!(first.results()[WEAK_PAIR], "FAILED", "{first}");
@@ -988,32 +988,32 @@ fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() 
     assert_eq!(scenario.take_calls().len(), WEATHER_TASKS.len());
 
     // The scorer now accepts what the agent answered for Atlantis.
-    let replay = scenario.run(
+    let regrade = scenario.run(
         &["weather"],
-        &[("EVAL_REPLAY", "last"), ("E2E_ALSO_ACCEPT", "the sunken city")],
+        &[("EVAL_REGRADE", "last"), ("E2E_ALSO_ACCEPT", "the sunken city")],
     );
-    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
-    assert_eq!(replay.results(), pairs_of(&WEATHER_TASKS, "ok"), "{replay}");
-    assert_eq!(replay.code(), 0, "{replay}");
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {regrade}");
+    assert_eq!(regrade.results(), pairs_of(&WEATHER_TASKS, "ok"), "{regrade}");
+    assert_eq!(regrade.code(), 0, "{regrade}");
     assert!(
-        replay.summary().contains(&format!(
-            "replay of run {}: no agent ran; its outputs and traces were graded again",
+        regrade.summary().contains(&format!(
+            "regrade of run {}: no agent ran; its outputs and traces were graded again",
             stored.run.run_id()
         )),
-        "{replay}"
+        "{regrade}"
     );
 
-    let replayed = replay.saved_run("weather");
-    assert_ne!(replayed.path, stored.path, "a replay is a run of its own");
-    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(stored.run.run_id()));
+    let regraded = regrade.saved_run("weather");
+    assert_ne!(regraded.path, stored.path, "a regrade is a run of its own");
+    assert_eq!(regraded.run.meta.replayed_from.as_deref(), Some(stored.run.run_id()));
     let mut expected = verdicts(&stored.run);
     expected.insert(("atlantis".to_owned(), "city_matches".to_owned()), "Pass".to_owned());
     assert_eq!(
-        verdicts(&replayed.run),
+        verdicts(&regraded.run),
         expected,
         "only the changed scorer's verdict moved"
     );
-    for (old, new) in stored.run.tasks().iter().zip(replayed.run.tasks()) {
+    for (old, new) in stored.run.tasks().iter().zip(regraded.run.tasks()) {
         assert_eq!(
             (&old.outputs, &old.trace),
             (&new.outputs, &new.trace),
@@ -1024,31 +1024,31 @@ fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() 
 }
 
 #[test]
-fn a_replay_grades_only_what_the_stored_run_holds() {
+fn a_regrade_grades_only_what_the_stored_run_holds() {
     let scenario = Scenario::start();
     let partial = scenario.run(&["--exact", "weather::paris"], &[]);
     let run_id = partial.saved_run("weather").run.run_id().to_owned();
     scenario.take_calls();
 
-    let replay = scenario.run(&["weather"], &[("EVAL_REPLAY", run_id.as_str())]);
-    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
+    let regrade = scenario.run(&["weather"], &[("EVAL_REGRADE", run_id.as_str())]);
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {regrade}");
     let mut expected = pairs_of(&WEATHER_TASKS, "FAILED");
     expected.extend(pairs_of(&["paris"], "ok"));
-    assert_eq!(replay.results(), expected, "{replay}");
+    assert_eq!(regrade.results(), expected, "{regrade}");
     assert!(
-        replay
+        regrade
             .failure("weather::rome::called_tool")
             .contains(&format!("not re-graded: run {run_id} has no record of this task")),
-        "{replay}"
+        "{regrade}"
     );
 
-    // A suite without that run stops the replay before anything runs: its agent would have to.
-    let every_suite = scenario.run(&[], &[("EVAL_REPLAY", run_id.as_str())]);
+    // A suite without that run stops the regrade before anything runs: its agent would have to.
+    let every_suite = scenario.run(&[], &[("EVAL_REGRADE", run_id.as_str())]);
     assert_eq!(every_suite.code(), 2, "{every_suite}");
     assert!(
         every_suite
             .stderr
-            .contains(&format!("EVAL_REPLAY={run_id}: suite `many` has no run `{run_id}` in")),
+            .contains(&format!("EVAL_REGRADE={run_id}: suite `many` has no run `{run_id}` in")),
         "{every_suite}"
     );
     let both = scenario.run(&["weather"], &[("EVAL_REPLAY", "last"), ("EVAL_RESUME", "last")]);
@@ -1186,7 +1186,7 @@ fn reports_say_what_the_harness_decided_not_what_insta_would() {
 }
 
 #[test]
-fn a_replay_of_last_regrades_the_latest_complete_run_not_a_filtered_one() {
+fn a_regrade_of_last_grades_the_latest_complete_run_not_a_filtered_one() {
     let scenario = Scenario::start();
     let complete = scenario.run(&["weather"], &[]);
     let complete_id = complete.saved_run("weather").run.run_id().to_owned();
@@ -1195,22 +1195,23 @@ fn a_replay_of_last_regrades_the_latest_complete_run_not_a_filtered_one() {
     scenario.take_calls();
 
     // Re-grading the one-task run would fail every other task's pairs (`not re-graded`).
-    let replay = scenario.run(&["weather"], &[("EVAL_REPLAY", "last")]);
-    assert!(scenario.take_calls().is_empty(), "no agent may run: {replay}");
+    let regrade = scenario.run(&["weather"], &[("EVAL_REGRADE", "last")]);
+    assert!(scenario.take_calls().is_empty(), "no agent may run: {regrade}");
     let mut expected = pairs_of(&WEATHER_TASKS, "ok");
     expected.insert(WEAK_PAIR.to_owned(), "FAILED".to_owned());
-    assert_eq!(replay.results(), expected, "{replay}");
+    assert_eq!(regrade.results(), expected, "{regrade}");
     assert!(
-        replay.stderr.contains(&format!(
-            "EVAL_REPLAY=last: regrading run {complete_id} of suite weather \
+        regrade.stderr.contains(&format!(
+            "EVAL_REGRADE=last: regrading run {complete_id} of suite weather \
              (the latest completed run of every task; passed over 1 newer: 1 partial)"
         )),
-        "{replay}"
+        "{regrade}"
     );
-    let replayed = replay.saved_run("weather");
-    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(complete_id.as_str()));
+    let regraded = regrade.saved_run("weather");
+    assert_eq!(regraded.run.meta.replayed_from.as_deref(), Some(complete_id.as_str()));
 
-    // A regrade does not become `last` either.
+    // A regrade does not become `last` either; `EVAL_REPLAY`, the variable's older name,
+    // still asks for one.
     let again = scenario.run(&["weather"], &[("EVAL_REPLAY", "last")]);
     assert_eq!(again.results(), expected, "{again}");
     assert!(
@@ -1534,8 +1535,8 @@ fn a_sigterm_while_every_agent_blocks_stops_the_run_at_once() {
 #[test]
 fn two_sigterms_after_the_tests_printed_exit_at_once() {
     let scenario = Scenario::start();
-    // A `git` that takes its time stands for a slow conclusion: the harness asks it for the
-    // commit after the tests have reported, before it saves the run.
+    // A `git` that takes its time stands for a slow conclusion: the harness waits for the
+    // commit it asked for after the tests have reported, before it saves the run.
     let bin = scenario.scratch.path().join("bin");
     fs::create_dir_all(&bin).unwrap();
     let git = bin.join("git");

@@ -245,13 +245,13 @@ impl JournalWriter {
         self.write_line(&line)
     }
 
+    /// Writes whole lines, in one write so that a kill cuts at most the last one short.
     fn write_line(&mut self, line: &[u8]) -> Result<(), JournalError> {
         let io_error = |action, source| JournalError::Io {
             action,
             path: self.path.clone(),
             source,
         };
-        // One write of the whole line, so a kill cuts at most this line short.
         self.file
             .write_all(line)
             .and_then(|()| self.file.flush())
@@ -283,27 +283,82 @@ fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
 
 /// Appends every graded task to a journal. A failure to write is reported once on stderr and
 /// ends the journaling, never the run.
+///
+/// Records are encoded by the thread that graded them, outside any lock; one thread at a time
+/// writes, and the lines that finish while it writes go out with its next write. Every line is
+/// thus handed to the operating system before its `task_evaluated` returns or right after,
+/// in one write with its neighbours rather than one write each.
 pub struct JournalObserver {
-    writer: Mutex<Option<JournalWriter>>,
+    shared: Mutex<Batch>,
+}
+
+struct Batch {
+    /// Here unless a thread is writing through it (without the lock), or a write failed.
+    writer: Option<JournalWriter>,
+    /// Lines waiting for the thread that writes.
+    pending: Vec<u8>,
+    /// A write failed: the journal is given up.
+    failed: bool,
 }
 
 impl JournalObserver {
+    /// Journals through `writer`.
     pub fn new(writer: JournalWriter) -> Self {
         JournalObserver {
-            writer: Mutex::new(Some(writer)),
+            shared: Mutex::new(Batch {
+                writer: Some(writer),
+                pending: Vec::new(),
+                failed: false,
+            }),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Batch> {
+        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 impl Observer for JournalObserver {
     fn task_evaluated(&self, task: &TaskResult) {
-        let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(journal) = writer.as_mut()
-            && let Err(e) = journal.append(task)
-        {
-            eprintln!("warning: {e}; the run goes on without a journal (it cannot be resumed if killed)");
-            *writer = None;
+        let mut line = match serde_json::to_vec(&TaskOut::new(task)) {
+            Ok(line) => line,
+            Err(e) => {
+                let mut batch = self.lock();
+                if !std::mem::replace(&mut batch.failed, true) {
+                    eprintln!(
+                        "warning: cannot journal task `{}`: {e}; the run goes on without a journal (it cannot be resumed if killed)",
+                        task.task_id,
+                    );
+                }
+                return;
+            }
+        };
+        line.push(b'\n');
+        let mut batch = self.lock();
+        if batch.failed {
+            return;
         }
+        batch.pending.extend_from_slice(&line);
+        // Another thread is writing: it takes this line with its next write.
+        let Some(mut writer) = batch.writer.take() else { return };
+        let mut lines = Vec::new();
+        loop {
+            std::mem::swap(&mut lines, &mut batch.pending);
+            if lines.is_empty() {
+                break;
+            }
+            drop(batch);
+            let written = writer.write_line(&lines);
+            lines.clear();
+            batch = self.lock();
+            if let Err(e) = written {
+                eprintln!("warning: {e}; the run goes on without a journal (it cannot be resumed if killed)");
+                batch.pending = Vec::new();
+                batch.failed = true;
+                return;
+            }
+        }
+        batch.writer = Some(writer);
     }
 }
 
@@ -487,5 +542,35 @@ mod tests {
         let observer = JournalObserver::new(JournalWriter::create(&path, &header()).unwrap());
         observer.task_evaluated(&task("a", true));
         assert_eq!(read_journal(&path).unwrap().tasks, vec![task("a", true)]);
+    }
+
+    #[test]
+    fn tasks_graded_at_once_on_many_threads_are_each_journaled_once_on_a_line_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.journal.jsonl");
+        let observer = JournalObserver::new(JournalWriter::create(&path, &header()).unwrap());
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let observer = &observer;
+                scope.spawn(move || {
+                    for i in 0..200 {
+                        observer.task_evaluated(&task(&format!("t{thread}-{i}"), i % 2 == 0));
+                    }
+                });
+            }
+        });
+        // Every call has returned, so every line has been handed to the file.
+        let mut ids: Vec<String> = read_journal(&path)
+            .unwrap()
+            .tasks
+            .into_iter()
+            .map(|t| t.task_id)
+            .collect();
+        ids.sort();
+        let mut expected: Vec<String> = (0..8)
+            .flat_map(|t| (0..200).map(move |i| format!("t{t}-{i}")))
+            .collect();
+        expected.sort();
+        assert_eq!(ids, expected);
     }
 }

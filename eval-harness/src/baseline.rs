@@ -8,7 +8,6 @@
 //! suite and the number of pairs, so that a file cut anywhere is caught, even after its last
 //! pass rate; a baseline written before the count was added is read without that check.
 
-use crate::harness::SnapshotWrite;
 use crate::suite_def::SuiteSite;
 use eval_engine::Scorecard;
 use std::fmt;
@@ -16,6 +15,18 @@ use std::fs::{self, File};
 use std::io::Read as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+
+/// A scorecard to write as a snapshot, handed to the writer expanded in the user's crate.
+pub struct SnapshotWrite<'a> {
+    /// The snapshot directory.
+    pub dir: &'a Path,
+    /// The snapshot name (insta prefixes the test target's name).
+    pub name: &'a str,
+    /// The rendered scorecard.
+    pub body: &'a str,
+    /// insta's description line: the suite and its pair count.
+    pub description: &'a str,
+}
 
 /// The most a baseline file may hold. A scorecard of 10,000 tasks and 10 scorers takes about
 /// 6 MB, so anything larger is not one (a wrong file, a device) and is refused, not read.

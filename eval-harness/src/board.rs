@@ -70,39 +70,62 @@ struct Slot {
     lost: Option<String>,
 }
 
-/// The board of one suite.
+/// The board of one suite: a slot per task that runs, found by the task's position in the
+/// suite, so that a waiting trial looks nothing up by name.
 pub(crate) struct Board {
     attempts_per_task: usize,
-    slots: Mutex<HashMap<String, Slot>>,
+    /// Where each task's slot is, by id (for the runner's posts).
+    positions: HashMap<String, usize>,
+    /// By position in the suite; `None` for a task that does not run.
+    slots: Mutex<Vec<Option<Slot>>>,
     changed: Condvar,
 }
 
 impl Board {
-    /// A board for `tasks`, each expected `attempts_per_task` times.
-    pub fn new<'a>(tasks: impl IntoIterator<Item = &'a str>, attempts_per_task: usize) -> Self {
+    /// A board for the suite's tasks (`ids`, in suite order) of which those at `running`
+    /// run, each expected `attempts_per_task` times.
+    pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>, running: &[usize], attempts_per_task: usize) -> Self {
+        let positions: HashMap<String, usize> = ids.into_iter().enumerate().map(|(i, id)| (id.to_owned(), i)).collect();
+        let mut slots: Vec<Option<Slot>> = std::iter::repeat_with(|| None).take(positions.len()).collect();
+        for &position in running {
+            if let Some(slot) = slots.get_mut(position) {
+                *slot = Some(Slot::default());
+            }
+        }
         Board {
             attempts_per_task,
-            slots: Mutex::new(tasks.into_iter().map(|id| (id.to_owned(), Slot::default())).collect()),
+            positions,
+            slots: Mutex::new(slots),
             changed: Condvar::new(),
         }
     }
 
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Option<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn post(&self, task_id: &str, attempt: GradedAttempt) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = slots.get_mut(task_id) {
-            slot.attempts.push(attempt);
-            if slot.attempts.len() >= self.attempts_per_task {
-                slot.done = Some(std::mem::take(&mut slot.attempts).into());
-            }
+        let Some(&position) = self.positions.get(task_id) else {
+            return;
+        };
+        let mut slots = self.slots();
+        let Some(Some(slot)) = slots.get_mut(position) else {
+            return;
+        };
+        slot.attempts.push(attempt);
+        if slot.attempts.len() < self.attempts_per_task {
+            return;
         }
+        slot.done = Some(std::mem::take(&mut slot.attempts).into());
         drop(slots);
+        // Only a task's last attempt can wake anyone.
         self.changed.notify_all();
     }
 
     /// Marks every task not yet complete as lost, waking the trials waiting for them.
     pub fn close(&self, why: &str) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        for slot in slots.values_mut() {
+        let mut slots = self.slots();
+        for slot in slots.iter_mut().flatten() {
             if slot.done.is_none() && slot.lost.is_none() {
                 slot.lost = Some(why.to_owned());
             }
@@ -113,8 +136,11 @@ impl Board {
 
     /// Marks `task_id` as lost, waking the trials waiting for it.
     pub fn lose(&self, task_id: &str, why: &str) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = slots.get_mut(task_id)
+        let Some(&position) = self.positions.get(task_id) else {
+            return;
+        };
+        let mut slots = self.slots();
+        if let Some(Some(slot)) = slots.get_mut(position)
             && slot.done.is_none()
         {
             slot.lost = Some(why.to_owned());
@@ -123,17 +149,17 @@ impl Board {
         self.changed.notify_all();
     }
 
-    /// Blocks until `task_id` is graded (every attempt) or lost.
-    pub fn wait(&self, task_id: &str) -> TaskState {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Blocks until the task at `position` is graded (every attempt) or lost.
+    pub fn wait(&self, position: usize) -> TaskState {
+        let mut slots = self.slots();
         loop {
-            match slots.get(task_id) {
-                None => return TaskState::Lost(format!("task `{task_id}` is not part of this run")),
-                Some(Slot {
+            match slots.get(position) {
+                None | Some(None) => return TaskState::Lost("the task is not part of this run".to_owned()),
+                Some(Some(Slot {
                     done: Some(attempts), ..
-                }) => return TaskState::Done(attempts.clone()),
-                Some(Slot { lost: Some(why), .. }) => return TaskState::Lost(why.clone()),
-                Some(_) => slots = self.changed.wait(slots).unwrap_or_else(PoisonError::into_inner),
+                })) => return TaskState::Done(attempts.clone()),
+                Some(Some(Slot { lost: Some(why), .. })) => return TaskState::Lost(why.clone()),
+                Some(Some(_)) => slots = self.changed.wait(slots).unwrap_or_else(PoisonError::into_inner),
             }
         }
     }

@@ -11,11 +11,16 @@
 //! | `NEXTEST_RUN_ID` | set by cargo-nextest: the processes of one run share each task's result (one agent run per task) under `<store>/<suite>/nextest-<id>/` |
 //! | `EVAL_CASSETTES` | `auto` \| `strict` \| `record` \| `off`: how `ctx.replay` uses recordings (default `auto`, `strict` in CI) |
 //! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish; `last` is the newest journal written after the suite's latest complete run started |
-//! | `EVAL_REPLAY` | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a replay |
+//! | `EVAL_REGRADE` (or its older name `EVAL_REPLAY`) | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a regrade |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 
 use crate::selection::TagFilter;
+
+/// Re-grade a stored run instead of running agents.
+const REGRADE: &str = "EVAL_REGRADE";
+/// The older name of [`REGRADE`], still read.
+const REGRADE_ALIAS: &str = "EVAL_REPLAY";
 use eval_engine::{CassetteMode, RegressionPolicy};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,7 +70,9 @@ pub(crate) struct HarnessEnv {
     pub cassettes: CassetteMode,
     pub resume: Option<RunRef>,
     /// The stored run to re-grade instead of running agents.
-    pub replay: Option<RunRef>,
+    pub regrade: Option<RunRef>,
+    /// The variable that named it: `EVAL_REGRADE`, or its older name `EVAL_REPLAY`.
+    regrade_variable: &'static str,
     /// How long running tasks get to finish after an interrupt.
     pub grace: Duration,
     /// Which tasks run, by their tags (`EVAL_TAGS`).
@@ -75,8 +82,14 @@ pub(crate) struct HarnessEnv {
 }
 
 impl HarnessEnv {
+    /// Reads the process's environment.
     pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (an empty value counts as unset).
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let flag = |name: &str| var(name).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
         let number = |name: &str| -> Result<Option<f64>, String> {
             var(name)
@@ -98,9 +111,20 @@ impl HarnessEnv {
         let cassettes = CassetteMode::resolve(var(eval_engine::cassette::CASSETTES_VAR).as_deref(), ci)
             .map_err(|e| e.to_string())?;
         let resume = RunRef::from_var("EVAL_RESUME", var("EVAL_RESUME"))?;
-        let replay = RunRef::from_var("EVAL_REPLAY", var("EVAL_REPLAY"))?;
-        if resume.is_some() && replay.is_some() {
-            return Err("EVAL_RESUME and EVAL_REPLAY cannot be used together: a replay runs no agent, so there is nothing to resume".to_owned());
+        let regrade_variable = match (var(REGRADE), var(REGRADE_ALIAS)) {
+            (Some(new), Some(old)) if new != old => {
+                return Err(format!(
+                    "{REGRADE}={new} and {REGRADE_ALIAS}={old} disagree: set only {REGRADE} (the other is its older name)"
+                ));
+            }
+            (None, Some(_)) => REGRADE_ALIAS,
+            _ => REGRADE,
+        };
+        let regrade = RunRef::from_var(regrade_variable, var(regrade_variable))?;
+        if resume.is_some() && regrade.is_some() {
+            return Err(format!(
+                "EVAL_RESUME and {regrade_variable} cannot be used together: a regrade runs no agent, so there is nothing to resume"
+            ));
         }
         let grace = match var("EVAL_GRACE_SECONDS") {
             None => Duration::from_secs(10),
@@ -120,9 +144,11 @@ impl HarnessEnv {
             })
             .transpose()?;
         let nextest = flag("NEXTEST");
-        if nextest && replay.is_some() {
+        if nextest && regrade.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
-            return Err("EVAL_REPLAY is not supported under cargo-nextest: a replay runs no agent and takes moments, so run it with `cargo test`".to_owned());
+            return Err(format!(
+                "{regrade_variable} is not supported under cargo-nextest: a regrade runs no agent and takes moments, so run it with `cargo test`"
+            ));
         }
         let nextest_run_id = match var("NEXTEST_RUN_ID").filter(|_| nextest) {
             None => None,
@@ -139,15 +165,69 @@ impl HarnessEnv {
             policy,
             cassettes,
             resume,
-            replay,
+            regrade,
+            regrade_variable,
             grace,
             tags,
             repeats,
         })
     }
 
+    /// The variable that asked for a regrade, for messages.
+    pub fn regrade_variable(&self) -> &'static str {
+        self.regrade_variable
+    }
+
     /// Whether scorecards may be written next to the sources.
     pub fn writes_baselines(&self) -> bool {
         !self.ci && !self.nextest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Result<HarnessEnv, String> {
+        HarnessEnv::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn a_regrade_is_asked_for_under_its_name_or_its_older_one() {
+        let new = env(&[("EVAL_REGRADE", "last")]).unwrap();
+        assert_eq!(
+            (new.regrade.clone(), new.regrade_variable()),
+            (Some(RunRef::Last), "EVAL_REGRADE")
+        );
+        let old = env(&[("EVAL_REPLAY", "01ABC")]).unwrap();
+        assert_eq!(
+            (old.regrade.clone(), old.regrade_variable()),
+            (Some(RunRef::Run("01ABC".to_owned())), "EVAL_REPLAY")
+        );
+        let same = env(&[("EVAL_REGRADE", "last"), ("EVAL_REPLAY", "last")]).unwrap();
+        assert_eq!(same.regrade, Some(RunRef::Last));
+        let both = env(&[("EVAL_REGRADE", "last"), ("EVAL_REPLAY", "01ABC")]).unwrap_err();
+        assert!(both.contains("disagree: set only EVAL_REGRADE"), "{both}");
+        assert_eq!(env(&[]).unwrap().regrade, None);
+    }
+
+    #[test]
+    fn a_regrade_cannot_be_resumed_and_names_the_variable_used() {
+        let message = env(&[("EVAL_REPLAY", "last"), ("EVAL_RESUME", "last")]).unwrap_err();
+        assert!(
+            message.starts_with("EVAL_RESUME and EVAL_REPLAY cannot be used together"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_numbers_are_errors_naming_the_variable() {
+        let message = env(&[("EVAL_REPEATS", "0")]).unwrap_err();
+        assert!(message.starts_with("EVAL_REPEATS=0 is not"), "{message}");
+        let message = env(&[("EVAL_REGRESSION_ALPHA", "2")]).unwrap_err();
+        assert!(message.starts_with("EVAL_REGRESSION_ALPHA=2 is not"), "{message}");
+        assert!(env(&[("CI", "true")]).unwrap().ci);
+        assert!(env(&[("CI", "false")]).unwrap().writes_baselines());
+        assert!(!env(&[("NEXTEST", "1")]).unwrap().writes_baselines());
     }
 }

@@ -1,7 +1,7 @@
-//! What `EVAL_RESUME` and `EVAL_REPLAY` name in each suite's store, and for `last` the one
+//! What `EVAL_RESUME` and `EVAL_REGRADE` name in each suite's store, and for `last` the one
 //! line (on stderr) that says which run was chosen and why.
 //!
-//! `last` is resolved per use (see [`eval_engine::store::RunKind`]): a replay re-grades the
+//! `last` is resolved per use (see [`eval_engine::store::RunKind`]): a regrade re-grades the
 //! latest completed run of every task, passing over newer partial, interrupted and regrade
 //! runs; a resume takes the newest journal written after that run started.
 
@@ -117,9 +117,9 @@ fn passed_over_journals(choice: &ResumeChoice) -> String {
     }
 }
 
-/// The run `replay` names in `suite`.
-pub(crate) fn run_to_replay(store: &Store, suite: &str, replay: &RunRef) -> Result<Lookup, String> {
-    match replay {
+/// The run `regrade` names in `suite`.
+pub(crate) fn run_to_regrade(store: &Store, suite: &str, regrade: &RunRef, variable: &str) -> Result<Lookup, String> {
+    match regrade {
         RunRef::Run(run_id) => {
             let path = store.run_path(suite, run_id).map_err(|e| e.to_string())?;
             Ok(if path.is_file() {
@@ -132,17 +132,17 @@ pub(crate) fn run_to_replay(store: &Store, suite: &str, replay: &RunRef) -> Resu
             let choice = store.last_to_regrade(suite).map_err(|e| e.to_string())?;
             for passed in &choice.passed_over {
                 if let PassedOver::Unreadable(error) = passed {
-                    eprintln!("warning: EVAL_REPLAY=last: passed over a file that is not a run: {error}");
+                    eprintln!("warning: {variable}=last: passed over a file that is not a run: {error}");
                 }
             }
             match &choice.chosen {
                 Some(run) => {
-                    eprintln!("EVAL_REPLAY=last: {}", regrade_line(suite, &choice, &run.run_id));
+                    eprintln!("{variable}=last: {}", regrade_line(suite, &choice, &run.run_id));
                     Ok(Lookup::Found(run.path.clone()))
                 }
                 None if choice.passed_over.is_empty() => Ok(Lookup::Missing("no saved run".to_owned())),
                 None => Ok(Lookup::Missing(format!(
-                    "no completed run of every task (passed over {}; name one with EVAL_REPLAY=<run_id> to re-grade it)",
+                    "no completed run of every task (passed over {}; name one with {variable}=<run_id> to re-grade it)",
                     choice.passed_over_counts()
                 ))),
             }

@@ -20,9 +20,12 @@
 mod baseline;
 mod board;
 pub mod cleanup;
+mod conclusion;
 mod env;
+mod execution;
 mod git;
 mod harness;
+mod inputs;
 mod last;
 pub mod names;
 pub mod nextest;
@@ -31,10 +34,16 @@ mod output;
 mod plan;
 pub mod prelude;
 mod registry;
-mod replay_probe;
+mod regrade_probe;
 mod report;
+mod running;
+mod runtimes;
 mod selection;
+mod sharing;
+mod signals;
 mod suite_def;
+#[cfg(test)]
+mod test_support;
 mod trials;
 
 pub use eval_engine as core;
@@ -89,9 +98,10 @@ macro_rules! __snapshot_writer {
 /// What generated code needs. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{SnapshotWrite, run_main};
+    pub use crate::baseline::SnapshotWrite;
+    pub use crate::harness::run_main;
     pub use crate::registry::{SuiteRegistration, registered_suites};
-    pub use crate::replay_probe::{ReplayByDeserialize, ReplayNotPossible, ReplayProbe, ResultParts};
+    pub use crate::regrade_probe::{RegradeByDeserialize, RegradeNotPossible, RegradeProbe, ResultParts};
     pub use crate::suite_def::{IntoTasks, SuiteBuilder, SuiteDef, SuiteSite, TaskSource, suite};
     pub use eval_engine::{
         Ctx, DatasetError, Feedback, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task, Threshold,

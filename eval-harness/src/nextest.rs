@@ -71,6 +71,10 @@ pub fn superseded_run_dirs(
         dirs.push(read_run_dir(entry.path(), run_id)?);
     }
     dirs.sort_by(|a, b| (b.last_written, &b.run_id).cmp(&(a.last_written, &a.run_id)));
+    // Finding the latest complete run reads run files: only worth it when a directory may go.
+    if dirs.iter().all(|dir| dir.in_use) {
+        return Ok(Vec::new());
+    }
     let latest_complete = store.latest_complete(suite).map_err(|e| e.to_string())?;
     let mut superseded = Vec::new();
     let newest_id = dirs.first().map(|dir| dir.run_id.clone());
@@ -199,8 +203,8 @@ struct PairFragment {
 /// Records `outcome` as its pair's fragment in `dir`.
 pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), String> {
     let fragment = PairFragment {
-        task_id: outcome.task_id.clone(),
-        key: outcome.key.clone(),
+        task_id: outcome.task_id.to_string(),
+        key: outcome.key.to_string(),
         verdict: outcome.entry.as_ref().map(|entry| entry.verdict.to_string()),
         outcome: outcome_name(outcome.outcome).to_owned(),
     };

@@ -1,16 +1,18 @@
 //! A pair's outcome, decided once, and what its test line says.
 
 use crate::board::{GradedAttempt, TaskState};
+use crate::plan::Pair;
 use eval_engine::{Attempts, Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything decided about one (task, scorer) pair. The test line, the summary, the exit
 /// code and the scorecard all read this one record.
 #[derive(Debug, Clone)]
 pub(crate) struct PairOutcome {
-    pub task_id: String,
-    pub key: String,
+    pub task_id: Arc<str>,
+    pub key: Arc<str>,
     /// The scorecard entry of this run (`None` when the task was never graded).
     pub entry: Option<ScorecardEntry>,
     pub outcome: Outcome,
@@ -23,21 +25,15 @@ pub(crate) struct PairOutcome {
 }
 
 impl PairOutcome {
-    /// Decides the outcome of (`task_id`, `key`) from the task's graded attempts.
-    pub fn decide(
-        task_id: &str,
-        key: &str,
-        advisory: bool,
-        state: &TaskState,
-        baseline: Option<&ScorecardEntry>,
-        policy: RegressionPolicy,
-    ) -> Self {
+    /// Decides the outcome of `pair` from its task's graded attempts.
+    pub fn decide(pair: &Pair, state: &TaskState, baseline: Option<&ScorecardEntry>, policy: RegressionPolicy) -> Self {
+        let (key, advisory) = (&*pair.key, pair.advisory);
         let attempts = match state {
             TaskState::Done(attempts) => attempts,
             TaskState::Lost(why) => {
                 return PairOutcome {
-                    task_id: task_id.to_owned(),
-                    key: key.to_owned(),
+                    task_id: pair.task_id.clone(),
+                    key: pair.key.clone(),
                     entry: None,
                     outcome: Outcome::NewFailure { content_changed: false },
                     detail: None,
@@ -55,8 +51,8 @@ impl PairOutcome {
             .filter(|_| outcome == Outcome::Regression)
             .and_then(|base| evidence(entry.verdict, base.verdict, policy));
         PairOutcome {
-            task_id: task_id.to_owned(),
-            key: key.to_owned(),
+            task_id: pair.task_id.clone(),
+            key: pair.key.clone(),
             detail: detail(attempts, key),
             entry: Some(entry),
             outcome,
@@ -297,7 +293,15 @@ mod tests {
             content_hash: "00ff".to_owned(),
             verdict: baseline,
         };
-        let decided = PairOutcome::decide("paris", "judge", false, state, Some(&baseline), policy);
+        let pair = Pair {
+            task: 0,
+            task_id: Arc::from("paris"),
+            key: Arc::from("judge"),
+            advisory: false,
+            name: "evals::weather::paris::judge".to_owned(),
+            selected: true,
+        };
+        let decided = PairOutcome::decide(&pair, state, Some(&baseline), policy);
         match decided.to_trial_result(Path::new("evals__weather.snap"), false) {
             Err(failed) => failed.message().unwrap_or_default().to_owned(),
             Ok(_) => panic!("{decided:?} did not fail"),

@@ -1,25 +1,24 @@
-//! A suite's plan for this run, made before anything runs: its tasks and scorers loaded, every
-//! (task, scorer) pair named and selected or not, its baseline read, its options resolved.
+//! A suite's plan for this run, made before anything runs and never changed after: its tasks
+//! and scorers loaded, every (task, scorer) pair named and selected or not, its baseline read,
+//! its options resolved. What a run needs on top of it is in [`crate::inputs`]; what it
+//! produces, in [`crate::running`].
 
 use crate::baseline::BaselineFile;
-use crate::board::{Board, BoardObserver};
 use crate::env::HarnessEnv;
 use crate::names::ident_segment;
-use crate::outcome::{GateOutcome, PairOutcome};
 use crate::selection::{Selector, TrialPath};
-use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite, TaskOutline};
-use eval_engine::journal::{JournalContents, read_journal};
-use eval_engine::{
-    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult,
-};
+use crate::suite_def::{RunSelection, SuiteConfig, SuiteDef, SuiteOutline, SuiteSite, TaskOutline};
+use eval_engine::{CassetteMode, Cassettes, RunOptions, Scorecard, ScorerSpec, Selection, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One (task, scorer) pair of a loaded suite.
 pub(crate) struct Pair {
-    pub(crate) task_id: String,
-    pub(crate) key: String,
+    /// The task's position in the suite.
+    pub(crate) task: usize,
+    pub(crate) task_id: Arc<str>,
+    pub(crate) key: Arc<str>,
     pub(crate) advisory: bool,
     pub(crate) name: String,
     /// Whether the command line selects this pair.
@@ -44,9 +43,11 @@ pub(crate) struct SuitePlan {
     pub(crate) site: SuiteSite,
     pub(crate) config: SuiteConfig,
     pub(crate) path: String,
+    /// The tasks and scorers as loaded.
+    pub(crate) outline: SuiteOutline,
     pub(crate) baseline_file: BaselineFile,
-    /// The baseline's path as messages show it, computed once and shared by the trials.
-    pub(crate) baseline_display: Arc<PathBuf>,
+    /// The baseline's path as messages show it, computed once.
+    pub(crate) baseline_display: PathBuf,
     pub(crate) baseline: Option<Scorecard>,
     /// Why the committed baseline could not be read: reported as a failing test, and every
     /// pair is judged as if there were no baseline. A corrupt baseline never crashes the run.
@@ -57,86 +58,79 @@ pub(crate) struct SuitePlan {
     pub(crate) scorers: Vec<ScorerSpec>,
     pub(crate) pairs: Vec<Pair>,
     pub(crate) gates: Vec<Gate>,
-    /// The tasks a selected gate judges: every task `EVAL_TAGS` leaves in.
-    pub(crate) gate_tasks: Arc<[String]>,
-    pub(crate) gate_outcomes: Arc<Mutex<Vec<GateOutcome>>>,
-    pub(crate) selected_tasks: Vec<String>,
+    /// The tasks a selected gate judges (positions in the suite): every task `EVAL_TAGS`
+    /// leaves in.
+    pub(crate) gate_tasks: Vec<usize>,
+    /// The tasks that run (positions in the suite, in suite order).
+    pub(crate) selected_tasks: Vec<usize>,
     pub(crate) complete: bool,
-    pub(crate) run: Option<LoadedSuite>,
-    pub(crate) board: Arc<Board>,
-    pub(crate) outcomes: Arc<Mutex<Vec<PairOutcome>>>,
-    /// The id this run is saved under: fresh, or the resumed run's.
-    pub(crate) run_id: String,
-    /// The journal this run is resumed from, when it is.
-    pub(crate) resume: Option<ResumePoint>,
-    /// The journal this run writes (set once it is open): removed when the run is saved
-    /// complete.
-    pub(crate) journal_path: Option<PathBuf>,
-    /// Under cargo-nextest, the directory this run's processes share results in: the run is
-    /// recorded there rather than saved as a run JSON.
-    pub(crate) nextest_dir: Option<PathBuf>,
-    /// The stored run this run re-grades instead of running agents (`EVAL_REPLAY`).
-    pub(crate) replay: Option<Box<RunResult>>,
 }
 
-/// An interrupted run to carry on: its journal and the records it already holds that are
-/// still valid.
-pub(crate) struct ResumePoint {
-    pub(crate) journal_path: PathBuf,
-    pub(crate) journal: JournalContents,
-    /// The journaled records reused instead of being run again, in suite order.
-    pub(crate) reused: Vec<TaskResult>,
+/// A suite's plan, and how to run it.
+pub(crate) struct Prepared {
+    pub(crate) plan: SuitePlan,
+    pub(crate) run: RunSelection,
 }
 
 impl SuitePlan {
     /// Loads a suite and works out its pairs and selection. `Err((suite path, message))` when
     /// the suite cannot be loaded.
-    pub(crate) fn prepare(def: SuiteDef, selector: &Selector) -> Result<SuitePlan, (String, String)> {
+    pub(crate) fn prepare(def: SuiteDef, selector: &Selector) -> Result<Prepared, (String, String)> {
         let SuiteDef { site, config, suite } = def;
         let path = site.path();
         let fail = |message: String| (path.clone(), message);
         let loaded = suite
             .load(&path.replace("::", "."), Path::new(site.manifest_dir))
             .map_err(|e| fail(format!("suite `{path}` cannot be loaded: {e}")))?;
-        if loaded.outline.tasks.is_empty() {
+        let outline = loaded.outline;
+        if outline.tasks.is_empty() {
             // A suite without tasks has no tests: the run would pass having checked nothing.
-            return Err(fail(no_tasks(&path, &site, loaded.outline.dataset.as_deref())));
+            return Err(fail(no_tasks(&path, &site, outline.dataset.as_deref())));
         }
 
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
             eval_engine::check_file_name("label", label).map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
-        let scorers = loaded.outline.scorers.clone();
+        let scorers = outline.scorers.clone();
         let task_segments = unique_segments(
             "task",
-            loaded
-                .outline
+            outline
                 .tasks
                 .iter()
                 .map(|task| (task.id.as_str(), ident_segment(&task.id))),
         )
         .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
+        if let Some(task) = outline.tasks.iter().zip(&task_segments).find(|(_, s)| *s == GATES) {
+            return Err(fail(format!(
+                "suite `{path}`: task `{}` would be named `{path}::{GATES}::…`, the names of the suite's gate tests; \
+                 rename it",
+                task.0.id
+            )));
+        }
         // A scorer's segment is its anchor's when the macro gave one, so the IDE finds the trial
         // even when the key differs from the function's name.
         let scorer_segments = unique_segments(
             "scorer",
-            scorers
-                .iter()
-                .zip(&loaded.outline.scorer_segments)
-                .map(|(spec, segment)| {
-                    let segment = segment.map_or_else(|| ident_segment(&spec.key), str::to_owned);
-                    (spec.key.as_str(), segment)
-                }),
+            scorers.iter().zip(&outline.scorer_segments).map(|(spec, segment)| {
+                let segment = segment.map_or_else(|| ident_segment(&spec.key), str::to_owned);
+                (spec.key.as_str(), segment)
+            }),
         )
         .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
 
+        let keys: Vec<Arc<str>> = scorers.iter().map(|spec| Arc::from(spec.key.as_str())).collect();
         let mut pairs = Vec::with_capacity(task_segments.len() * scorer_segments.len());
-        for (task, task_segment) in loaded.outline.tasks.iter().zip(&task_segments) {
-            let task_id = &task.id;
-            let tagged = selector.selects_tags(&task.tags);
-            for (spec, scorer_segment) in scorers.iter().zip(&scorer_segments) {
-                let name = format!("{path}::{task_segment}::{scorer_segment}");
+        let mut name = String::new();
+        for (task, (outline_task, task_segment)) in outline.tasks.iter().zip(&task_segments).enumerate() {
+            let task_id: Arc<str> = Arc::from(outline_task.id.as_str());
+            let tagged = selector.selects_tags(&outline_task.tags);
+            for ((spec, key), scorer_segment) in scorers.iter().zip(&keys).zip(&scorer_segments) {
+                name.clear();
+                name.reserve(path.len() + task_segment.len() + scorer_segment.len() + 4);
+                for part in [path.as_str(), "::", task_segment, "::", scorer_segment] {
+                    name.push_str(part);
+                }
                 let task_path = &name[..name.len() - scorer_segment.len() - 2];
                 let selected = tagged
                     && selector.selects(&TrialPath {
@@ -145,26 +139,14 @@ impl SuitePlan {
                         task: Some(task_path),
                     });
                 pairs.push(Pair {
+                    task,
                     task_id: task_id.clone(),
-                    key: spec.key.clone(),
+                    key: key.clone(),
                     advisory: spec.advisory,
                     selected,
-                    name,
+                    name: name.clone(),
                 });
             }
-        }
-        if let Some(task) = loaded
-            .outline
-            .tasks
-            .iter()
-            .zip(&task_segments)
-            .find(|(_, s)| *s == GATES)
-        {
-            return Err(fail(format!(
-                "suite `{path}`: task `{}` would be named `{path}::{GATES}::…`, the names of the suite's gate tests; \
-                 rename it",
-                task.0.id
-            )));
         }
         let mut gates = Vec::new();
         for (spec, segment) in scorers.iter().zip(&scorer_segments).filter(|(spec, _)| !spec.advisory) {
@@ -195,53 +177,34 @@ impl SuitePlan {
                 )));
             }
         }
-        let gate_tasks: Arc<[String]> = match gates.iter().any(|gate| gate.selected) {
-            true => loaded
-                .outline
-                .tasks
-                .iter()
-                .filter(|task| selector.selects_tags(&task.tags))
-                .map(|task| task.id.clone())
+        let gate_tasks: Vec<usize> = match gates.iter().any(|gate| gate.selected) {
+            true => (0..outline.tasks.len())
+                .filter(|&task| selector.selects_tags(&outline.tasks[task].tags))
                 .collect(),
-            false => Arc::from(Vec::new()),
+            false => Vec::new(),
         };
         if gate_tasks.is_empty() {
             // Nothing for a gate to judge (`EVAL_TAGS` left no task): no gate test.
             gates.iter_mut().for_each(|gate| gate.selected = false);
         }
-        let mut selected_tasks: Vec<String> = Vec::new();
-        let mut selected_pairs = 0;
-        let mut judged = gate_tasks.iter().peekable();
-        for pair in &pairs {
-            // A gate needs every task it judges to run, its pairs selected or not.
-            let judged_by_gate = judged.peek() == Some(&&pair.task_id);
-            if judged_by_gate {
-                judged.next();
-            }
-            if pair.selected {
-                selected_pairs += 1;
-            }
-            if (pair.selected || judged_by_gate) && selected_tasks.last() != Some(&pair.task_id) {
-                selected_tasks.push(pair.task_id.clone());
-            }
-        }
+        let selected_tasks = selected_tasks(&pairs, &gate_tasks);
+        let selected_pairs = pairs.iter().filter(|pair| pair.selected).count();
         let baseline_file = BaselineFile::of(&site);
-        let baseline_display = Arc::new(baseline_file.display_path());
+        let baseline_display = baseline_file.display_path();
         let (baseline, baseline_error) = match baseline_file.read() {
             Ok(card) => (card, None),
             Err(message) => (None, Some(message)),
         };
         let vanished = baseline
             .as_ref()
-            .map(|card| vanished_pairs(card, &loaded.outline.tasks, &scorers))
+            .map(|card| vanished_pairs(card, &outline.tasks, &scorers))
             .unwrap_or_default();
-        let repeats = config.attempts() as usize;
-        Ok(SuitePlan {
-            board: Arc::new(Board::new(selected_tasks.iter().map(String::as_str), repeats)),
+        let plan = SuitePlan {
             complete: selected_pairs == pairs.len(),
             site,
             config,
             path,
+            outline,
             baseline_file,
             baseline_display,
             baseline,
@@ -251,98 +214,19 @@ impl SuitePlan {
             pairs,
             gates,
             gate_tasks,
-            gate_outcomes: Arc::new(Mutex::new(Vec::new())),
             selected_tasks,
-            run: Some(loaded),
-            outcomes: Arc::new(Mutex::new(Vec::new())),
-            run_id: ulid::Ulid::new().to_string(),
-            resume: None,
-            journal_path: None,
-            nextest_dir: None,
-            replay: None,
-        })
+        };
+        Ok(Prepared { plan, run: loaded.run })
+    }
+
+    /// The id of the task at `position` in the suite.
+    pub(crate) fn task_id(&self, position: usize) -> &str {
+        &self.outline.tasks[position].id
     }
 
     /// The suite's name in the run JSON and the store (its path with `.` for `::`).
     pub(crate) fn suite_name(&self) -> String {
         self.path.replace("::", ".")
-    }
-
-    /// Resumes from the journal at `journal_path`: takes its run id and keeps every journaled
-    /// record of a selected task whose content is unchanged and whose feedback covers every
-    /// current scorer (for repeats, only when all the task's attempts are journaled).
-    pub(crate) fn resume_from(&mut self, journal_path: PathBuf) -> Result<(), String> {
-        let journal = read_journal(&journal_path).map_err(|e| e.to_string())?;
-        let hashes: HashMap<&str, _> = match &self.run {
-            Some(loaded) => loaded
-                .outline
-                .tasks
-                .iter()
-                .map(|task| (task.id.as_str(), &task.content_hash))
-                .collect(),
-            None => HashMap::new(),
-        };
-        // A task journaled twice (an earlier resume ran it again) counts by its last record.
-        let mut latest: HashMap<&str, &TaskResult> = HashMap::new();
-        for task in &journal.tasks {
-            latest.insert(task.task_id.as_str(), task);
-        }
-        let repeats = self.config.attempts();
-        let mut reused = Vec::new();
-        for task_id in &self.selected_tasks {
-            let record_ids: Vec<String> = if repeats > 1 {
-                (1..=repeats).map(|n| format!("{task_id}#{n}")).collect()
-            } else {
-                vec![task_id.clone()]
-            };
-            let records: Option<Vec<&TaskResult>> =
-                record_ids.iter().map(|id| latest.get(id.as_str()).copied()).collect();
-            let Some(records) = records else { continue };
-            let still_valid = records.iter().all(|record| {
-                hashes.get(task_id.as_str()) == Some(&&record.content_hash)
-                    && self.scorers.iter().all(|spec| record.feedback_for(&spec.key).is_some())
-            });
-            if still_valid {
-                reused.extend(records.into_iter().cloned());
-            }
-        }
-        self.run_id = journal.header.run_id.clone();
-        self.resume = Some(ResumePoint {
-            journal_path,
-            journal,
-            reused,
-        });
-        Ok(())
-    }
-
-    /// Re-grades the run stored at `path` instead of running agents: refused (before anything
-    /// runs) when the agent's output cannot be read back.
-    pub(crate) fn replay_from(&mut self, path: &Path) -> Result<(), String> {
-        let Some(loaded) = &self.run else { return Ok(()) };
-        if !loaded.outline.replayable {
-            return Err(format!(
-                "suite `{}` cannot be replayed: its agent's output type `{}` cannot be read back from a run JSON; \
-                 derive `serde::Deserialize` for it",
-                self.path, loaded.outline.output_type
-            ));
-        }
-        let stored = eval_engine::load_run(path).map_err(|e| e.to_string())?;
-        self.replay = Some(Box::new(stored));
-        Ok(())
-    }
-
-    /// The selected tasks that still have to run (all of them unless resumed).
-    pub(crate) fn tasks_to_run(&self) -> HashSet<String> {
-        let reused: HashSet<&str> = self
-            .resume
-            .iter()
-            .flat_map(|resume| resume.reused.iter().map(TaskResult::base_id))
-            .collect();
-        self.selected_tasks
-            .iter()
-            .filter(|id| !reused.contains(id.as_str()))
-            .cloned()
-            .collect()
     }
 
     /// The store this suite's runs and journals go to.
@@ -353,6 +237,11 @@ impl SuitePlan {
     /// The pairs the command line selects.
     pub(crate) fn selected_pairs(&self) -> impl Iterator<Item = &Pair> {
         self.pairs.iter().filter(|pair| pair.selected)
+    }
+
+    /// How many of the suite's tests the command line leaves out.
+    pub(crate) fn unselected_tests(&self) -> usize {
+        self.pairs.len() + self.gates.len() - self.selected_pairs().count() - self.selected_gates().count()
     }
 
     /// The suite-level gates the command line selects.
@@ -386,9 +275,7 @@ impl SuitePlan {
             // Checked when the suite was prepared.
             options = options.clone().label(label).unwrap_or(options);
         }
-        options
-            .cassettes(self.cassettes(env.cassettes))
-            .observer(Arc::new(BoardObserver(self.board.clone())))
+        options.cassettes(self.cassettes(env.cassettes))
     }
 
     /// The suite's cassettes: `tests/cassettes/<suite path, :: as __>/` under its crate, committed
@@ -411,6 +298,20 @@ impl SuitePlan {
             (None, None, None) => Path::new(self.site.manifest_dir).join("target").join("evals"),
         }
     }
+}
+
+/// The tasks that run, in suite order: those of the selected pairs, and every task a gate
+/// judges (a gate needs them all, their pairs selected or not).
+fn selected_tasks(pairs: &[Pair], gate_tasks: &[usize]) -> Vec<usize> {
+    let mut tasks: Vec<usize> = Vec::new();
+    let mut judged = gate_tasks.iter().peekable();
+    for pair in pairs {
+        let judged_by_gate = judged.next_if_eq(&&pair.task).is_some();
+        if (pair.selected || judged_by_gate) && tasks.last() != Some(&pair.task) {
+            tasks.push(pair.task);
+        }
+    }
+    tasks
 }
 
 /// The segments of ids or keys, rejecting an id given twice and two ids that become the same
@@ -475,63 +376,13 @@ fn vanished_pairs(baseline: &Scorecard, tasks: &[TaskOutline], scorers: &[Scorer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite_def::{TaskSource, suite};
-    use eval_engine::{Ctx, ScoreInput, Suite, Task, scorer_fn};
+    use crate::suite_def::TaskSource;
+    use crate::test_support::{DATASET, crate_dir, weather};
+    use eval_engine::Suite;
     use libtest_mimic::Arguments;
-    use serde_json::Value;
-
-    const DATASET: &str = "tests/data/weather.jsonl";
-
-    /// A crate directory with `tests/data/weather.jsonl` holding `dataset` and, when given, a
-    /// baseline `tests/snapshots/evals__weather.snap` with these scorecard lines.
-    fn crate_dir(dataset: &str, baseline: Option<&str>) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("tests/data")).unwrap();
-        std::fs::write(dir.path().join(DATASET), dataset).unwrap();
-        if let Some(lines) = baseline {
-            // A baseline as the harness writes it: insta's header naming the suite and the pair
-            // count, then the rendered scorecard with its pass rates.
-            let mut card = Scorecard::default();
-            for line in lines.lines() {
-                let [task, hash, key, verdict] = line.split(' ').collect::<Vec<_>>()[..] else {
-                    panic!("{line}")
-                };
-                let verdict = match verdict {
-                    "pass" => eval_engine::PairVerdict::Pass,
-                    _ => eval_engine::PairVerdict::Fail,
-                };
-                let entry = eval_engine::ScorecardEntry {
-                    content_hash: hash.to_owned(),
-                    verdict,
-                };
-                card.entries.insert((task.to_owned(), key.to_owned()), entry);
-            }
-            std::fs::create_dir_all(dir.path().join("tests/snapshots")).unwrap();
-            let pairs = card.entries.len();
-            let snapshot = format!(
-                "---\nsource: tests/evals.rs\ndescription: \"Scorecard of eval suite `weather`, {pairs} pairs: review with `cargo insta review`.\"\n---\n{}",
-                card.render()
-            );
-            std::fs::write(dir.path().join("tests/snapshots/evals__weather.snap"), snapshot).unwrap();
-        }
-        dir
-    }
-
-    /// Suite `weather` of test target `evals`, defined in the crate at `dir`, with one scorer.
-    fn weather(dir: &Path, source: TaskSource<Value, Value>) -> SuiteDef {
-        let site = SuiteSite {
-            name: "weather",
-            module_path: "evals",
-            file: "tests/evals.rs",
-            manifest_dir: Box::leak(dir.to_string_lossy().into_owned().into_boxed_str()),
-        };
-        let agent = |_: Arc<Task>, _: Ctx| async { Ok::<_, String>(0) };
-        let city = scorer_fn(ScorerSpec::new("city"), |_: &ScoreInput<'_, Value, Value, i32>| true);
-        suite(site, source, agent).scorer(city).build()
-    }
 
     fn prepare(def: SuiteDef) -> Result<SuitePlan, (String, String)> {
-        SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None))
+        SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None)).map(|prepared| prepared.plan)
     }
 
     #[test]

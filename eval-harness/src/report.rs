@@ -4,50 +4,48 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
-use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
+use crate::plan::SuitePlan;
+use crate::running::SuiteOutcomes;
+use eval_engine::{Outcome, RunResult, attempts_to_show_drop, wilson_interval};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
 /// What the summary needs of one suite.
-pub(crate) struct SuiteReport {
-    pub path: String,
-    pub baseline_file: PathBuf,
-    pub baseline: Option<Scorecard>,
-    pub scorers: Vec<ScorerSpec>,
-    pub outcomes: Vec<PairOutcome>,
+pub(crate) struct SuiteReport<'a> {
+    pub plan: &'a SuitePlan,
     pub run: RunResult,
-    pub run_file: Option<PathBuf>,
-    /// Whether `run_file` is a nextest run's shared directory rather than a run JSON.
-    pub shared_with_nextest: bool,
+    pub outcomes: SuiteOutcomes,
+    /// Where the run went: its run JSON, or a nextest run's shared directory; `None` when it
+    /// could not be saved.
+    pub saved: Option<Saved>,
     pub update: BaselineUpdate,
     /// How the new scorecard differs from the baseline: the first few changes, and how many
     /// there are in all.
     pub changes: (Vec<String>, usize),
-    /// What the suite-level gates decided.
-    pub gates: Vec<GateOutcome>,
+    /// Whether the new scorecard leaves out the pairs of the baseline whose task or scorer is
+    /// no longer in the suite. A run of the whole suite replaces the baseline's scorecard, so
+    /// it does; a run of part of it keeps the pairs it did not run.
+    pub vanished_dropped: bool,
     /// The significance level of the repeats gate.
     pub alpha: f64,
-    pub vanished: VanishedPairs,
 }
 
-/// The pairs of the baseline whose task or scorer is no longer in the suite: no test reports
-/// them, so the summary does, and says whether the new scorecard still holds them.
-#[derive(Debug, Default)]
-pub(crate) struct VanishedPairs {
-    /// (task id, key), in scorecard order.
-    pub pairs: Vec<(String, String)>,
-    /// Whether the new scorecard leaves them out. A run of the whole suite replaces the
-    /// baseline's scorecard, so it does; a run of part of it keeps the pairs it did not run.
-    pub dropped: bool,
+/// Where a suite's run was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Saved {
+    /// Its run JSON.
+    RunFile(PathBuf),
+    /// The nextest run's shared directory, where the run's processes assemble it.
+    Nextest(PathBuf),
 }
 
 /// How many scorecard changes the summary lists; a review shows them all.
 pub(crate) const CHANGES_SHOWN: usize = 10;
 
 /// Prints the summary of every suite: to stdout, or to stderr when stdout carries JSON.
-pub(crate) fn print_summary(reports: &[SuiteReport], to_stderr: bool) {
+pub(crate) fn print_summary(reports: &[SuiteReport<'_>], to_stderr: bool) {
     if reports.is_empty() {
         return;
     }
@@ -62,17 +60,17 @@ pub(crate) fn print_summary(reports: &[SuiteReport], to_stderr: bool) {
     }
 }
 
-fn render(report: &SuiteReport, out: &mut String) {
-    let mut outcomes: Vec<&PairOutcome> = report.outcomes.iter().collect();
+fn render(report: &SuiteReport<'_>, out: &mut String) {
+    let mut outcomes: Vec<&PairOutcome> = report.outcomes.pairs.iter().collect();
     outcomes.sort_by(|a, b| (&a.task_id, &a.key).cmp(&(&b.task_id, &b.key)));
     let count = |pred: fn(&Outcome) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
-    let tasks: std::collections::BTreeSet<&str> = outcomes.iter().map(|o| o.task_id.as_str()).collect();
+    let tasks: std::collections::BTreeSet<&str> = outcomes.iter().map(|o| &*o.task_id).collect();
     let _ = writeln!(
         out,
         "{}: {} task(s) × {} scorer(s): {} passed, {} regression(s), {} new failure(s), {} known failure(s), {} flaky, {} informational",
-        report.path,
+        report.plan.path,
         tasks.len(),
-        report.scorers.len(),
+        report.plan.scorers.len(),
         count(|o| matches!(o, Outcome::Pass { .. })),
         count(|o| matches!(o, Outcome::Regression)),
         count(|o| matches!(o, Outcome::NewFailure { .. })),
@@ -85,7 +83,7 @@ fn render(report: &SuiteReport, out: &mut String) {
     if let Some(from) = &meta.replayed_from {
         let _ = writeln!(
             out,
-            "  replay of run {from}: no agent ran; its outputs and traces were graded again"
+            "  regrade of run {from}: no agent ran; its outputs and traces were graded again"
         );
     }
     if let Some(resumed) = &meta.resumed {
@@ -111,6 +109,7 @@ fn render(report: &SuiteReport, out: &mut String) {
                 .map(|e| e.verdict.to_string())
                 .unwrap_or_else(|| "not graded".into());
             let was = report
+                .plan
                 .baseline
                 .as_ref()
                 .and_then(|b| b.get(&o.task_id, &o.key))
@@ -146,17 +145,17 @@ fn render(report: &SuiteReport, out: &mut String) {
         true,
     );
 
-    render_vanished(&report.vanished, out);
+    render_vanished(&report.plan.vanished, report.vanished_dropped, out);
 
-    match &report.run_file {
-        Some(dir) if report.shared_with_nextest => {
+    match &report.saved {
+        Some(Saved::Nextest(dir)) => {
             let _ = writeln!(
                 out,
                 "  nextest results: {} (`cargo eval assemble` on it writes the run JSON)",
                 dir.display()
             );
         }
-        Some(file) => {
+        Some(Saved::RunFile(file)) => {
             let _ = writeln!(out, "  run: {}", file.display());
         }
         None => {}
@@ -171,7 +170,7 @@ fn render(report: &SuiteReport, out: &mut String) {
             let _ = writeln!(out, "    … and {} more", total - shown.len());
         }
     }
-    let baseline = report.baseline_file.display();
+    let baseline = report.plan.baseline_display.display();
     let _ = match &report.update {
         BaselineUpdate::Unchanged => writeln!(out, "  baseline: {baseline} (unchanged)"),
         BaselineUpdate::Pending(pending) => writeln!(
@@ -193,12 +192,11 @@ fn render(report: &SuiteReport, out: &mut String) {
 
 /// `gone since the baseline`: the first few vanished pairs, how many there are, and what
 /// becomes of them.
-fn render_vanished(vanished: &VanishedPairs, out: &mut String) {
-    let pairs = &vanished.pairs;
+fn render_vanished(pairs: &[(String, String)], dropped: bool, out: &mut String) {
     if pairs.is_empty() {
         return;
     }
-    let fate = if vanished.dropped {
+    let fate = if dropped {
         "the new scorecard drops them"
     } else {
         "a run of part of the suite keeps them in the scorecard; a run of all of it drops them"
@@ -217,7 +215,7 @@ fn render_vanished(vanished: &VanishedPairs, out: &mut String) {
 }
 
 /// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
-fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut String) {
+fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mut String) {
     let mut now: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut before: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     for o in outcomes {
@@ -227,6 +225,7 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
             c.1 = c.1.saturating_add(total);
         }
         if let Some((passed, total)) = report
+            .plan
             .baseline
             .as_ref()
             .and_then(|b| b.get(&o.task_id, &o.key))
@@ -248,7 +247,7 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
             Some((bp, bt)) if *bt > 0 => format!("{:+6.1} vs baseline", rate - percent(*bp, *bt)),
             _ => "   new".to_owned(),
         };
-        let advisory = if report.scorers.iter().any(|s| s.key == *key && s.advisory) {
+        let advisory = if report.plan.scorers.iter().any(|s| s.key == *key && s.advisory) {
             "  (advisory)"
         } else {
             ""
@@ -273,11 +272,11 @@ fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut 
 }
 
 /// The suite-level gates: each key's rate across the suite and what was decided.
-fn render_gates(report: &SuiteReport, out: &mut String) {
-    if report.gates.is_empty() {
+fn render_gates(report: &SuiteReport<'_>, out: &mut String) {
+    if report.outcomes.gates.is_empty() {
         return;
     }
-    let mut gates: Vec<&GateOutcome> = report.gates.iter().collect();
+    let mut gates: Vec<&GateOutcome> = report.outcomes.gates.iter().collect();
     gates.sort_by(|a, b| a.key.cmp(&b.key));
     let _ = writeln!(out, "  suite gates:");
     for gate in gates {
@@ -294,7 +293,7 @@ fn render_gates(report: &SuiteReport, out: &mut String) {
 
 /// For flaky pairs with a baseline: how many attempts at today's rate would show whether it
 /// really dropped.
-fn render_settling(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut String) {
+fn render_settling(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mut String) {
     let alpha = report.alpha;
     let mut lines = Vec::new();
     for o in outcomes {
@@ -302,6 +301,7 @@ fn render_settling(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut St
             continue;
         };
         let Some((base_passed, base_attempts)) = report
+            .plan
             .baseline
             .as_ref()
             .and_then(|b| b.get(&o.task_id, &o.key))
@@ -326,7 +326,7 @@ fn render_settling(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut St
 }
 
 /// Numeric scorers without threshold and labels: shown, never gating.
-fn render_informational(report: &SuiteReport, out: &mut String) {
+fn render_informational(report: &SuiteReport<'_>, out: &mut String) {
     let aggregates = report.run.aggregates();
     let stats: Vec<_> = aggregates.score_stats.iter().collect();
     if stats.is_empty() && aggregates.value_counts.is_empty() {
@@ -363,9 +363,9 @@ mod tests {
     use super::*;
 
     fn vanished(count: usize, dropped: bool) -> String {
-        let pairs = (0..count).map(|i| (format!("t{i:02}"), "city".to_owned())).collect();
+        let pairs: Vec<_> = (0..count).map(|i| (format!("t{i:02}"), "city".to_owned())).collect();
         let mut out = String::new();
-        render_vanished(&VanishedPairs { pairs, dropped }, &mut out);
+        render_vanished(&pairs, dropped, &mut out);
         out
     }
 

@@ -145,8 +145,8 @@ pub struct SuiteOutline {
     /// The agent's output type, by name.
     pub output_type: &'static str,
     /// Whether a stored output can be read back as the output type, so the suite can be
-    /// replayed.
-    pub replayable: bool,
+    /// regraded.
+    pub regradable: bool,
 }
 
 /// What the harness knows of one task before it runs: what names it, what it is, how it is
@@ -166,7 +166,7 @@ pub(crate) enum Execution {
     /// Their agents run.
     RunAgents,
     /// No agent runs: the outputs and traces stored in this run are graded again.
-    Replay(Box<RunResult>),
+    Regrade(Box<RunResult>),
 }
 
 /// Runs the tasks whose ids are in the set (all when `None`), as `Execution` says.
@@ -221,7 +221,7 @@ where
             scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
             scorer_segments,
             output_type: std::any::type_name::<A::Output>(),
-            replayable: decoder.is_some(),
+            regradable: decoder.is_some(),
         };
         let run = move |selected: Option<HashSet<String>>, options: RunOptions, execution: Execution| -> RunFuture {
             Box::pin(async move {
@@ -231,9 +231,9 @@ where
                 };
                 match execution {
                     Execution::RunAgents => eval_engine::run(&suite, agent, scorers, options).await,
-                    Execution::Replay(stored) => {
-                        // The plan refuses to replay a suite without a decoder before anything
-                        // runs; even so, a replay never falls back to running the agent.
+                    Execution::Regrade(stored) => {
+                        // The plan refuses to regrade a suite without a decoder before anything
+                        // runs; even so, a regrade never falls back to running the agent.
                         let decode = decoder.unwrap_or(|_| Err("the output type is not `Deserialize`".to_owned()));
                         eval_engine::regrade(&suite, *stored, decode, scorers, options).await
                     }
@@ -309,8 +309,8 @@ where
         self
     }
 
-    /// How a stored output is read back as the agent's output, for a replay (`EVAL_REPLAY`);
-    /// without one the suite cannot be replayed. `#[eval_suite]` gives one when the output
+    /// How a stored output is read back as the agent's output, for a regrade (`EVAL_REGRADE`);
+    /// without one the suite cannot be regraded. `#[eval_suite]` gives one when the output
     /// type implements `Deserialize`.
     pub fn output_decoder(mut self, decoder: Option<OutputDecoder<A::Output>>) -> Self {
         self.decoder = decoder;

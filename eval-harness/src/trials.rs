@@ -5,70 +5,60 @@
 use crate::board::TaskState;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::output::IgnoredReasons;
-use crate::plan::{Gate, Pair, SuitePlan};
+use crate::running::SuiteRun;
 use eval_engine::{RegressionPolicy, Verdict};
 use libtest_mimic::Trial;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
-/// The test of one pair. Its outcome is recorded for the scorecard and the summary.
-pub(crate) fn pair_trial(
-    suite: &SuitePlan,
-    pair: &Pair,
-    policy: RegressionPolicy,
-    ignored: &Arc<IgnoredReasons>,
-) -> Trial {
-    let ignored = ignored.clone();
-    let name = pair.name.clone();
-    let board = suite.board.clone();
-    let outcomes = suite.outcomes.clone();
-    let baseline = suite
-        .baseline
-        .as_ref()
-        .and_then(|card| card.get(&pair.task_id, &pair.key).cloned());
-    let baseline_path = suite.baseline_display.clone();
-    let baseline_unreadable = suite.baseline_error.is_some();
-    let (task_id, key, advisory) = (pair.task_id.clone(), pair.key.clone(), pair.advisory);
-    Trial::ignorable_test(pair.name.clone(), move || {
-        let state = board.wait(&task_id);
-        let decided = PairOutcome::decide(&task_id, &key, advisory, &state, baseline.as_ref(), policy);
-        let result = decided.to_trial_result(&baseline_path, baseline_unreadable);
+/// What every trial of a run reads besides its suite.
+pub(crate) struct TrialContext {
+    pub policy: RegressionPolicy,
+    /// Filled with the reason of every ignored trial, for the JSON output.
+    pub ignored: Arc<IgnoredReasons>,
+}
+
+/// The test of pair `index` of the suite: it waits for the task's graded attempts, decides
+/// the outcome and hands it back to the suite's run.
+pub(crate) fn pair_trial(run: &Arc<SuiteRun>, index: usize, context: &Arc<TrialContext>) -> Trial {
+    let (run, context) = (run.clone(), context.clone());
+    let name = run.plan.pairs[index].name.clone();
+    Trial::ignorable_test(name, move || {
+        let plan = &run.plan;
+        let pair = &plan.pairs[index];
+        let state = run.board.wait(pair.task);
+        let baseline = plan
+            .baseline
+            .as_ref()
+            .and_then(|card| card.get(&pair.task_id, &pair.key));
+        let decided = PairOutcome::decide(pair, &state, baseline, context.policy);
+        let result = decided.to_trial_result(&plan.baseline_display, plan.baseline_error.is_some());
         if let Some(reason) = decided.ignored_reason() {
-            ignored.record(&name, reason);
+            context.ignored.record(&pair.name, reason);
         }
-        outcomes.lock().unwrap_or_else(PoisonError::into_inner).push(decided);
+        run.record_pair(index, decided);
         result
     })
 }
 
-/// The suite-level test of one key: waits for every task the gate judges, then compares the
-/// key's pass rate across them with the baseline's and with its minimum.
-pub(crate) fn gate_trial(
-    suite: &SuitePlan,
-    gate: &Gate,
-    policy: RegressionPolicy,
-    ignored: &Arc<IgnoredReasons>,
-) -> Trial {
-    let board = suite.board.clone();
-    let outcomes = suite.gate_outcomes.clone();
-    let ignored = ignored.clone();
-    let tasks = suite.gate_tasks.clone();
-    // The baseline's counts of this key, by task, with the content they were graded on.
-    let baseline: Vec<Option<(String, (u32, u32))>> = tasks
-        .iter()
-        .map(|task| {
-            let entry = suite.baseline.as_ref()?.get(task, &gate.key)?;
-            Some((entry.content_hash.clone(), entry.verdict.pass_count()?))
-        })
-        .collect();
-    let (key, min, name) = (gate.key.clone(), gate.min_pass_rate, gate.name.clone());
-    Trial::ignorable_test(gate.name.clone(), move || {
+/// The suite-level test of gate `index`: waits for every task the gate judges, then compares
+/// the key's pass rate across them with the baseline's and with its minimum.
+pub(crate) fn gate_trial(run: &Arc<SuiteRun>, index: usize, context: &Arc<TrialContext>) -> Trial {
+    let (run, context) = (run.clone(), context.clone());
+    let name = run.plan.gates[index].name.clone();
+    Trial::ignorable_test(name, move || {
+        let plan = &run.plan;
+        let gate = &plan.gates[index];
         let mut now = Vec::new();
         let mut paired = Vec::new();
-        for (task, base) in tasks.iter().zip(&baseline) {
-            let TaskState::Done(attempts) = board.wait(task) else {
+        for &task in &plan.gate_tasks {
+            let TaskState::Done(attempts) = run.board.wait(task) else {
                 continue;
             };
-            let verdicts: Vec<_> = attempts.iter().filter_map(|a| a.get(&key)).map(|f| f.verdict).collect();
+            let verdicts: Vec<_> = attempts
+                .iter()
+                .filter_map(|a| a.get(&gate.key))
+                .map(|f| f.verdict)
+                .collect();
             let graded = verdicts
                 .iter()
                 .filter(|v| **v == Verdict::Pass || v.fails_gate())
@@ -78,24 +68,29 @@ pub(crate) fn gate_trial(
             }
             let counts = (verdicts.iter().filter(|v| **v == Verdict::Pass).count() as u32, graded);
             now.push(counts);
+            // The baseline's counts of this key count only when graded on the same content.
             let hash = attempts.first().map(|a| a.content_hash.as_str());
-            if let Some((base_hash, base_counts)) = base
-                && Some(base_hash.as_str()) == hash
+            if let Some(entry) = plan
+                .baseline
+                .as_ref()
+                .and_then(|card| card.get(plan.task_id(task), &gate.key))
+                && Some(entry.content_hash.as_str()) == hash
+                && let Some(base_counts) = entry.verdict.pass_count()
             {
-                paired.push((*base_counts, counts));
+                paired.push((base_counts, counts));
             }
         }
-        let decided = GateOutcome::decide(&key, min, &now, &paired, policy);
+        let decided = GateOutcome::decide(&gate.key, gate.min_pass_rate, &now, &paired, context.policy);
         let result = decided.to_trial_result();
         if let Some(reason) = decided.ignored_reason() {
-            ignored.record(&name, reason);
+            context.ignored.record(&gate.name, reason);
         }
-        outcomes.lock().unwrap_or_else(PoisonError::into_inner).push(decided);
+        run.record_gate(index, decided);
         result
     })
 }
 
-/// A test that fails with `message`/// A test that fails with `message`: how a suite's load or baseline error shows up.
+/// A test that fails with `message`: how a suite's load or baseline error shows up.
 pub(crate) fn failing_trial(name: String, message: String) -> Trial {
     Trial::test(name, move || Err(message.into()))
 }

@@ -62,13 +62,19 @@ impl Store {
     /// The journals of `suite` no run will resume and no process is writing: last written
     /// before a complete run of the suite started, or whose own run completed.
     pub fn abandoned_journals(&self, suite: &str) -> Result<Vec<Leftover>, StoreError> {
+        // When the file system cannot tell, a journal may be live: it stays.
+        let idle: Vec<_> = self
+            .journals(suite)?
+            .into_iter()
+            .filter(|journal| !is_in_use(&journal.path).unwrap_or(true))
+            .collect();
+        // Finding the latest complete run reads run files: only worth it when a journal may go.
+        if idle.is_empty() {
+            return Ok(Vec::new());
+        }
         let latest_complete = self.latest_complete(suite)?;
         let mut leftovers = Vec::new();
-        for journal in self.journals(suite)? {
-            // When the file system cannot tell, the journal may be live: it stays.
-            if is_in_use(&journal.path).unwrap_or(true) {
-                continue;
-            }
+        for journal in idle {
             if let Some(why) = self.abandoned_because(suite, &journal, latest_complete.as_ref()) {
                 leftovers.push(Leftover {
                     path: journal.path,

@@ -153,8 +153,8 @@ fn agent(suite: &SuiteFn<'_>) -> TokenStream {
     }
 }
 
-/// `.output_decoder(…)`: how a replay reads a stored output back, found where the output type
-/// is known (a type that is not `Deserialize` gets none, and only a replay is refused).
+/// `.output_decoder(…)`: how a regrade reads a stored output back, found where the output type
+/// is known (a type that is not `Deserialize` gets none, and only a regrade is refused).
 fn output_decoder(suite: &SuiteFn<'_>) -> TokenStream {
     let Some(return_type) = suite.return_type() else {
         return TokenStream::new();
@@ -167,8 +167,8 @@ fn output_decoder(suite: &SuiteFn<'_>) -> TokenStream {
     quote! {
         .output_decoder({
             #[allow(unused_imports)]
-            use ::eval_harness::__private::{ReplayByDeserialize as _, ReplayNotPossible as _};
-            (&::eval_harness::__private::ReplayProbe::<#output>::new()).decoder()
+            use ::eval_harness::__private::{RegradeByDeserialize as _, RegradeNotPossible as _};
+            (&::eval_harness::__private::RegradeProbe::<#output>::new()).decoder()
         })
     }
 }

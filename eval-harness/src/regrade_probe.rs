@@ -1,14 +1,14 @@
 //! Finds out, in code generated for a suite, whether its agent's output type can be read back
-//! from a run JSON: a suite can be replayed (`EVAL_REPLAY`) when it can. An output type need
-//! not implement `Deserialize`: the suite then runs as usual and only a replay is refused.
+//! from a run JSON: a suite can be regraded (`EVAL_REGRADE`) when it can. An output type need
+//! not implement `Deserialize`: the suite then runs as usual and only a regrade is refused.
 //!
 //! The check resolves a method on a concrete type, preferring the impl whose bound holds
 //! (autoref specialization); it must be expanded where the output type is known, as
 //! `#[eval_suite]` does:
 //!
 //! ```ignore
-//! use eval_harness::__private::{ReplayProbe, ReplayByDeserialize as _, ReplayNotPossible as _};
-//! let decoder = (&ReplayProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
+//! use eval_harness::__private::{RegradeProbe, RegradeByDeserialize as _, RegradeNotPossible as _};
+//! let decoder = (&RegradeProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
 //! ```
 
 use eval_engine::{OutputDecoder, decode_output};
@@ -37,32 +37,32 @@ impl<T, E> ResultParts for Result<T, E> {
 }
 
 /// Carries the output type to the method resolution that picks its decoder.
-pub struct ReplayProbe<O>(PhantomData<fn() -> O>);
+pub struct RegradeProbe<O>(PhantomData<fn() -> O>);
 
-impl<O> ReplayProbe<O> {
+impl<O> RegradeProbe<O> {
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        ReplayProbe(PhantomData)
+        RegradeProbe(PhantomData)
     }
 }
 
 /// Chosen first, when the output type can be deserialized.
-pub trait ReplayByDeserialize<O> {
+pub trait RegradeByDeserialize<O> {
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 
-impl<O: DeserializeOwned> ReplayByDeserialize<O> for ReplayProbe<O> {
+impl<O: DeserializeOwned> RegradeByDeserialize<O> for RegradeProbe<O> {
     fn decoder(&self) -> Option<OutputDecoder<O>> {
         Some(decode_output::<O>)
     }
 }
 
 /// The fallback, one reference further away: no decoder.
-pub trait ReplayNotPossible<O> {
+pub trait RegradeNotPossible<O> {
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 
-impl<O> ReplayNotPossible<O> for &ReplayProbe<O> {
+impl<O> RegradeNotPossible<O> for &RegradeProbe<O> {
     fn decoder(&self) -> Option<OutputDecoder<O>> {
         None
     }
@@ -84,12 +84,12 @@ mod tests {
     #[allow(clippy::needless_borrow)]
     #[test]
     fn a_deserializable_output_gets_a_decoder_and_another_none() {
-        let decoder = (&ReplayProbe::<<Result<Readable, String> as ResultParts>::Ok>::new()).decoder();
+        let decoder = (&RegradeProbe::<<Result<Readable, String> as ResultParts>::Ok>::new()).decoder();
         let decode = decoder.expect("Readable can be read back");
         assert!(decode(&serde_json::json!({"city": "Rome"})).is_ok());
         assert!(decode(&serde_json::json!({})).is_err());
 
-        let decoder = (&ReplayProbe::<WriteOnly>::new()).decoder();
+        let decoder = (&RegradeProbe::<WriteOnly>::new()).decoder();
         assert!(decoder.is_none());
     }
 }
