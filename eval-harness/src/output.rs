@@ -1,16 +1,18 @@
 //! What the test lines go through on their way to stdout.
 //!
-//! libtest-mimic writes its lines into a pipe (as its `--logfile`) and a thread of ours copies
-//! them to stdout, so that:
+//! While libtest-mimic runs, the process's stdout is a pipe and a thread of ours copies what
+//! comes out of it to the real stdout, so that:
 //! - a closed stdout (`cargo test --test evals | head`) stops the run like an interrupt, which
 //!   saves it, instead of a panic in libtest-mimic's printer that would lose it;
 //! - `--format json` events of ignored pairs carry their reason (`"message": "known failure"`),
 //!   as libtest's own do;
-//! - bursts of lines reach stdout in a few writes rather than one write per line.
+//! - libtest-mimic still writes through the standard library's line-buffered stdout (a write
+//!   per line, not one per piece of a line), and bursts of lines reach the real stdout in a few
+//!   writes.
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -32,45 +34,67 @@ impl IgnoredReasons {
     }
 }
 
-/// The copy of libtest-mimic's output to stdout, while it runs.
+/// The copy of the process's stdout to the real one, while libtest-mimic runs.
 pub(crate) struct Forwarder {
-    /// Our end of the pipe's write side: held until libtest-mimic is done, so the copy sees the
-    /// end of its output only then.
-    writer: Option<io::PipeWriter>,
-    path: PathBuf,
+    #[cfg(unix)]
+    real_stdout: std::os::fd::OwnedFd,
+    /// Set when the copy is to end: the pipe may stay open after that (a process an agent
+    /// started holds it), so the copy stops once it has read what is there.
+    finishing: Arc<AtomicBool>,
     copier: JoinHandle<bool>,
 }
 
 impl Forwarder {
-    /// Starts copying into stdout; `json` rewrites the events of ignored tests with their
-    /// reason, and `on_closed` runs (once) when stdout stops taking output. `None` when no pipe
-    /// can be had, and then libtest-mimic writes to stdout itself.
+    /// Starts copying into the real stdout; `json` rewrites the events of ignored tests with
+    /// their reason, and `on_closed` runs (once) when stdout stops taking output. `None` when
+    /// stdout cannot be rerouted, and then libtest-mimic writes to it directly.
+    #[cfg(unix)]
     pub fn start(
         json: bool,
         reasons: Arc<IgnoredReasons>,
         on_closed: impl FnOnce() + Send + 'static,
     ) -> Option<Forwarder> {
+        use std::os::fd::AsFd as _;
+        let real_stdout = io::stdout().as_fd().try_clone_to_owned().ok()?;
+        let copy_to = std::fs::File::from(real_stdout.try_clone().ok()?);
         let (reader, writer) = io::pipe().ok()?;
-        let path = pipe_path(&writer)?;
-        let copier = std::thread::Builder::new()
-            .name("test-output".to_owned())
-            .spawn(move || copy(reader, json, &reasons, on_closed))
-            .ok()?;
+        let finishing = Arc::new(AtomicBool::new(false));
+        let copier = {
+            let finishing = finishing.clone();
+            std::thread::Builder::new()
+                .name("test-output".to_owned())
+                .spawn(move || copy(reader, copy_to, &finishing, json, &reasons, on_closed))
+                .ok()?
+        };
+        let _ = io::stdout().lock().flush();
+        if rustix::stdio::dup2_stdout(&writer).is_err() {
+            finishing.store(true, Ordering::Relaxed);
+            drop(writer);
+            let _ = copier.join();
+            return None;
+        }
         Some(Forwarder {
-            writer: Some(writer),
-            path,
+            real_stdout,
+            finishing,
             copier,
         })
     }
 
-    /// Points libtest-mimic at the pipe. Colours are decided here, since libtest-mimic would
-    /// see a pipe and turn them off.
+    #[cfg(not(unix))]
+    pub fn start(
+        _json: bool,
+        _reasons: Arc<IgnoredReasons>,
+        _on_closed: impl FnOnce() + Send + 'static,
+    ) -> Option<Forwarder> {
+        None
+    }
+
+    /// Decides libtest-mimic's colours, since it would see a pipe and turn them off.
     pub fn redirect(&self, args: &mut libtest_mimic::Arguments) {
         use libtest_mimic::ColorSetting;
-        args.logfile = Some(self.path.display().to_string());
         let colour = match args.color.unwrap_or(ColorSetting::Auto) {
             ColorSetting::Auto => {
-                let wanted = io::stdout().is_terminal()
+                let wanted = self.real_stdout_is_terminal()
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::env::var_os("TERM").is_none_or(|term| term != "dumb");
                 if wanted {
@@ -84,37 +108,62 @@ impl Forwarder {
         args.color = Some(colour);
     }
 
-    /// Waits until everything libtest-mimic wrote has been copied. Returns whether stdout was
-    /// closed on the way.
-    pub fn finish(mut self) -> bool {
-        drop(self.writer.take());
+    #[cfg(unix)]
+    fn real_stdout_is_terminal(&self) -> bool {
+        self.real_stdout.is_terminal()
+    }
+
+    #[cfg(not(unix))]
+    fn real_stdout_is_terminal(&self) -> bool {
+        false
+    }
+
+    /// Puts the real stdout back and waits until everything written before was copied.
+    /// Returns whether stdout was closed on the way.
+    pub fn finish(self) -> bool {
+        let _ = io::stdout().lock().flush();
+        #[cfg(unix)]
+        let _ = rustix::stdio::dup2_stdout(&self.real_stdout);
+        self.finishing.store(true, Ordering::Relaxed);
         self.copier.join().unwrap_or(true)
     }
 }
 
-/// A path that opens the pipe's write side: libtest-mimic only takes a file name.
+/// How long the copy waits for output before it looks whether it is to end.
 #[cfg(unix)]
-fn pipe_path(writer: &io::PipeWriter) -> Option<PathBuf> {
-    use std::os::fd::AsRawFd as _;
-    let path = PathBuf::from(format!("/dev/fd/{}", writer.as_raw_fd()));
-    path.exists().then_some(path)
-}
+const POLL_INTERVAL_MS: i64 = 50;
 
-#[cfg(not(unix))]
-fn pipe_path(_writer: &io::PipeWriter) -> Option<PathBuf> {
-    None
-}
-
-/// Copies until the write side is closed; after stdout fails, keeps reading (and drops the
-/// output) so libtest-mimic never blocks on a full pipe. Returns whether stdout failed.
-fn copy(mut reader: io::PipeReader, json: bool, reasons: &IgnoredReasons, on_closed: impl FnOnce()) -> bool {
+/// Copies until the write side is closed, or the copy is to end and nothing is left to read;
+/// after the real stdout fails, keeps reading (and drops the output) so that no writer ever
+/// blocks on a full pipe. Returns whether stdout failed.
+#[cfg(unix)]
+fn copy(
+    mut reader: io::PipeReader,
+    mut stdout: std::fs::File,
+    finishing: &AtomicBool,
+    json: bool,
+    reasons: &IgnoredReasons,
+    on_closed: impl FnOnce(),
+) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let mut on_closed = Some(on_closed);
-    let mut stdout = io::stdout().lock();
     let mut buffer = vec![0; 64 * 1024];
     // In JSON mode, the part of a line not yet ended.
     let mut pending = Vec::new();
     let mut out = Vec::new();
+    let interval = Timespec {
+        tv_sec: 0,
+        tv_nsec: POLL_INTERVAL_MS * 1_000_000,
+    };
     loop {
+        let mut fds = [PollFd::new(&reader, PollFlags::IN)];
+        match poll(&mut fds, Some(&interval)) {
+            Ok(0) if finishing.load(Ordering::Relaxed) => break,
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break,
+        }
         let read = match reader.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => n,
@@ -135,7 +184,7 @@ fn copy(mut reader: io::PipeReader, json: bool, reasons: &IgnoredReasons, on_clo
         } else {
             out.extend_from_slice(&buffer[..read]);
         }
-        if stdout.write_all(&out).and_then(|()| stdout.flush()).is_err()
+        if stdout.write_all(&out).is_err()
             && let Some(closed) = on_closed.take()
         {
             closed();
@@ -144,7 +193,7 @@ fn copy(mut reader: io::PipeReader, json: bool, reasons: &IgnoredReasons, on_clo
     if on_closed.is_some() && !pending.is_empty() {
         out.clear();
         with_reason(&pending, reasons, &mut out);
-        return stdout.write_all(&out).and_then(|()| stdout.flush()).is_err();
+        return stdout.write_all(&out).is_err();
     }
     on_closed.is_none()
 }
@@ -215,19 +264,27 @@ mod tests {
         }
     }
 
+    /// One test, since stdout is the process's own: two tests rerouting it at once would
+    /// undo each other.
     #[test]
-    fn output_reaches_the_copy_through_the_pipe_path() {
+    #[cfg(unix)]
+    fn output_reaches_the_real_stdout_and_a_process_holding_the_pipe_does_not_hold_up_the_end() {
         let reasons = Arc::new(IgnoredReasons::default());
-        let Some(forwarder) = Forwarder::start(false, reasons, || {}) else {
-            return; // No pipe path on this platform: libtest-mimic writes to stdout itself.
-        };
-        let mut args = libtest_mimic::Arguments::default();
-        forwarder.redirect(&mut args);
-        let path = args.logfile.clone().unwrap();
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(b"running 0 tests\n")
-            .unwrap();
+        let forwarder = Forwarder::start(false, reasons.clone(), || {}).expect("stdout can be rerouted");
+        io::stdout().write_all(b"running 0 tests\n").unwrap();
         assert!(!forwarder.finish(), "stdout took the output");
+
+        let forwarder = Forwarder::start(false, reasons, || {}).expect("stdout can be rerouted");
+        // A process an agent started, still running, with the pipe as its stdout.
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let started = std::time::Instant::now();
+        assert!(!forwarder.finish());
+        let waited = started.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            waited < std::time::Duration::from_secs(20),
+            "the end waited for the child: {waited:?}"
+        );
     }
 }
