@@ -2,13 +2,18 @@
 //! trials, outcomes, run JSON and summary, as `cargo test --test evals` would run it.
 //!
 //! ```text
+//! cargo run --release --example bench_harness -- -q          # both budget sizes, a table
 //! EVAL_BENCH_TASKS=10000 EVAL_BENCH_SCORERS=5 cargo run --release --example bench_harness -- -q
 //! EVAL_BENCH_TASKS=64 EVAL_BENCH_LATENCY_MS=200 EVAL_BENCH_CONCURRENCY=64 \
 //!     cargo run --release --example bench_harness -- --test-threads=2 -q
 //! ```
 //!
-//! Prints the wall time of the whole process (minus compilation) and the cost per pair on
-//! stderr. Run JSON goes to a temporary directory; no baseline is read or written.
+//! Without `EVAL_BENCH_TASKS`, runs each size the performance budgets name (10,000 tasks × 5
+//! scorers, 100,000 × 2) as a process of its own and prints them beside their budgets. With
+//! it, runs that one size and prints, on stderr, the wall time of the whole run (from `main`
+//! to the exit code), the cost per pair and the peak memory of the process. Arguments go to
+//! the harness (`-q` is what the budgets are stated for). Run JSON goes to a temporary
+//! directory; no baseline is read or written.
 
 use eval_harness::__private::{SuiteDef, SuiteSite, TaskSource, suite};
 use eval_harness::core::{Ctx, Feedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task};
@@ -67,7 +72,40 @@ fn bench_suite() -> SuiteDef {
     builder.build()
 }
 
+/// The sizes the performance budgets name: tasks, scorers, wall seconds, peak megabytes.
+const BUDGETS: [(u64, u64, f64, Option<u64>); 2] = [(10_000, 5, 0.25, None), (100_000, 2, 1.2, Some(300))];
+
 fn main() -> std::process::ExitCode {
+    if std::env::var_os("EVAL_BENCH_TASKS").is_some() {
+        return one_size();
+    }
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    eprintln!("size               wall       per pair   peak memory   budget");
+    for (tasks, scorers, seconds, megabytes) in BUDGETS {
+        let output = std::process::Command::new(&exe)
+            .args(&args)
+            .env("EVAL_BENCH_TASKS", tasks.to_string())
+            .env("EVAL_BENCH_SCORERS", scorers.to_string())
+            .stdout(std::process::Stdio::null())
+            .output()
+            .expect("the benchmark runs itself");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let Some(figures) = stderr.lines().rev().find_map(|line| line.strip_prefix("figures: ")) else {
+            eprintln!("{tasks} × {scorers}: no figures ({})\n{stderr}", output.status);
+            return std::process::ExitCode::FAILURE;
+        };
+        let budget = match megabytes {
+            Some(mb) => format!("≤ {seconds} s, ≤ {mb} MB"),
+            None => format!("≤ {seconds} s, ≤ 5 µs per pair"),
+        };
+        eprintln!("{:<18} {figures}   {budget}", format!("{tasks} × {scorers}"));
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+/// Runs the size the environment names.
+fn one_size() -> std::process::ExitCode {
     let started = Instant::now();
     let store = tempfile::tempdir().expect("a temporary store");
     // SAFETY: set before any other thread exists.
@@ -80,12 +118,24 @@ fn main() -> std::process::ExitCode {
     let elapsed = started.elapsed();
     let pairs = setting("EVAL_BENCH_TASKS", 1000) * setting("EVAL_BENCH_SCORERS", 5);
     eprintln!(
-        "bench_harness: {} tasks × {} scorers = {pairs} pairs in {elapsed:?} ({:.2} µs per pair, agent latency {} ms, concurrency {})",
+        "bench_harness: {} tasks × {} scorers = {pairs} pairs, agent latency {} ms, concurrency {}",
         setting("EVAL_BENCH_TASKS", 1000),
         setting("EVAL_BENCH_SCORERS", 5),
-        elapsed.as_secs_f64() * 1e6 / pairs as f64,
         setting("EVAL_BENCH_LATENCY_MS", 0),
         setting("EVAL_BENCH_CONCURRENCY", 64),
     );
+    eprintln!(
+        "figures: {:>7.3} s  {:>7.2} µs  {:>8}",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / pairs as f64,
+        peak_memory().map_or("n/a".to_owned(), |kb| format!("{} MB", kb / 1024)),
+    );
     code
+}
+
+/// The process's peak resident memory in KiB, where the system tells it.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
