@@ -1005,7 +1005,7 @@ fn a_replay_regrades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() 
 
     let replayed = replay.saved_run("weather");
     assert_ne!(replayed.path, stored.path, "a replay is a run of its own");
-    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(stored.run.run_id()));
+    assert_eq!(replayed.run.meta.regraded_from.as_deref(), Some(stored.run.run_id()));
     let mut expected = verdicts(&stored.run);
     expected.insert(("atlantis".to_owned(), "city_matches".to_owned()), "Pass".to_owned());
     assert_eq!(
@@ -1208,7 +1208,7 @@ fn a_replay_of_last_regrades_the_latest_complete_run_not_a_filtered_one() {
         "{replay}"
     );
     let replayed = replay.saved_run("weather");
-    assert_eq!(replayed.run.meta.replayed_from.as_deref(), Some(complete_id.as_str()));
+    assert_eq!(replayed.run.meta.regraded_from.as_deref(), Some(complete_id.as_str()));
 
     // A regrade does not become `last` either.
     let again = scenario.run(&["weather"], &[("EVAL_REPLAY", "last")]);

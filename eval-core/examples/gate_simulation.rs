@@ -13,7 +13,7 @@
 //! cargo run --release -p eval-engine --example gate_simulation -- suite   # the suite-level gate, seeded
 //! ```
 
-use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide, suite_drop};
+use eval_engine::{Decision, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide, suite_drop};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -41,7 +41,7 @@ impl Scenario {
             for _ in 0..self.pairs {
                 let baseline = entry(passes(&mut rng, self.n0, self.p0), self.n0);
                 let current = entry(passes(&mut rng, self.k, self.p1), self.k);
-                if decide(&current, Some(&baseline), false, policy) == Outcome::Regression {
+                if decide(&current, Some(&baseline), false, policy) == Decision::Regression {
                     regressions += 1;
                 }
             }
@@ -130,7 +130,7 @@ fn gate(n0: u32, k: u32) -> impl Fn(u32, u32) -> bool {
         alpha: ALPHA,
         floor: None,
     };
-    move |x0, x1| decide(&entry(x1, k), Some(&entry(x0, n0)), false, policy) == Outcome::Regression
+    move |x0, x1| decide(&entry(x1, k), Some(&entry(x0, n0)), false, policy) == Decision::Regression
 }
 
 /// The rule before the exact test, for comparison: only a baseline that passed every attempt

@@ -2,7 +2,7 @@
 
 use crate::estimate::PassAtK;
 use crate::feedback::{Score, Verdict};
-use crate::result::TaskResult;
+use crate::result::TaskRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,13 +77,13 @@ struct KeyTally {
 
 impl Aggregates {
     /// Computes the aggregates of `tasks`.
-    pub fn compute(tasks: &[TaskResult]) -> Self {
-        let refs: Vec<&TaskResult> = tasks.iter().collect();
+    pub fn compute(tasks: &[TaskRecord]) -> Self {
+        let refs: Vec<&TaskRecord> = tasks.iter().collect();
         Self::compute_refs(&refs)
     }
 
     /// [`Aggregates::compute`] over borrowed records (a tag slice, say).
-    pub fn compute_refs(tasks: &[&TaskResult]) -> Self {
+    pub fn compute_refs(tasks: &[&TaskRecord]) -> Self {
         let mut tallies: BTreeMap<&str, KeyTally> = BTreeMap::new();
         let mut value_counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut agg = Aggregates::default();
@@ -146,7 +146,7 @@ impl Aggregates {
 /// pass@k and pass^k of every pass/fail key, when tasks were attempted more than once: each
 /// task's passes and attempts of the key (an ungradeable attempt counts as a failed one), for k
 /// the fewest attempts any task had.
-fn pass_at_k(tasks: &[&TaskResult], pass_fail: &BTreeMap<String, PassCount>) -> BTreeMap<String, PassAtK> {
+fn pass_at_k(tasks: &[&TaskRecord], pass_fail: &BTreeMap<String, PassCount>) -> BTreeMap<String, PassAtK> {
     if !tasks.iter().any(|task| task.attempt.is_some_and(|n| n > 1)) {
         return BTreeMap::new();
     }
@@ -230,7 +230,7 @@ mod tests {
         use serde_json::{Map, Value, json};
         let record = |id: &str, attempt: u32, passed: bool| {
             let inputs = json!({"input": id});
-            TaskResult {
+            TaskRecord {
                 task_id: format!("{id}#{attempt}"),
                 content_hash: ContentHash::of(&inputs, &Value::Null),
                 inputs,

@@ -7,7 +7,7 @@
 //! fail, and flips of advisory scorers are reported but are not regressions.
 
 use crate::feedback::{Feedback, Verdict};
-use crate::result::{RunResult, TaskResult};
+use crate::result::{RunResult, TaskRecord};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -358,13 +358,13 @@ pub fn diff(current: &RunResult, baseline: &RunResult, mode: DiffMode) -> Result
 }
 
 /// A task present in both runs with unchanged content: its id, current and baseline records.
-type ComparablePair<'a> = (&'a str, &'a TaskResult, &'a TaskResult);
+type ComparablePair<'a> = (&'a str, &'a TaskRecord, &'a TaskRecord);
 
 /// Splits the task ids of both runs into comparable pairs (sorted by id) and task mismatches
 /// (sorted lists; the scorer lists are left empty).
 fn join_tasks<'a>(
-    current_tasks: &HashMap<&'a str, &'a TaskResult>,
-    baseline_tasks: &HashMap<&'a str, &'a TaskResult>,
+    current_tasks: &HashMap<&'a str, &'a TaskRecord>,
+    baseline_tasks: &HashMap<&'a str, &'a TaskRecord>,
 ) -> (Vec<ComparablePair<'a>>, Mismatches) {
     let mut mismatches = Mismatches::default();
     let mut comparable = Vec::with_capacity(current_tasks.len());
@@ -437,7 +437,7 @@ fn settle_flips(mut candidates: Vec<CandidateFlip<'_>>, tallies: &HashMap<&str, 
 }
 
 /// Tasks by id. A duplicated id keeps its last record, as AG2's dict-based join does.
-fn index_by_id(tasks: &[TaskResult]) -> HashMap<&str, &TaskResult> {
+fn index_by_id(tasks: &[TaskRecord]) -> HashMap<&str, &TaskRecord> {
     tasks.iter().map(|task| (task.task_id.as_str(), task)).collect()
 }
 
@@ -523,7 +523,7 @@ impl KeyTally {
     }
 }
 
-fn tally_task(tallies: &mut HashMap<&str, KeyTally>, task: &TaskResult, side: Side) {
+fn tally_task(tallies: &mut HashMap<&str, KeyTally>, task: &TaskRecord, side: Side) {
     for fb in &task.feedback {
         if let Some(tally) = tallies.get_mut(fb.key.as_str()) {
             match side {
@@ -545,8 +545,8 @@ struct CandidateFlip<'a> {
 /// Compares the first feedback of each shared key on one task in both runs.
 fn find_flips<'a>(
     task_id: &'a str,
-    current_task: &'a TaskResult,
-    baseline_task: &'a TaskResult,
+    current_task: &'a TaskRecord,
+    baseline_task: &'a TaskRecord,
     shared_keys: &HashMap<&str, KeyTally>,
     candidates: &mut Vec<CandidateFlip<'a>>,
 ) {
@@ -673,14 +673,14 @@ mod tests {
             git: None,
             scorers: Vec::new(),
             resumed: None,
-            replayed_from: None,
+            regraded_from: None,
         }
     }
 
-    fn task_with_input(task_id: &str, input: Value, feedback: Vec<Feedback>) -> TaskResult {
+    fn task_with_input(task_id: &str, input: Value, feedback: Vec<Feedback>) -> TaskRecord {
         let inputs = json!({ "input": input });
         let reference_outputs = json!({ "answer": "42" });
-        TaskResult {
+        TaskRecord {
             task_id: task_id.to_owned(),
             content_hash: ContentHash::of(&inputs, &reference_outputs),
             inputs,
@@ -696,11 +696,11 @@ mod tests {
         }
     }
 
-    fn task(task_id: &str, feedback: Vec<Feedback>) -> TaskResult {
+    fn task(task_id: &str, feedback: Vec<Feedback>) -> TaskRecord {
         task_with_input(task_id, json!(format!("question {task_id}")), feedback)
     }
 
-    fn run(run_id: &str, tasks: Vec<TaskResult>) -> RunResult {
+    fn run(run_id: &str, tasks: Vec<TaskRecord>) -> RunResult {
         RunResult::new(meta(run_id), tasks)
     }
 
@@ -811,7 +811,7 @@ mod tests {
             ]
         };
         let baseline = run("base", base_tasks());
-        let cases: Vec<(Vec<TaskResult>, &str)> = vec![
+        let cases: Vec<(Vec<TaskRecord>, &str)> = vec![
             (
                 vec![task("t1", vec![pass("exact", true)])],
                 "1 task(s) only in baseline: ['t2']",

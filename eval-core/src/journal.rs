@@ -16,7 +16,7 @@
 //! ([`crate::store::is_in_use`]).
 
 use crate::observer::Observer;
-use crate::result::TaskResult;
+use crate::result::TaskRecord;
 use crate::runner::now_rfc3339;
 use crate::store::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
 use crate::wire::{TaskIn, TaskOut};
@@ -59,7 +59,7 @@ impl JournalHeader {
 pub struct JournalContents {
     pub header: JournalHeader,
     /// The task records, in the order they finished.
-    pub tasks: Vec<TaskResult>,
+    pub tasks: Vec<TaskRecord>,
     /// The length of the complete lines: where appending resumes (a cut-short last line
     /// beyond it is dropped).
     pub complete_len: u64,
@@ -235,7 +235,7 @@ impl JournalWriter {
     }
 
     /// Appends `task` as one line and flushes it to the file.
-    pub fn append(&mut self, task: &TaskResult) -> Result<(), JournalError> {
+    pub fn append(&mut self, task: &TaskRecord) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(&TaskOut::new(task)).map_err(|e| JournalError::Io {
             action: "write",
             path: self.path.clone(),
@@ -296,7 +296,7 @@ impl JournalObserver {
 }
 
 impl Observer for JournalObserver {
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(journal) = writer.as_mut()
             && let Err(e) = journal.append(task)
@@ -315,9 +315,9 @@ mod tests {
     use crate::trace::Trace;
     use serde_json::{Map, Value, json};
 
-    fn task(id: &str, passed: bool) -> TaskResult {
+    fn task(id: &str, passed: bool) -> TaskRecord {
         let inputs = json!({"input": id});
-        TaskResult {
+        TaskRecord {
             task_id: id.to_owned(),
             content_hash: ContentHash::of(&inputs, &Value::Null),
             inputs,

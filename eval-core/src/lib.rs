@@ -16,20 +16,20 @@ mod diff;
 mod drop_test;
 mod estimate;
 mod feedback;
+mod file_name;
 mod gate;
 pub mod journal;
-mod name;
 mod observer;
 mod panic;
-mod replay;
+mod regrade;
 mod result;
+mod run_summary;
 mod runner;
 mod scorecard;
 mod scorer;
 pub mod scorers;
 pub mod store;
 mod suite;
-mod summary;
 mod task;
 mod trace;
 mod wire;
@@ -43,13 +43,13 @@ pub use diff::{DiffMode, Flip, MeanDelta, Mismatches, RateDelta, RunDiff, RunsNo
 pub use drop_test::{Attempts, SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};
 pub use estimate::{PassAtK, wilson_interval};
 pub use feedback::{Feedback, Score, Verdict};
-pub use gate::{DropEvidence, Outcome, RegressionPolicy, binomial_cdf, decide, drop_evidence, is_significant_drop};
-pub use name::{InvalidName, check_file_name};
+pub use file_name::{InvalidName, check_file_name};
+pub use gate::{Decision, DropEvidence, RegressionPolicy, binomial_cdf, decide, drop_evidence, is_significant_drop};
 pub use observer::{FanOut, Observer, RunStarted};
-pub use replay::{OutputDecoder, decode_output, regrade};
+pub use regrade::{OutputDecoder, decode_output, regrade};
 pub use result::{
     Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
-    TaskResult,
+    TaskRecord,
 };
 pub use runner::{RunOptions, grade, run};
 pub use scorecard::{PairClass, PairVerdict, Scorecard, ScorecardChange, ScorecardEntry, ScorecardError};

@@ -1,6 +1,6 @@
 //! Lifecycle events of a run, for progress displays and streaming consumers.
 
-use crate::result::{RunResult, TaskResult};
+use crate::result::{RunResult, TaskRecord};
 
 /// Told what happens during a run. Every method has an empty default; implement what you need.
 ///
@@ -10,7 +10,7 @@ pub trait Observer: Send + Sync {
     /// The run is about to start its first task.
     fn run_started(&self, _run: &RunStarted<'_>) {}
     /// A task (one attempt) has been run and graded.
-    fn task_evaluated(&self, _task: &TaskResult) {}
+    fn task_evaluated(&self, _task: &TaskRecord) {}
     /// Every task has been graded; `run` is what `run()` returns.
     fn run_completed(&self, _run: &RunResult) {}
 }
@@ -33,7 +33,7 @@ impl Observer for FanOut {
         self.0.iter().for_each(|o| o.run_started(run));
     }
 
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         self.0.iter().for_each(|o| o.task_evaluated(task));
     }
 

@@ -19,13 +19,13 @@ pub const SCHEMA_VERSION: &str = "0.2";
 pub struct RunResult {
     /// Everything about the run that is not a task record.
     pub meta: RunMeta,
-    tasks: Vec<TaskResult>,
+    tasks: Vec<TaskRecord>,
     aggregates: Aggregates,
 }
 
 impl RunResult {
     /// Assembles a run and computes its aggregates.
-    pub fn new(meta: RunMeta, tasks: Vec<TaskResult>) -> Self {
+    pub fn new(meta: RunMeta, tasks: Vec<TaskRecord>) -> Self {
         let aggregates = Aggregates::compute(&tasks);
         RunResult {
             meta,
@@ -40,12 +40,12 @@ impl RunResult {
     }
 
     /// Per-task records, in suite order.
-    pub fn tasks(&self) -> &[TaskResult] {
+    pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
     }
 
     /// The record of task `task_id` (for repeats, `<id>#<n>`).
-    pub fn task(&self, task_id: &str) -> Option<&TaskResult> {
+    pub fn task(&self, task_id: &str) -> Option<&TaskRecord> {
         self.tasks.iter().find(|t| t.task_id == task_id)
     }
 
@@ -56,7 +56,7 @@ impl RunResult {
 
     /// Aggregates over the tasks carrying `tag`.
     pub fn aggregates_for_tag(&self, tag: &str) -> Aggregates {
-        let tasks: Vec<&TaskResult> = self.tasks.iter().filter(|t| t.has_tag(tag)).collect();
+        let tasks: Vec<&TaskRecord> = self.tasks.iter().filter(|t| t.has_tag(tag)).collect();
         Aggregates::compute_refs(&tasks)
     }
 
@@ -99,7 +99,7 @@ impl RunResult {
     }
 
     /// Splits the run back into its parts.
-    pub fn into_parts(self) -> (RunMeta, Vec<TaskResult>) {
+    pub fn into_parts(self) -> (RunMeta, Vec<TaskRecord>) {
         (self.meta, self.tasks)
     }
 }
@@ -128,8 +128,9 @@ pub struct RunMeta {
     pub scorers: Vec<ScorerSpec>,
     /// Set when the run was resumed from the journal of an interrupted run.
     pub resumed: Option<Resumed>,
-    /// Set when no agent ran: the run re-graded the outputs and traces stored in this run.
-    pub replayed_from: Option<String>,
+    /// Set when no agent ran: the run re-graded the outputs and traces stored in this run
+    /// (`replayed_from` in the run JSON).
+    pub regraded_from: Option<String>,
 }
 
 /// Where a resumed run came from.
@@ -212,7 +213,7 @@ pub struct GitInfo {
 
 /// One task's (or one attempt's) record: the task, its trace, its feedback.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskResult {
+pub struct TaskRecord {
     /// The task id; with repeats, `<id>#<n>` (AG2's convention).
     pub task_id: String,
     pub inputs: Value,
@@ -231,7 +232,7 @@ pub struct TaskResult {
     pub content_hash: ContentHash,
 }
 
-impl TaskResult {
+impl TaskRecord {
     /// The task id without the `#<n>` attempt suffix.
     pub fn base_id(&self) -> &str {
         match self.attempt {

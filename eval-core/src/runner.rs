@@ -10,11 +10,11 @@ use crate::capture::TaskSpan;
 use crate::cassette::Cassettes;
 use crate::ctx::Ctx;
 use crate::feedback::Feedback;
-use crate::name::{InvalidName, check_file_name};
+use crate::file_name::{InvalidName, check_file_name};
 use crate::observer::{Observer, RunStarted};
 use crate::panic::catch_panic;
 use crate::result::{
-    Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskResult,
+    Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskRecord,
 };
 use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers};
 use crate::suite::Suite;
@@ -483,7 +483,7 @@ pub(crate) fn start_meta<I, R, O>(
         git: options.git.clone(),
         scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     }
 }
 
@@ -546,13 +546,13 @@ where
     }
 
     /// The attempt's record.
-    fn record(self, watched: Watched) -> TaskResult {
+    fn record(self, watched: Watched) -> TaskRecord {
         let Watched {
             outputs_json,
             trace,
             feedback,
         } = watched;
-        TaskResult {
+        TaskRecord {
             task_id: match self.attempt {
                 Some(n) => format!("{}#{n}", self.task.id()),
                 None => self.task.id().to_owned(),
@@ -666,7 +666,7 @@ mod tests {
     struct StopAfterFirst(watch::Sender<bool>);
 
     impl Observer for StopAfterFirst {
-        fn task_evaluated(&self, _task: &TaskResult) {
+        fn task_evaluated(&self, _task: &TaskRecord) {
             self.0.send_replace(true);
         }
     }

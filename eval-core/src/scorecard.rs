@@ -5,7 +5,7 @@
 //! comments are left out, so an unchanged agent produces an unchanged scorecard.
 
 use crate::feedback::Verdict;
-use crate::result::{RunResult, TaskResult};
+use crate::result::{RunResult, TaskRecord};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -16,9 +16,10 @@ pub enum PairVerdict {
     Pass,
     Fail,
     /// The scorer could not grade (it failed, or the agent left nothing to grade): a fail.
-    Error,
-    /// A number without threshold or a label: shown, never gating.
-    Info,
+    /// Written `error` in a scorecard.
+    Ungradeable,
+    /// A number without threshold or a label: shown, never gating. Written `info`.
+    Informational,
     /// The scorer had nothing to say about this task.
     NotApplicable,
     /// With repeats: `passed` of `attempts` graded attempts passed.
@@ -40,7 +41,7 @@ pub enum PairClass {
 
 impl PairVerdict {
     /// The verdict of `key` over the attempts of one task (one record without repeats).
-    pub fn of(attempts: &[&TaskResult], key: &str) -> PairVerdict {
+    pub fn of(attempts: &[&TaskRecord], key: &str) -> PairVerdict {
         PairVerdict::from_attempts(attempts.iter().map(|t| t.verdict(key)))
     }
 
@@ -55,13 +56,13 @@ impl PairVerdict {
             [single] if count == 1 => match single {
                 Verdict::Pass => PairVerdict::Pass,
                 Verdict::Fail => PairVerdict::Fail,
-                Verdict::Ungradeable => PairVerdict::Error,
-                Verdict::Informational => PairVerdict::Info,
+                Verdict::Ungradeable => PairVerdict::Ungradeable,
+                Verdict::Informational => PairVerdict::Informational,
             },
             many => {
                 let graded: Vec<&Verdict> = many.iter().filter(|v| **v != Verdict::Informational).collect();
                 if graded.is_empty() {
-                    return PairVerdict::Info;
+                    return PairVerdict::Informational;
                 }
                 PairVerdict::Repeated {
                     passed: graded.iter().filter(|v| ***v == Verdict::Pass).count() as u32,
@@ -75,8 +76,8 @@ impl PairVerdict {
     pub fn class(self) -> PairClass {
         match self {
             PairVerdict::Pass => PairClass::StablePass,
-            PairVerdict::Fail | PairVerdict::Error => PairClass::StableFail,
-            PairVerdict::Info => PairClass::Info,
+            PairVerdict::Fail | PairVerdict::Ungradeable => PairClass::StableFail,
+            PairVerdict::Informational => PairClass::Info,
             PairVerdict::NotApplicable => PairClass::NotApplicable,
             PairVerdict::Repeated { passed, attempts } if passed == attempts => PairClass::StablePass,
             PairVerdict::Repeated { passed: 0, .. } => PairClass::StableFail,
@@ -88,9 +89,9 @@ impl PairVerdict {
     pub fn pass_count(self) -> Option<(u32, u32)> {
         match self {
             PairVerdict::Pass => Some((1, 1)),
-            PairVerdict::Fail | PairVerdict::Error => Some((0, 1)),
+            PairVerdict::Fail | PairVerdict::Ungradeable => Some((0, 1)),
             PairVerdict::Repeated { passed, attempts } => Some((passed, attempts)),
-            PairVerdict::Info | PairVerdict::NotApplicable => None,
+            PairVerdict::Informational | PairVerdict::NotApplicable => None,
         }
     }
 
@@ -98,8 +99,8 @@ impl PairVerdict {
         Some(match token {
             "pass" => PairVerdict::Pass,
             "fail" => PairVerdict::Fail,
-            "error" => PairVerdict::Error,
-            "info" => PairVerdict::Info,
+            "error" => PairVerdict::Ungradeable,
+            "info" => PairVerdict::Informational,
             "n/a" => PairVerdict::NotApplicable,
             other => {
                 let (passed, attempts) = other.split_once('/')?;
@@ -118,8 +119,8 @@ impl fmt::Display for PairVerdict {
         match self {
             PairVerdict::Pass => f.write_str("pass"),
             PairVerdict::Fail => f.write_str("fail"),
-            PairVerdict::Error => f.write_str("error"),
-            PairVerdict::Info => f.write_str("info"),
+            PairVerdict::Ungradeable => f.write_str("error"),
+            PairVerdict::Informational => f.write_str("info"),
             PairVerdict::NotApplicable => f.write_str("n/a"),
             PairVerdict::Repeated { passed, attempts } => write!(f, "{passed}/{attempts}"),
         }
@@ -190,7 +191,7 @@ impl Scorecard {
     /// The scorecard of a run: every task (attempts pooled) × every key the run declares or
     /// produced.
     pub fn from_run(run: &RunResult) -> Scorecard {
-        let mut by_task: BTreeMap<&str, Vec<&TaskResult>> = BTreeMap::new();
+        let mut by_task: BTreeMap<&str, Vec<&TaskRecord>> = BTreeMap::new();
         for task in run.tasks() {
             by_task.entry(task.base_id()).or_default().push(task);
         }
@@ -569,8 +570,10 @@ mod tests {
         let mut card = Scorecard::default();
         card.entries
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Pass));
-        card.entries
-            .insert(("paris".into(), "overlap".into()), entry("00ff", PairVerdict::Info));
+        card.entries.insert(
+            ("paris".into(), "overlap".into()),
+            entry("00ff", PairVerdict::Informational),
+        );
         card.entries
             .insert(("new york".into(), "exact".into()), entry("a1b2", PairVerdict::Fail));
         card.entries.insert(
@@ -578,7 +581,7 @@ mod tests {
             entry("c3d4", PairVerdict::Repeated { passed: 2, attempts: 3 }),
         );
         card.entries
-            .insert(("rome".into(), "judge".into()), entry("c3d4", PairVerdict::Error));
+            .insert(("rome".into(), "judge".into()), entry("c3d4", PairVerdict::Ungradeable));
         card
     }
 
@@ -595,7 +598,7 @@ mod tests {
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Fail));
         after
             .entries
-            .insert(("rome".into(), "judge".into()), entry("ffff", PairVerdict::Error));
+            .insert(("rome".into(), "judge".into()), entry("ffff", PairVerdict::Ungradeable));
         let shown: Vec<String> = after.changes_from(&before).iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
@@ -764,7 +767,7 @@ mod tests {
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Fail));
         let merged = old.merged_with(&newer);
         assert_eq!(merged.get("paris", "exact").unwrap().verdict, PairVerdict::Fail);
-        assert_eq!(merged.get("rome", "judge").unwrap().verdict, PairVerdict::Error);
+        assert_eq!(merged.get("rome", "judge").unwrap().verdict, PairVerdict::Ungradeable);
         assert_eq!(merged.entries.len(), old.entries.len());
     }
 
@@ -772,7 +775,10 @@ mod tests {
     fn verdicts_from_attempts() {
         use Verdict::*;
         assert_eq!(PairVerdict::from_attempts([Some(Pass)]), PairVerdict::Pass);
-        assert_eq!(PairVerdict::from_attempts([Some(Ungradeable)]), PairVerdict::Error);
+        assert_eq!(
+            PairVerdict::from_attempts([Some(Ungradeable)]),
+            PairVerdict::Ungradeable
+        );
         assert_eq!(PairVerdict::from_attempts([None]), PairVerdict::NotApplicable);
         assert_eq!(
             PairVerdict::from_attempts([Some(Pass), Some(Fail), Some(Ungradeable), None]),
@@ -780,7 +786,7 @@ mod tests {
         );
         assert_eq!(
             PairVerdict::from_attempts([Some(Informational), Some(Informational)]),
-            PairVerdict::Info
+            PairVerdict::Informational
         );
     }
 
@@ -798,6 +804,6 @@ mod tests {
             PairVerdict::Repeated { passed: 1, attempts: 3 }.class(),
             PairClass::Flaky
         );
-        assert_eq!(PairVerdict::Error.class(), PairClass::StableFail);
+        assert_eq!(PairVerdict::Ungradeable.class(), PairClass::StableFail);
     }
 }

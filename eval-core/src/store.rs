@@ -6,8 +6,8 @@
 //! whatever is wrong with it.
 
 use crate::atomic_file::{AtomicWriteError, IfExists, write_atomically};
-use crate::name::{InvalidName, check_file_name};
-use crate::result::{RunResult, TaskResult};
+use crate::file_name::{InvalidName, check_file_name};
+use crate::result::{RunResult, TaskRecord};
 use crate::wire::{IMPLICIT_SCHEMA_VERSION, RunIn, RunOut, SchemaOnly, TaskRecordsIn, TaskRecordsOut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -270,7 +270,7 @@ pub fn save_run(run: &RunResult, path: impl AsRef<Path>) -> Result<(), StoreErro
 pub fn save_task_records<H: Serialize>(
     path: impl AsRef<Path>,
     header: &H,
-    tasks: &[TaskResult],
+    tasks: &[TaskRecord],
 ) -> Result<(), StoreError> {
     write_file(path.as_ref(), IfExists::Replace, |out| {
         serde_json::to_writer(&mut *out, &TaskRecordsOut::new(header, tasks))?;
@@ -306,7 +306,7 @@ pub fn is_in_use(path: impl AsRef<Path>) -> io::Result<bool> {
 }
 
 /// Reads a file written by [`save_task_records`]: its header and its task records.
-pub fn load_task_records<H: DeserializeOwned>(path: impl AsRef<Path>) -> Result<(H, Vec<TaskResult>), StoreError> {
+pub fn load_task_records<H: DeserializeOwned>(path: impl AsRef<Path>) -> Result<(H, Vec<TaskRecord>), StoreError> {
     let path = path.as_ref();
     let bytes = read_file(path, "read task records", Links::Follow, MAX_RUN_FILE_BYTES)?;
     let read: TaskRecordsIn<H> = serde_json::from_slice(&bytes).map_err(|e| StoreError::BadTaskRecords {
@@ -615,7 +615,7 @@ mod tests {
     use super::*;
     use crate::feedback::Feedback;
     use crate::result::{
-        Budgets, GitInfo, Producer, Resumed, RunMeta, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskResult,
+        Budgets, GitInfo, Producer, Resumed, RunMeta, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskRecord,
     };
     use crate::scorer::{ScorerSpec, Threshold};
     use crate::task::ContentHash;
@@ -660,11 +660,11 @@ mod tests {
                 from: run_id.to_owned(),
                 reused: 1,
             }),
-            replayed_from: Some("01JD2Z5Q0000000000000000".to_owned()),
+            regraded_from: Some("01JD2Z5Q0000000000000000".to_owned()),
         }
     }
 
-    fn task(id: &str, attempt: u32, failed: bool) -> TaskResult {
+    fn task(id: &str, attempt: u32, failed: bool) -> TaskRecord {
         let inputs = json!({"input": "Weather in Paris?", "units": "metric"});
         let reference_outputs = json!({"city": "Paris"});
         let events = vec![
@@ -698,7 +698,7 @@ mod tests {
         let exception = failed.then(|| Exception::new(Exception::TIMEOUT, "agent ran longer than 30s"));
         let mut metadata = Map::new();
         metadata.insert("difficulty".to_owned(), json!(2));
-        TaskResult {
+        TaskRecord {
             task_id: format!("{id}#{attempt}"),
             content_hash: ContentHash::of(&inputs, &reference_outputs),
             inputs,

@@ -93,8 +93,9 @@ impl Exception {
     pub const PANIC: &'static str = "panic";
     /// Kind of an exception recorded for an agent that overran its timeout.
     pub const TIMEOUT: &'static str = "timeout";
-    /// Kind of an exception recorded by a replay for a task it could not re-grade.
-    pub const NOT_REPLAYED: &'static str = "not_replayed";
+    /// Kind of an exception recorded by a regrade for a task it could not re-grade (written
+    /// `not_replayed`, the name runs have always carried).
+    pub const NOT_REGRADED: &'static str = "not_replayed";
 
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
         Exception {

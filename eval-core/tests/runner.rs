@@ -3,7 +3,7 @@
 
 use eval_engine::{
     Budgets, Ctx, Exception, Feedback, Observer, RunOptions, RunResult, RunStarted, ScoreInput, Scorer, ScorerSpec,
-    Scorers, Suite, Task, TaskResult, Threshold, Verdict, run, scorer_fn,
+    Scorers, Suite, Task, TaskRecord, Threshold, Verdict, run, scorer_fn,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -253,7 +253,7 @@ impl Observer for Counting {
         assert_eq!(run.records, 5);
         self.started.fetch_add(1, Ordering::SeqCst);
     }
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         assert!(!task.feedback.is_empty(), "tasks are reported once graded");
         self.evaluated.fetch_add(1, Ordering::SeqCst);
     }

@@ -490,7 +490,7 @@ mod tests {
             for (key, verdict) in [
                 ("city_matches", PairVerdict::Pass),
                 ("judge", PairVerdict::Repeated { passed: 2, attempts: 3 }),
-                ("tokens_used", PairVerdict::Info),
+                ("tokens_used", PairVerdict::Informational),
             ] {
                 let verdict = match (task, key, fixed) {
                     ("atlantis", "city_matches", false) => PairVerdict::Fail,

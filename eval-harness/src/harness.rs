@@ -528,7 +528,7 @@ fn start_runs(
 struct SharedWithNextest {
     nextest_run_id: String,
     claims: Vec<TaskClaim>,
-    cached: Vec<eval_engine::TaskResult>,
+    cached: Vec<eval_engine::TaskRecord>,
 }
 
 /// Locks each task to run in the nextest run's shared directory (one at a time, in a fixed
@@ -576,7 +576,7 @@ impl SharedWithNextest {
     /// cached: the next process to lock it runs it.
     fn conclude(self, run: RunResult, repeats: u32, suite_order: &HashMap<String, usize>) -> RunResult {
         for claim in self.claims {
-            let records: Vec<eval_engine::TaskResult> = run
+            let records: Vec<eval_engine::TaskRecord> = run
                 .tasks()
                 .iter()
                 .filter(|task| task.base_id() == claim.task_id)
@@ -649,7 +649,7 @@ fn open_journal(plan: &mut SuitePlan, env: &HarnessEnv, target_tmpdir: Option<&s
 /// interrupted run's start time, recording what it was resumed from.
 fn with_reused_tasks(
     run: RunResult,
-    (resumed, created_at, reused): (Resumed, String, Vec<eval_engine::TaskResult>),
+    (resumed, created_at, reused): (Resumed, String, Vec<eval_engine::TaskRecord>),
     suite_order: &HashMap<String, usize>,
 ) -> RunResult {
     let (mut meta, mut tasks) = run.into_parts();

@@ -18,7 +18,7 @@
 //! of them; the files keep the originals.
 
 use crate::outcome::PairOutcome;
-use eval_engine::{Budgets, Outcome, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskResult};
+use eval_engine::{Budgets, Decision, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -147,7 +147,7 @@ pub(crate) struct TaskClaim {
 /// What locking a task found.
 pub(crate) enum Claimed {
     /// Another process ran the task: its graded records.
-    Cached(Vec<TaskResult>),
+    Cached(Vec<TaskRecord>),
     /// Nobody ran it yet: this process does, holding the lock.
     ToRun(TaskClaim),
 }
@@ -181,7 +181,7 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
 
 impl TaskClaim {
     /// Caches the task's graded records, then releases the lock (by dropping the claim).
-    pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskResult]) -> Result<(), String> {
+    pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskRecord]) -> Result<(), String> {
         eval_engine::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
     }
 }
@@ -212,17 +212,17 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
     eval_engine::save_json(&path, &fragment).map_err(|e| e.to_string())
 }
 
-fn outcome_name(outcome: Outcome) -> &'static str {
+fn outcome_name(outcome: Decision) -> &'static str {
     match outcome {
-        Outcome::Pass { improvement: false } => "pass",
-        Outcome::Pass { improvement: true } => "improvement",
-        Outcome::Regression => "regression",
-        Outcome::KnownFailure => "known_failure",
-        Outcome::NewFailure { .. } => "new_failure",
-        Outcome::Flaky { .. } => "flaky",
-        Outcome::Informational => "informational",
-        Outcome::AdvisoryFailure => "advisory_failure",
-        Outcome::NotApplicable => "not_applicable",
+        Decision::Pass { improvement: false } => "pass",
+        Decision::Pass { improvement: true } => "improvement",
+        Decision::Regression => "regression",
+        Decision::KnownFailure => "known_failure",
+        Decision::NewFailure { .. } => "new_failure",
+        Decision::Flaky { .. } => "flaky",
+        Decision::Informational => "informational",
+        Decision::AdvisoryFailure => "advisory_failure",
+        Decision::NotApplicable => "not_applicable",
     }
 }
 
@@ -243,7 +243,7 @@ fn file_stem(id: &str) -> String {
 /// completed when every task of the suite is there, interrupted otherwise.
 pub fn assemble(dir: &Path) -> Result<RunResult, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut cached: BTreeMap<(usize, String), (CachedTask, Vec<TaskResult>)> = BTreeMap::new();
+    let mut cached: BTreeMap<(usize, String), (CachedTask, Vec<TaskRecord>)> = BTreeMap::new();
     for entry in entries {
         let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
         if !path.to_str().is_some_and(|p| p.ends_with(TASK_SUFFIX)) {
@@ -301,7 +301,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     };
     let tasks = cached.into_values().flat_map(|(_, tasks)| tasks).collect();
     Ok(RunResult::new(meta, tasks))
@@ -341,7 +341,7 @@ mod tests {
                 let inputs = serde_json::json!({ "input": format!("question {i}") });
                 let bit = (i * repeats as usize + attempt as usize) % 64;
                 let passed = verdicts >> bit & 1 == 1;
-                records.push(TaskResult {
+                records.push(TaskRecord {
                     task_id: if repeats > 1 {
                         format!("t{i}#{attempt}")
                     } else {
@@ -385,7 +385,7 @@ mod tests {
             git: None,
             scorers: vec![ScorerSpec::new("k")],
             resumed: None,
-            replayed_from: None,
+            regraded_from: None,
         };
         RunResult::new(meta, records)
     }
@@ -397,7 +397,7 @@ mod tests {
             let Claimed::ToRun(claim) = claim(dir, &task_id).unwrap() else {
                 panic!("task {task_id} is cached twice");
             };
-            let records: Vec<TaskResult> = run.tasks().iter().filter(|t| t.base_id() == task_id).cloned().collect();
+            let records: Vec<TaskRecord> = run.tasks().iter().filter(|t| t.base_id() == task_id).cloned().collect();
             let meta = &run.meta;
             let entry = CachedTask {
                 nextest_run_id: meta.run_id.clone(),
@@ -441,12 +441,12 @@ mod tests {
                 }
                 let assembled = assemble(dir.path()).unwrap();
 
-                let expected: Vec<&TaskResult> = single
+                let expected: Vec<&TaskRecord> = single
                     .tasks()
                     .iter()
                     .filter(|t| cached.iter().any(|&i| t.base_id() == format!("t{i}")))
                     .collect();
-                let got: Vec<&TaskResult> = assembled.tasks().iter().collect();
+                let got: Vec<&TaskRecord> = assembled.tasks().iter().collect();
                 prop_assert_eq!(got, expected);
                 let complete = cached.len() == tasks;
                 prop_assert_eq!(assembled.meta.status == RunStatus::Completed, complete);

@@ -10,7 +10,7 @@ use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite, TaskOutline};
 use eval_engine::journal::{JournalContents, read_journal};
 use eval_engine::{
-    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskResult,
+    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskRecord,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ pub(crate) struct ResumePoint {
     pub(crate) journal_path: PathBuf,
     pub(crate) journal: JournalContents,
     /// The journaled records reused instead of being run again, in suite order.
-    pub(crate) reused: Vec<TaskResult>,
+    pub(crate) reused: Vec<TaskRecord>,
 }
 
 impl SuitePlan {
@@ -283,7 +283,7 @@ impl SuitePlan {
             None => HashMap::new(),
         };
         // A task journaled twice (an earlier resume ran it again) counts by its last record.
-        let mut latest: HashMap<&str, &TaskResult> = HashMap::new();
+        let mut latest: HashMap<&str, &TaskRecord> = HashMap::new();
         for task in &journal.tasks {
             latest.insert(task.task_id.as_str(), task);
         }
@@ -295,7 +295,7 @@ impl SuitePlan {
             } else {
                 vec![task_id.clone()]
             };
-            let records: Option<Vec<&TaskResult>> =
+            let records: Option<Vec<&TaskRecord>> =
                 record_ids.iter().map(|id| latest.get(id.as_str()).copied()).collect();
             let Some(records) = records else { continue };
             let still_valid = records.iter().all(|record| {
@@ -336,7 +336,7 @@ impl SuitePlan {
         let reused: HashSet<&str> = self
             .resume
             .iter()
-            .flat_map(|resume| resume.reused.iter().map(TaskResult::base_id))
+            .flat_map(|resume| resume.reused.iter().map(TaskRecord::base_id))
             .collect();
         self.selected_tasks
             .iter()

@@ -4,7 +4,7 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
-use eval_engine::{Outcome, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
+use eval_engine::{Decision, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -65,7 +65,7 @@ pub(crate) fn print_summary(reports: &[SuiteReport], to_stderr: bool) {
 fn render(report: &SuiteReport, out: &mut String) {
     let mut outcomes: Vec<&PairOutcome> = report.outcomes.iter().collect();
     outcomes.sort_by(|a, b| (&a.task_id, &a.key).cmp(&(&b.task_id, &b.key)));
-    let count = |pred: fn(&Outcome) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
+    let count = |pred: fn(&Decision) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
     let tasks: std::collections::BTreeSet<&str> = outcomes.iter().map(|o| o.task_id.as_str()).collect();
     let _ = writeln!(
         out,
@@ -73,16 +73,16 @@ fn render(report: &SuiteReport, out: &mut String) {
         report.path,
         tasks.len(),
         report.scorers.len(),
-        count(|o| matches!(o, Outcome::Pass { .. })),
-        count(|o| matches!(o, Outcome::Regression)),
-        count(|o| matches!(o, Outcome::NewFailure { .. })),
-        count(|o| matches!(o, Outcome::KnownFailure)),
-        count(|o| matches!(o, Outcome::Flaky { .. })),
-        count(|o| matches!(o, Outcome::Informational)),
+        count(|o| matches!(o, Decision::Pass { .. })),
+        count(|o| matches!(o, Decision::Regression)),
+        count(|o| matches!(o, Decision::NewFailure { .. })),
+        count(|o| matches!(o, Decision::KnownFailure)),
+        count(|o| matches!(o, Decision::Flaky { .. })),
+        count(|o| matches!(o, Decision::Informational)),
     );
 
     let meta = &report.run.meta;
-    if let Some(from) = &meta.replayed_from {
+    if let Some(from) = &meta.regraded_from {
         let _ = writeln!(
             out,
             "  replay of run {from}: no agent ran; its outputs and traces were graded again"
@@ -98,7 +98,7 @@ fn render(report: &SuiteReport, out: &mut String) {
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
 
-    let list = |out: &mut String, title: &str, pred: &dyn Fn(&Outcome) -> bool, show_detail: bool| {
+    let list = |out: &mut String, title: &str, pred: &dyn Fn(&Decision) -> bool, show_detail: bool| {
         let picked: Vec<&&PairOutcome> = outcomes.iter().filter(|o| pred(&o.outcome)).collect();
         if picked.is_empty() {
             return;
@@ -123,18 +123,18 @@ fn render(report: &SuiteReport, out: &mut String) {
             out.push('\n');
         }
     };
-    list(out, "regressions", &|o| matches!(o, Outcome::Regression), true);
-    list(out, "new failures", &|o| matches!(o, Outcome::NewFailure { .. }), true);
+    list(out, "regressions", &|o| matches!(o, Decision::Regression), true);
+    list(out, "new failures", &|o| matches!(o, Decision::NewFailure { .. }), true);
     list(
         out,
         "improvements",
-        &|o| matches!(o, Outcome::Pass { improvement: true }),
+        &|o| matches!(o, Decision::Pass { improvement: true }),
         false,
     );
     list(
         out,
         "flaky (reported, not failed)",
-        &|o| matches!(o, Outcome::Flaky { .. }),
+        &|o| matches!(o, Decision::Flaky { .. }),
         false,
     );
     render_settling(report, &outcomes, out);
@@ -142,7 +142,7 @@ fn render(report: &SuiteReport, out: &mut String) {
     list(
         out,
         "advisory failures (never failing)",
-        &|o| matches!(o, Outcome::AdvisoryFailure),
+        &|o| matches!(o, Decision::AdvisoryFailure),
         true,
     );
 
@@ -282,10 +282,10 @@ fn render_gates(report: &SuiteReport, out: &mut String) {
     let _ = writeln!(out, "  suite gates:");
     for gate in gates {
         let decided = match gate.outcome {
-            Outcome::Regression => "REGRESSION",
-            Outcome::NewFailure { .. } => "FAILED (below its minimum)",
-            Outcome::KnownFailure => "known failure",
-            Outcome::NotApplicable => "not a pass/fail key",
+            Decision::Regression => "REGRESSION",
+            Decision::NewFailure { .. } => "FAILED (below its minimum)",
+            Decision::KnownFailure => "known failure",
+            Decision::NotApplicable => "not a pass/fail key",
             _ => "ok",
         };
         let _ = writeln!(out, "    {}: {decided} — {}", gate.key, gate.because);
@@ -298,7 +298,7 @@ fn render_settling(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut St
     let alpha = report.alpha;
     let mut lines = Vec::new();
     for o in outcomes {
-        let Outcome::Flaky { passed, attempts } = o.outcome else {
+        let Decision::Flaky { passed, attempts } = o.outcome else {
             continue;
         };
         let Some((base_passed, base_attempts)) = report

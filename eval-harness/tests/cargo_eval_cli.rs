@@ -3,7 +3,7 @@
 
 use eval_engine::{
     Budgets, ContentHash, Feedback, Resumed, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, Store, SuiteInfo,
-    TaskResult, Trace,
+    TaskRecord, Trace,
 };
 use serde_json::{Map, Value, json};
 use std::ffi::OsStr;
@@ -366,9 +366,9 @@ fn set_modified(path: &Path, when: SystemTime) {
 }
 
 /// A task graded by `feedback`.
-fn task(id: &str, feedback: Vec<Feedback>) -> TaskResult {
+fn task(id: &str, feedback: Vec<Feedback>) -> TaskRecord {
     let inputs = json!({ "input": format!("Weather in {id}?") });
-    TaskResult {
+    TaskRecord {
         task_id: id.to_owned(),
         content_hash: ContentHash::of(&inputs, &Value::Null),
         inputs,
@@ -414,7 +414,7 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
             ScorerSpec::new("tone").advisory(),
         ],
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     };
     let passing = || {
         vec![
@@ -589,7 +589,7 @@ fn show_says_what_kind_of_run_it_was_and_lists_the_failing_pairs() {
     }
 
     let mut regrade = complete_run("weather", "01REGRADE");
-    regrade.meta.replayed_from = Some("01DONE".to_owned());
+    regrade.meta.regraded_from = Some("01DONE".to_owned());
     let (meta, mut tasks) = regrade.into_parts();
     tasks[2].feedback[1] = Feedback::ungradeable("city_matches", "no outputs to grade: the agent failed");
     let path = save(root, &RunResult::new(meta, tasks), 10);

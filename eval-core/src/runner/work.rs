@@ -25,7 +25,7 @@ use super::score_one;
 use crate::feedback::Feedback;
 use crate::observer::Observer;
 use crate::panic::catch_panic;
-use crate::result::TaskResult;
+use crate::result::TaskRecord;
 use crate::scorer::{ScoreInput, Scorers};
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -56,14 +56,14 @@ pub(crate) struct Watched {
 /// Where an attempt's record goes: to the observer, then to the scheduler waiting for it. The
 /// attempt's slot under the concurrency bound is freed with it.
 pub(crate) struct Done {
-    pub(crate) sender: oneshot::Sender<TaskResult>,
+    pub(crate) sender: oneshot::Sender<TaskRecord>,
     pub(crate) permit: OwnedSemaphorePermit,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 impl Done {
     /// Hands the attempt's record over.
-    pub(crate) fn send(self, result: TaskResult) {
+    pub(crate) fn send(self, result: TaskRecord) {
         if let Some(observer) = &self.observer {
             observer.task_evaluated(&result);
         }

@@ -1,6 +1,6 @@
 //! Whether the agent's final answer matches the task's reference.
 
-use super::answer::{Answer, NotCompared, as_text, expected_value, find_answer};
+use super::answer_source::{Answer, NotCompared, as_text, expected_value, find_answer};
 use super::json_match::json_equal;
 use super::{excerpt, ready};
 use crate::feedback::Feedback;

@@ -1,6 +1,6 @@
 //! Whether the agent's final answer is the right number, within a tolerance.
 
-use super::answer::{NotCompared, expected_value, find_answer};
+use super::answer_source::{NotCompared, expected_value, find_answer};
 use super::{excerpt, ready};
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};

@@ -56,7 +56,7 @@ macro_rules! spec_builders {
     )*};
 }
 
-mod answer;
+mod answer_source;
 mod blocking;
 mod budgets;
 mod final_answer;

@@ -84,7 +84,7 @@ impl Store {
     /// directory and the directories in it: not locked by a write in progress and not written
     /// to for a minute.
     pub fn leftover_temp_files(&self, suite: &str) -> Result<Vec<Leftover>, StoreError> {
-        crate::name::check_file_name("suite name", suite)?;
+        crate::file_name::check_file_name("suite name", suite)?;
         let dir = self.suite_dir(suite);
         let mut leftovers = Vec::new();
         let Some(entries) = list(&dir)? else {

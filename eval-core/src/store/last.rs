@@ -31,7 +31,7 @@ pub enum RunKind {
     Interrupted,
     /// The run itself failed.
     Failed,
-    /// A replay: no agent ran, stored outputs were graded again.
+    /// A regrade: no agent ran, stored outputs were graded again.
     Regrade,
 }
 
@@ -59,7 +59,8 @@ pub struct StoredRun {
     pub status: RunStatus,
     pub selection: Option<Selection>,
     pub resumed: Option<Resumed>,
-    pub replayed_from: Option<String>,
+    /// The run it re-graded (`replayed_from` in the file), for a regrade.
+    pub regraded_from: Option<String>,
     /// When the file was last written.
     pub modified: SystemTime,
 }
@@ -126,7 +127,7 @@ impl StoredRun {
             status: head.status.unwrap_or(RunStatus::Completed),
             selection: head.selection,
             resumed: head.resumed,
-            replayed_from: head.replayed_from,
+            regraded_from: head.replayed_from,
             modified,
         })
     }
@@ -136,7 +137,7 @@ impl StoredRun {
         match self.status {
             RunStatus::Interrupted => RunKind::Interrupted,
             RunStatus::Failed => RunKind::Failed,
-            RunStatus::Completed if self.replayed_from.is_some() => RunKind::Regrade,
+            RunStatus::Completed if self.regraded_from.is_some() => RunKind::Regrade,
             // A run that does not record its selection (AG2's) ran what its suite held.
             RunStatus::Completed if self.selection.as_ref().is_some_and(|s| !s.complete) => RunKind::Partial,
             RunStatus::Completed => RunKind::Complete,
@@ -265,7 +266,7 @@ impl Store {
 
     /// The journals of `suite`, newest first.
     pub fn journals(&self, suite: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        crate::name::check_file_name("suite name", suite)?;
+        crate::file_name::check_file_name("suite name", suite)?;
         let dir = self.suite_dir(suite);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,

@@ -65,7 +65,7 @@ fn kinds(run: &RunResult) -> Vec<String> {
         }
         _ => {}
     }
-    if let Some(from) = &meta.replayed_from {
+    if let Some(from) = &meta.regraded_from {
         kinds.push(format!(
             "regrade of run {from}: no agent ran; its stored outputs were graded again"
         ));
