@@ -5,9 +5,11 @@
 //! `cargo bench -p eval-engine --bench run_json [-- <tasks>]` (default 10,000 tasks). Prints
 //! figures; it asserts nothing about time.
 
+use eval_engine::scorer::Threshold;
+use eval_engine::store::save_run;
 use eval_engine::{
-    Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Threshold,
-    decode_output, load_run, regrade, run, save_run, scorer_fn,
+    Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, decode_output,
+    load_run, regrade, run, scorer_fn,
 };
 use serde_json::{Value, json};
 use std::alloc::{GlobalAlloc, Layout, System};

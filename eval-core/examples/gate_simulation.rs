@@ -2,7 +2,7 @@
 //!
 //! A flaky agent passes each attempt of every pair with probability `p0` when the baseline is
 //! recorded (`n0` attempts a pair) and `p1` in the run being gated (`k` attempts). Each pair is
-//! judged by `eval_engine::decide`, the function the harness gates every pair with, and the
+//! judged by `eval_engine::gate::decide`, the function the harness gates every pair with, and the
 //! share of pairs reported as regressions is printed next to the Neyman–Pearson bound: the
 //! power of the best one-sided binomial test that knew the baseline's rate, at the same α.
 //! With `p1 = p0` that share is the false-alarm rate.
@@ -13,7 +13,9 @@
 //! cargo run --release -p eval-engine --example gate_simulation -- suite   # the suite-level gate, seeded
 //! ```
 
-use eval_engine::{Decision, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide, suite_drop};
+use eval_engine::gate::{Decision, RegressionPolicy, binomial_cdf, decide};
+use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
+use eval_engine::stats::suite_drop;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -1,8 +1,8 @@
 //! Run-level rollups computed from task records.
 
-use crate::estimate::PassAtK;
 use crate::feedback::{Score, Verdict};
-use crate::result::TaskRecord;
+use crate::record::TaskRecord;
+use crate::stats::PassAtK;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 /// Why a dataset could not be loaded. Every variant names where the problem is.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DatasetError {
     #[error("dataset file {} does not exist", path.display())]
     NotFound { path: PathBuf },

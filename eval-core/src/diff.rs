@@ -7,13 +7,15 @@
 //! fail, and flips of advisory scorers are reported but are not regressions.
 
 use crate::feedback::{Feedback, Verdict};
-use crate::result::{RunResult, TaskRecord};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use thiserror::Error;
 
 /// How [`diff`] treats runs that did not grade the same eval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DiffMode {
     /// Any task or scorer present in only one run, or any task whose content changed, makes the
     /// runs [`RunsNotComparable`]. The default: a diff over different evals proves nothing.

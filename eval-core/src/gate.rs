@@ -14,8 +14,8 @@
 //! the drop, whatever the baseline's rate was (a flaky baseline can regress too). Other drops
 //! are flaky, or known failures when the baseline failed as well.
 
-use crate::drop_test::drop_p_value;
 use crate::scorecard::{PairClass, PairVerdict, ScorecardEntry};
+use crate::stats::drop_p_value;
 
 /// What a pair's test reports.
 #[derive(Debug, Clone, Copy, PartialEq)]

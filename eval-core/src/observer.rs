@@ -1,6 +1,7 @@
 //! Lifecycle events of a run, for progress displays and streaming consumers.
 
-use crate::result::{RunResult, TaskRecord};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
 
 /// Told what happens during a run. Every method has an empty default; implement what you need.
 ///

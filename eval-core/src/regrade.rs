@@ -2,7 +2,8 @@
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
 use crate::feedback::Feedback;
-use crate::result::{Budgets, RunResult, TaskRecord};
+use crate::record::TaskRecord;
+use crate::result::{Budgets, RunResult};
 use crate::runner::{Done, Graded, RunOptions, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
@@ -21,7 +22,8 @@ pub type OutputDecoder<O> = fn(&Value) -> Result<O, String>;
 /// The [`OutputDecoder`] of any output type that can be deserialized.
 ///
 /// ```
-/// use eval_engine::{OutputDecoder, decode_output};
+/// use eval_engine::decode_output;
+/// use eval_engine::regrade::OutputDecoder;
 ///
 /// let decode: OutputDecoder<Vec<u8>> = decode_output;
 /// assert_eq!(decode(&serde_json::json!([1, 2])), Ok(vec![1, 2]));

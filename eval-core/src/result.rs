@@ -1,12 +1,11 @@
-//! What a run hands back: per-task records, run metadata and aggregates.
+//! What a run hands back: run metadata, the per-task records (see [`record`](crate::record))
+//! and their aggregates.
 
 use crate::aggregates::Aggregates;
-use crate::feedback::{Feedback, Verdict};
+use crate::record::TaskRecord;
 use crate::scorer::ScorerSpec;
-use crate::task::ContentHash;
 use crate::trace::Trace;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The schema version this crate writes (AG2's run JSON, schema 0.2).
 pub const SCHEMA_VERSION: &str = "0.2";
@@ -153,6 +152,7 @@ pub struct SuiteInfo {
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RunStatus {
     Completed,
     Interrupted,
@@ -209,50 +209,4 @@ impl Producer {
 pub struct GitInfo {
     pub commit: String,
     pub dirty: bool,
-}
-
-/// One task's (or one attempt's) record: the task, its trace, its feedback.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskRecord {
-    /// The task id; with repeats, `<id>#<n>` (AG2's convention).
-    pub task_id: String,
-    pub inputs: Value,
-    pub reference_outputs: Value,
-    pub tags: Vec<String>,
-    pub metadata: Map<String, Value>,
-    pub trace: Trace,
-    pub feedback: Vec<Feedback>,
-    pub budget_violation: bool,
-    /// Link to an external trace (AG2's OpenTelemetry reference), kept as is.
-    pub trace_ref: Option<Value>,
-    /// The agent's output as JSON (`null` when the agent failed).
-    pub outputs: Value,
-    /// Attempt number with repeats, from 1 (as in `<id>#<n>`); `None` without repeats.
-    pub attempt: Option<u32>,
-    pub content_hash: ContentHash,
-}
-
-impl TaskRecord {
-    /// The task id without the `#<n>` attempt suffix.
-    pub fn base_id(&self) -> &str {
-        match self.attempt {
-            Some(_) => self.task_id.rsplit_once('#').map_or(&self.task_id, |(base, _)| base),
-            None => &self.task_id,
-        }
-    }
-
-    /// Whether the task carries `tag`.
-    pub fn has_tag(&self, tag: &str) -> bool {
-        self.tags.iter().any(|t| t == tag)
-    }
-
-    /// The first feedback under `key`.
-    pub fn feedback_for(&self, key: &str) -> Option<&Feedback> {
-        self.feedback.iter().find(|fb| fb.key == key)
-    }
-
-    /// The verdict of `key` on this task, if the task has feedback under it.
-    pub fn verdict(&self, key: &str) -> Option<Verdict> {
-        self.feedback_for(key).map(Feedback::verdict)
-    }
 }

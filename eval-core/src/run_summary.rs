@@ -15,7 +15,9 @@ impl RunResult {
     ///
     /// ```
     /// use eval_engine::{Feedback, RunResult};
-    /// # use eval_engine::{RunMeta, RunStatus, SuiteInfo, Budgets, TaskRecord, Trace, ContentHash};
+    /// # use eval_engine::{TaskRecord, Trace};
+    /// # use eval_engine::result::{RunMeta, RunStatus, SuiteInfo, Budgets};
+    /// # use eval_engine::task::ContentHash;
     /// # use serde_json::{json, Map, Value};
     /// # let meta = RunMeta {
     /// #     schema_version: "0.2".into(), run_id: "r1".into(), label: None,
@@ -154,7 +156,8 @@ fn python_fixed(value: f64, width: usize, precision: usize) -> String {
 mod tests {
     use super::*;
     use crate::feedback::Feedback;
-    use crate::result::{Budgets, SuiteInfo, TaskRecord};
+    use crate::record::TaskRecord;
+    use crate::result::{Budgets, SuiteInfo};
     use crate::task::ContentHash;
     use crate::trace::{Exception, TokenUsage, Trace};
     use serde_json::{Map, Value, json};

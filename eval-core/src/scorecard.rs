@@ -5,7 +5,8 @@
 //! comments are left out, so an unchanged agent produces an unchanged scorecard.
 
 use crate::feedback::Verdict;
-use crate::result::{RunResult, TaskRecord};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use thiserror::Error;

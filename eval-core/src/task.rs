@@ -119,6 +119,7 @@ impl fmt::Display for ContentHash {
 
 /// Where a task was defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskOrigin {
     /// Line `line` (1-based) of a JSONL file.
     File { path: PathBuf, line: usize },

@@ -32,7 +32,8 @@ impl Trace {
     /// Every tool call, in order.
     ///
     /// ```
-    /// use eval_engine::{Event, Trace};
+    /// use eval_engine::Trace;
+    /// use eval_engine::trace::Event;
     /// use serde_json::json;
     ///
     /// let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
@@ -149,6 +150,7 @@ impl std::ops::Add for TokenUsage {
 /// know (for example AG2's own event dictionaries) load as [`Event::Foreign`] and are written
 /// back exactly as they were.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     ModelResponse(ModelResponse),
     ToolCall(ToolCall),

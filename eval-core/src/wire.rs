@@ -8,9 +8,9 @@
 
 use crate::aggregates::Aggregates;
 use crate::feedback::Feedback;
+use crate::record::TaskRecord;
 use crate::result::{
     Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
-    TaskRecord,
 };
 use crate::scorer::ScorerSpec;
 use crate::task::ContentHash;

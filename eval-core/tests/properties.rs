@@ -1,11 +1,13 @@
 //! Property tests of the loaders and the round trips: random inputs never panic a loader, and
 //! what is written reads back the same.
 
+use eval_engine::result::{RunMeta, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo};
+use eval_engine::scorecard::{PairVerdict, Scorecard, ScorecardEntry};
+use eval_engine::scorer::Threshold;
 use eval_engine::store::{from_json, to_json};
-use eval_engine::{
-    ContentHash, DiffMode, Event, Exception, Feedback, PairVerdict, RunMeta, RunResult, RunStatus, SCHEMA_VERSION,
-    Scorecard, ScorecardEntry, ScorerSpec, Selection, Suite, SuiteInfo, TaskRecord, Threshold, TokenUsage, Trace,
-};
+use eval_engine::task::ContentHash;
+use eval_engine::trace::{Event, Exception, TokenUsage};
+use eval_engine::{DiffMode, Feedback, RunResult, ScorerSpec, Suite, TaskRecord, Trace};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -280,7 +282,8 @@ proptest! {
             json_value().prop_map(|v| v.to_string().into_bytes()),
         ]
     ) {
-        use eval_engine::{CassetteError, CassetteMode, Cassettes};
+        use eval_engine::{CassetteMode, Cassettes};
+        use eval_engine::cassette::CassetteError;
         let dir = tempfile::tempdir().unwrap();
         let cassettes = Cassettes::new(dir.path(), CassetteMode::Strict);
         let request = json!({"prompt": "hello"});

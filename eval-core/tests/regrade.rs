@@ -1,9 +1,12 @@
 //! Re-grading a stored run: no agent runs, today's scorers see the stored outputs and traces,
 //! and a task that cannot be re-graded says why instead of being graded on nothing.
 
+use eval_engine::regrade::OutputDecoder;
+use eval_engine::store::save_run;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Agent, Ctx, Exception, Feedback, OutputDecoder, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers,
-    Suite, Task, Verdict, decode_output, load_run, regrade, run, save_run, scorer_fn,
+    Agent, Ctx, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Verdict,
+    decode_output, load_run, regrade, run, scorer_fn,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

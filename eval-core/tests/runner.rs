@@ -1,9 +1,13 @@
 //! The runner: bounded concurrency, faults recorded per task while the others go on, repeats,
 //! budgets, thresholds and lifecycle events.
 
+use eval_engine::observer::{Observer, RunStarted};
+use eval_engine::result::Budgets;
+use eval_engine::scorer::Threshold;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Budgets, Ctx, Exception, Feedback, Observer, RunOptions, RunResult, RunStarted, ScoreInput, Scorer, ScorerSpec,
-    Scorers, Suite, Task, TaskRecord, Threshold, Verdict, run, scorer_fn,
+    Ctx, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, TaskRecord, Verdict,
+    run, scorer_fn,
 };
 use serde::Serialize;
 use serde_json::{Value, json};

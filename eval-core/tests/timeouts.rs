@@ -2,9 +2,12 @@
 //! `std::thread::sleep`, a synchronous loop, a future that never completes. With a work
 //! runtime the run watches them from threads they never run on, gives them up, and finishes.
 
+use eval_engine::result::RunStatus;
+use eval_engine::scorer::Threshold;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Ctx, Exception, Feedback, RunOptions, RunResult, RunStatus, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers,
-    Suite, Task, Threshold, Verdict, decode_output, regrade, run, scorer_fn,
+    Ctx, Feedback, RunOptions, RunResult, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Verdict,
+    decode_output, regrade, run, scorer_fn,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;

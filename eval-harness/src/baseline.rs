@@ -10,7 +10,7 @@
 
 use crate::harness::SnapshotWrite;
 use crate::suite_def::SuiteSite;
-use eval_engine::Scorecard;
+use eval_engine::scorecard::Scorecard;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::Read as _;
@@ -466,7 +466,7 @@ fn split_snapshot(text: &str) -> Result<(usize, &str), Fault> {
 mod tests {
     use super::*;
 
-    use eval_engine::{PairVerdict, ScorecardEntry};
+    use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
 
     fn baseline_in(dir: &Path) -> BaselineFile {
         let path = dir.join("evals__weather.snap");

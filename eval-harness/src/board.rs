@@ -4,7 +4,9 @@
 //! outcomes need (verdicts, comments, the exception, the content hash), not the trace, so the
 //! run's memory is not doubled.
 
-use eval_engine::{Exception, Observer, TaskRecord, Verdict};
+use eval_engine::observer::Observer;
+use eval_engine::trace::Exception;
+use eval_engine::{TaskRecord, Verdict};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 

@@ -16,8 +16,11 @@ use crate::report::{CHANGES_SHOWN, SuiteReport, VanishedPairs, print_summary};
 use crate::selection::Selector;
 use crate::suite_def::{Execution, SuiteDef};
 use crate::trials::{FILTERED_OUT, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial};
-use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
-use eval_engine::{FanOut, Observer, Resumed, RunOptions, RunResult, RunStatus, Scorecard};
+use eval_engine::__harness::{JournalHeader, JournalObserver, JournalWriter};
+use eval_engine::observer::{FanOut, Observer};
+use eval_engine::result::{Resumed, RunStatus};
+use eval_engine::scorecard::Scorecard;
+use eval_engine::{RunOptions, RunResult};
 use libtest_mimic::{Arguments, FormatSetting};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -590,7 +593,7 @@ impl SharedWithNextest {
                 nextest_run_id: self.nextest_run_id.clone(),
                 task_id: claim.task_id.clone(),
                 position: suite_order.get(&claim.task_id).copied().unwrap_or(usize::MAX),
-                suite: eval_engine::SuiteInfo {
+                suite: eval_engine::result::SuiteInfo {
                     size: suite_order.len(),
                     ..meta.suite.clone()
                 },

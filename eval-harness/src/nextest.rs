@@ -18,7 +18,9 @@
 //! of them; the files keep the originals.
 
 use crate::outcome::PairOutcome;
-use eval_engine::{Budgets, Decision, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskRecord};
+use eval_engine::gate::Decision;
+use eval_engine::result::{Budgets, RunMeta, RunStatus, Selection, SuiteInfo};
+use eval_engine::{RunResult, ScorerSpec, TaskRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -51,7 +53,7 @@ pub fn superseded_run_dirs(
     store: &eval_engine::Store,
     suite: &str,
 ) -> Result<Vec<eval_engine::store::Leftover>, String> {
-    eval_engine::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
+    eval_engine::file_name::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
     let suite_dir = store.root().join(suite);
     let mut dirs = Vec::new();
     let entries = match std::fs::read_dir(&suite_dir) {
@@ -110,7 +112,7 @@ fn read_run_dir(path: PathBuf, run_id: &str) -> Result<RunDir, String> {
         }
         if entry.file_name().to_string_lossy().ends_with(LOCK_SUFFIX) {
             // A file system that cannot tell keeps the directory: a process may be in it.
-            in_use |= eval_engine::store::is_in_use(entry.path()).unwrap_or(true);
+            in_use |= eval_engine::__harness::is_in_use(entry.path()).unwrap_or(true);
         }
     }
     Ok(RunDir {
@@ -169,7 +171,8 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let cache_path = dir.join(format!("{stem}{TASK_SUFFIX}"));
     if cache_path.exists() {
-        let (_, tasks) = eval_engine::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
+        let (_, tasks) =
+            eval_engine::__harness::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
         return Ok(Claimed::Cached(tasks));
     }
     Ok(Claimed::ToRun(TaskClaim {
@@ -182,7 +185,7 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
 impl TaskClaim {
     /// Caches the task's graded records, then releases the lock (by dropping the claim).
     pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskRecord]) -> Result<(), String> {
-        eval_engine::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
+        eval_engine::__harness::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
     }
 }
 
@@ -209,7 +212,7 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         file_stem(&outcome.task_id),
         file_stem(&outcome.key)
     ));
-    eval_engine::save_json(&path, &fragment).map_err(|e| e.to_string())
+    eval_engine::__harness::save_json(&path, &fragment).map_err(|e| e.to_string())
 }
 
 fn outcome_name(outcome: Decision) -> &'static str {
@@ -249,7 +252,8 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         if !path.to_str().is_some_and(|p| p.ends_with(TASK_SUFFIX)) {
             continue;
         }
-        let (header, tasks) = eval_engine::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
+        let (header, tasks) =
+            eval_engine::__harness::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
         cached.insert((header.position, header.task_id.clone()), (header, tasks));
     }
     let Some((first, _)) = cached.values().next() else {
@@ -281,7 +285,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         .min()
         .unwrap_or_default();
     let meta = RunMeta {
-        schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+        schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
         run_id: first.nextest_run_id.clone(),
         label: None,
         created_at,
@@ -297,7 +301,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         selection: Some(Selection { filter: None, complete }),
         repeats: first.repeats,
         budgets: first.budgets,
-        producer: Some(eval_engine::Producer::this_crate()),
+        producer: Some(eval_engine::result::Producer::this_crate()),
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
@@ -347,7 +351,7 @@ mod tests {
                     } else {
                         format!("t{i}")
                     },
-                    content_hash: eval_engine::ContentHash::of(&inputs, &serde_json::Value::Null),
+                    content_hash: eval_engine::task::ContentHash::of(&inputs, &serde_json::Value::Null),
                     inputs,
                     reference_outputs: serde_json::Value::Null,
                     tags: Vec::new(),
@@ -362,7 +366,7 @@ mod tests {
             }
         }
         let meta = RunMeta {
-            schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+            schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
             run_id: "nextest-run".to_owned(),
             label: None,
             created_at: "2026-12-01T00:00:00Z".to_owned(),
@@ -381,7 +385,7 @@ mod tests {
             }),
             repeats,
             budgets: Budgets::default(),
-            producer: Some(eval_engine::Producer::this_crate()),
+            producer: Some(eval_engine::result::Producer::this_crate()),
             git: None,
             scorers: vec![ScorerSpec::new("k")],
             resumed: None,

@@ -1,7 +1,9 @@
 //! A pair's outcome, decided once, and what its test line says.
 
 use crate::board::{GradedAttempt, TaskState};
-use eval_engine::{Attempts, Decision, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
+use eval_engine::gate::{Decision, RegressionPolicy, decide, drop_evidence};
+use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
+use eval_engine::stats::Attempts;
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
 
@@ -146,7 +148,7 @@ impl GateOutcome {
         };
         let rate = rate_of(&mut now.iter().copied());
         let baseline_rate = rate_of(&mut paired.iter().map(|(base, _)| *base));
-        let drop = eval_engine::suite_drop(paired);
+        let drop = eval_engine::stats::suite_drop(paired);
         let percent = |r: f64| format!("{:.1}%", r * 100.0);
         let mut because = match (rate, baseline_rate) {
             (Some(now_rate), Some(base)) => format!(
@@ -341,8 +343,8 @@ mod tests {
         let state = attempts(&[Verdict::Ungradeable]);
         let text = message(&state, PairVerdict::Pass, RegressionPolicy::default());
         assert!(text.contains("and now is ungradeable (counts as a fail)"), "{text}");
-        let thresholded =
-            eval_engine::Threshold::at_least(0.5).apply(eval_engine::Feedback::ungradeable("judge", "timed out"));
+        let thresholded = eval_engine::scorer::Threshold::at_least(0.5)
+            .apply(eval_engine::Feedback::ungradeable("judge", "timed out"));
         assert_eq!(
             thresholded.comment.as_deref(),
             Some("ungradeable (counts as a fail); timed out")

@@ -8,10 +8,10 @@ use crate::names::ident_segment;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{LoadedSuite, SuiteConfig, SuiteDef, SuiteSite, TaskOutline};
-use eval_engine::journal::{JournalContents, read_journal};
-use eval_engine::{
-    CassetteMode, Cassettes, RunOptions, RunResult, Scorecard, ScorerSpec, Selection, Store, TaskRecord,
-};
+use eval_engine::__harness::{JournalContents, read_journal};
+use eval_engine::result::Selection;
+use eval_engine::scorecard::Scorecard;
+use eval_engine::{CassetteMode, Cassettes, RunOptions, RunResult, ScorerSpec, Store, TaskRecord};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -105,7 +105,8 @@ impl SuitePlan {
 
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
-            eval_engine::check_file_name("label", label).map_err(|e| fail(format!("suite `{path}`: {e}")))?;
+            eval_engine::file_name::check_file_name("label", label)
+                .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
         let scorers = loaded.outline.scorers.clone();
         let task_segments = unique_segments(
@@ -497,10 +498,10 @@ mod tests {
                     panic!("{line}")
                 };
                 let verdict = match verdict {
-                    "pass" => eval_engine::PairVerdict::Pass,
-                    _ => eval_engine::PairVerdict::Fail,
+                    "pass" => eval_engine::scorecard::PairVerdict::Pass,
+                    _ => eval_engine::scorecard::PairVerdict::Fail,
                 };
-                let entry = eval_engine::ScorecardEntry {
+                let entry = eval_engine::scorecard::ScorecardEntry {
                     content_hash: hash.to_owned(),
                     verdict,
                 };

@@ -11,7 +11,8 @@
 //! let decoder = (&ReplayProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
 //! ```
 
-use eval_engine::{OutputDecoder, decode_output};
+use eval_engine::decode_output;
+use eval_engine::regrade::OutputDecoder;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 

@@ -4,7 +4,10 @@
 
 use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
-use eval_engine::{Decision, RunResult, Scorecard, ScorerSpec, attempts_to_show_drop, wilson_interval};
+use eval_engine::gate::Decision;
+use eval_engine::scorecard::Scorecard;
+use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
+use eval_engine::{RunResult, ScorerSpec};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -2,9 +2,10 @@
 //! from, its agent, its scorers and options), with the types erased so the harness can hold
 //! suites of different types in one list.
 
-use eval_engine::{
-    Agent, Budgets, DatasetError, OutputDecoder, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task,
-};
+use eval_engine::dataset::DatasetError;
+use eval_engine::regrade::OutputDecoder;
+use eval_engine::result::Budgets;
+use eval_engine::{Agent, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -154,7 +155,7 @@ pub struct SuiteOutline {
 #[derive(Debug, Clone)]
 pub struct TaskOutline {
     pub id: String,
-    pub content_hash: eval_engine::ContentHash,
+    pub content_hash: eval_engine::task::ContentHash,
     pub tags: Vec<String>,
 }
 

@@ -1,10 +1,9 @@
 //! Runs the real `cargo-eval` binary on AG2's run files and on stores it writes itself, and
 //! checks its output and exit codes.
 
-use eval_engine::{
-    Budgets, ContentHash, Feedback, Resumed, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, Store, SuiteInfo,
-    TaskRecord, Trace,
-};
+use eval_engine::result::{Budgets, Resumed, RunMeta, RunStatus, Selection, SuiteInfo};
+use eval_engine::task::ContentHash;
+use eval_engine::{Feedback, RunResult, ScorerSpec, Store, TaskRecord, Trace};
 use serde_json::{Map, Value, json};
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -387,7 +386,7 @@ fn task(id: &str, feedback: Vec<Feedback>) -> TaskRecord {
 /// A completed run of every task of `suite` (three tasks, all passing), started an hour ago.
 fn complete_run(suite: &str, run_id: &str) -> RunResult {
     let meta = RunMeta {
-        schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+        schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
         run_id: run_id.to_owned(),
         label: None,
         created_at: rfc3339(minutes_ago(60)),
@@ -685,7 +684,7 @@ fn nextest_dir(root: &Path, suite: &str, run_id: &str, minutes: u64) -> PathBuf 
         "repeats": 1, "budgets": {}, "created_at": rfc3339(minutes_ago(minutes)), "scorers": [],
     });
     let cached = dir.join("paris.task.json");
-    eval_engine::save_task_records(&cached, &header, &run.tasks()[..1]).expect("the cache saves");
+    eval_engine::__harness::save_task_records(&cached, &header, &run.tasks()[..1]).expect("the cache saves");
     fs::write(dir.join("paris.lock"), b"").expect("tempdir is writable");
     for path in [cached, dir.join("paris.lock"), dir.clone()] {
         set_modified(&path, minutes_ago(minutes));

@@ -5,7 +5,8 @@
 //! [`Cassettes::replay`] outside a run):
 //!
 //! ```no_run
-//! # use eval_engine::{CassetteError, Ctx};
+//! # use eval_engine::Ctx;
+//! # use eval_engine::cassette::CassetteError;
 //! # #[derive(serde::Serialize)] struct ChatRequest;
 //! # #[derive(serde::Serialize, serde::Deserialize)] struct ChatResponse;
 //! # #[derive(Debug, thiserror::Error)] enum ClientError { #[error(transparent)] Cassette(#[from] CassetteError) }

@@ -26,6 +26,7 @@ use thiserror::Error;
 /// assert!(CassetteMode::resolve(Some("replay"), false).is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CassetteMode {
     /// Replay what is recorded, record what is not. Never replaces a recording.
     Auto,

@@ -21,11 +21,11 @@
 //! the runtime's blocking pool instead, a thread of its own, so that a run whose agents all
 //! block still grades what they left and starts its other tasks.
 
-use super::score_one;
+use super::grade::{sanitised, score_one};
 use crate::feedback::Feedback;
 use crate::observer::Observer;
 use crate::panic::catch_panic;
-use crate::result::TaskRecord;
+use crate::record::TaskRecord;
 use crate::scorer::{ScoreInput, Scorers};
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -534,7 +534,7 @@ where
         };
         if let Some(scorer) = self.scorers.get(running) {
             let spec = scorer.spec();
-            feedback.extend(super::sanitised(spec, vec![Feedback::ungradeable(&spec.key, why)]));
+            feedback.extend(sanitised(spec, vec![Feedback::ungradeable(&spec.key, why)]));
         }
         self.score_anew(generation + 1, graded, feedback, running + 1);
     }
@@ -561,7 +561,7 @@ where
         let why = format!("the scorer's work ended before it graded: {why}");
         for scorer in self.scorers.iter().skip(next) {
             let spec = scorer.spec();
-            feedback.extend(super::sanitised(spec, vec![Feedback::ungradeable(&spec.key, &why)]));
+            feedback.extend(sanitised(spec, vec![Feedback::ungradeable(&spec.key, &why)]));
         }
         self.score_anew(generation + 1, graded, feedback, self.scorers.len());
     }

@@ -2,7 +2,8 @@
 //! atomic writes a killed process left. A run file is never among them, and neither is anything
 //! a running process holds locked.
 
-use super::{Store, StoreError, is_in_use};
+use super::run_files::{Store, StoreError};
+use crate::regular_file::is_in_use;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ const TEMP_FILE_MIN_AGE: Duration = Duration::from_secs(60);
 
 /// What a leftover is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum LeftoverKind {
     /// A journal no run will resume.
     Journal,

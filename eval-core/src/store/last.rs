@@ -10,7 +10,10 @@
 //! "Latest" is by the file's modification time (the run saved last), as [`Store::latest`];
 //! when a run started is its `created_at`.
 
-use super::{JOURNAL_SUFFIX, Store, StoreError, check_schema, is_in_use, syntax_error};
+use super::run_files::{
+    JOURNAL_SUFFIX, Store, StoreError, check_schema, message_without_position, read_file, syntax_error,
+};
+use crate::regular_file::{Links, MAX_RUN_FILE_BYTES, is_in_use};
 use crate::result::{Resumed, RunStatus, Selection};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -21,6 +24,7 @@ use std::time::SystemTime;
 
 /// What kind of run a run file holds, as `last` tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum RunKind {
     /// Completed over every task of the suite with its agents running: what a regrade takes
     /// and what supersedes older journals.
@@ -100,7 +104,7 @@ impl StoredRun {
     pub fn read(path: impl AsRef<Path>) -> Result<StoredRun, StoreError> {
         let path = path.as_ref();
         let modified = modified(path)?;
-        let bytes = super::read_file(path, "load run", super::Links::Follow, super::MAX_RUN_FILE_BYTES)?;
+        let bytes = read_file(path, "load run", Links::Follow, MAX_RUN_FILE_BYTES)?;
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let not_a_run = |why: String| StoreError::NotARun {
             path: path.to_owned(),
@@ -108,7 +112,7 @@ impl StoredRun {
         };
         let head: RunHeadIn = match serde_json::from_slice(bytes) {
             Ok(head) => head,
-            Err(e) if e.is_data() => return Err(not_a_run(super::message_without_position(&e))),
+            Err(e) if e.is_data() => return Err(not_a_run(message_without_position(&e))),
             Err(e) => return Err(syntax_error(path, &e)),
         };
         check_schema(head.schema_version.as_deref(), path)?;
