@@ -188,10 +188,10 @@ impl Graph {
             let edges = graph.edges.entry(file.clone()).or_default();
             for (inside, path) in scan.paths {
                 let current = [module.clone(), inside].concat();
-                if let Some(target) = resolve(&modules, &current, &path) {
-                    if target != file {
-                        edges.insert(target);
-                    }
+                if let Some(target) = resolve(&modules, &current, &path)
+                    && target != file
+                {
+                    edges.insert(target);
                 }
             }
         }

@@ -5,6 +5,9 @@
 //! `cargo bench -p eval-engine --bench run_json [-- <tasks>]` (default 10,000 tasks). Prints
 //! figures; it asserts nothing about time.
 
+// Counting allocations takes a global allocator, which is unsafe to implement.
+#![allow(unsafe_code)]
+
 use eval_engine::scorer::Threshold;
 use eval_engine::store::save_run;
 use eval_engine::{

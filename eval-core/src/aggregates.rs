@@ -14,11 +14,17 @@ use std::collections::BTreeMap;
 /// quietly leaving the denominator (AG2 drops it; this crate deliberately does not).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Aggregates {
+    /// Pass rate per pass/fail key: passed over graded, ungradeable feedback counted as failed.
     pub pass_rate: BTreeMap<String, f64>,
+    /// Statistics of every key with numeric scores.
     pub score_stats: BTreeMap<String, ScoreStats>,
+    /// How often each label was given, per key.
     pub value_counts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Tokens summed over every task.
     pub tokens: TokenTotals,
+    /// Tasks whose agent failed (an exception on the trace).
     pub errors: u64,
+    /// Tasks that went over a budget.
     pub budget_violations: u64,
     /// Passed and graded counts behind each pass rate.
     #[serde(default)]
@@ -34,24 +40,33 @@ pub struct Aggregates {
 /// Mean and linear-interpolated percentiles of a numeric key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScoreStats {
+    /// The mean.
     pub mean: f64,
+    /// The median.
     pub p50: f64,
+    /// The 95th percentile.
     pub p95: f64,
+    /// How many numbers.
     pub n: u64,
 }
 
 /// Input, output and total tokens of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenTotals {
+    /// Input tokens.
     pub input: u64,
+    /// Output tokens.
     pub output: u64,
+    /// Input plus output.
     pub total: u64,
 }
 
 /// How many pairs of a key passed, out of how many graded (ungradeable ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassCount {
+    /// Pairs that passed.
     pub passed: u64,
+    /// Pairs graded, ungradeable ones included.
     pub total: u64,
 }
 

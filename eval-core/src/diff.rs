@@ -94,7 +94,9 @@ impl Mismatches {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{}", self.message())]
 pub struct RunsNotComparable {
+    /// The run id of the current run.
     pub current_run_id: String,
+    /// The run id of the baseline.
     pub baseline_run_id: String,
     /// Boxed to keep `Result<RunDiff, RunsNotComparable>` small on the success path.
     pub mismatches: Box<Mismatches>,
@@ -121,7 +123,9 @@ impl RunsNotComparable {
 /// A pass rate in the baseline and in the current run, over the comparable tasks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateDelta {
+    /// The pass rate in the baseline.
     pub baseline: f64,
+    /// The pass rate in the current run.
     pub current: f64,
 }
 
@@ -136,7 +140,9 @@ impl RateDelta {
 /// (0 for a run with no number under the key).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeanDelta {
+    /// The mean in the baseline.
     pub baseline: f64,
+    /// The mean in the current run.
     pub current: f64,
 }
 
@@ -178,7 +184,9 @@ impl fmt::Display for Flip {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunDiff {
+    /// The run id of the current run.
     pub current_run_id: String,
+    /// The run id of the baseline.
     pub baseline_run_id: String,
     /// Task ids in both runs with unchanged content, sorted. Only these are compared.
     pub comparable_tasks: Vec<String>,

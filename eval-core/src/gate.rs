@@ -21,15 +21,26 @@ use crate::stats::drop_p_value;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
     /// Passes. `improvement` when the baseline had it failing.
-    Pass { improvement: bool },
+    Pass {
+        /// The baseline had the pair failing.
+        improvement: bool,
+    },
     /// Was a stable pass in the baseline, fails now.
     Regression,
     /// Fails now and failed in the baseline.
     KnownFailure,
     /// Fails now and the baseline has no entry for it (or the task's content changed).
-    NewFailure { content_changed: bool },
+    NewFailure {
+        /// The task's content changed since the baseline.
+        content_changed: bool,
+    },
     /// Passes some attempts but not all, without enough evidence of a regression.
-    Flaky { passed: u32, attempts: u32 },
+    Flaky {
+        /// Attempts that passed.
+        passed: u32,
+        /// Attempts graded.
+        attempts: u32,
+    },
     /// A number without threshold or a label.
     Informational,
     /// An advisory scorer that did not pass: shown, never failing.
@@ -151,6 +162,7 @@ pub struct DropEvidence {
 }
 
 impl DropEvidence {
+    /// Whether the evidence makes the drop a regression: the rate fell below the floor, or the drop is significant.
     pub fn is_regression(&self) -> bool {
         self.below_floor.is_some() || self.p_value < self.alpha
     }

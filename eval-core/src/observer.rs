@@ -19,10 +19,13 @@ pub trait Observer: Send + Sync {
 /// What is known when a run starts.
 #[derive(Debug, Clone, Copy)]
 pub struct RunStarted<'a> {
+    /// The run's id.
     pub run_id: &'a str,
+    /// The suite's name.
     pub suite: &'a str,
     /// Task records to produce (tasks × repeats).
     pub records: usize,
+    /// How many tasks run at once.
     pub concurrency: usize,
 }
 

@@ -10,12 +10,19 @@ use serde_json::{Map, Value};
 pub struct TaskRecord {
     /// The task id; with repeats, `<id>#<n>` (AG2's convention).
     pub task_id: String,
+    /// The task's inputs, as JSON.
     pub inputs: Value,
+    /// The task's reference outputs, as JSON (`null` when it has none).
     pub reference_outputs: Value,
+    /// The task's tags.
     pub tags: Vec<String>,
+    /// The task's metadata.
     pub metadata: Map<String, Value>,
+    /// What the agent did.
     pub trace: Trace,
+    /// Every scorer's feedback, in the order of the suite's scorers.
     pub feedback: Vec<Feedback>,
+    /// Whether the trace went over the run's budgets.
     pub budget_violation: bool,
     /// Link to an external trace (AG2's OpenTelemetry reference), kept as is.
     pub trace_ref: Option<Value>,
@@ -23,6 +30,7 @@ pub struct TaskRecord {
     pub outputs: Value,
     /// Attempt number with repeats, from 1 (as in `<id>#<n>`); `None` without repeats.
     pub attempt: Option<u32>,
+    /// The hash of the task's inputs and reference outputs, to tell a changed task.
     pub content_hash: ContentHash,
 }
 

@@ -106,22 +106,33 @@ impl RunResult {
 /// Run-level metadata. Field order is the run JSON's: AG2's fields, then ours.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunMeta {
+    /// The run JSON's schema version ([`SCHEMA_VERSION`] for runs this crate makes).
     pub schema_version: String,
+    /// The run's id (a ULID for runs this crate makes).
     pub run_id: String,
+    /// A label the user gave the run.
     pub label: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// How long the run took.
     pub duration_ms: u64,
+    /// The suite that ran.
     pub suite: SuiteInfo,
     /// What was evaluated (the agent's name or path).
     pub target: String,
+    /// How many tasks ran at once.
     pub concurrency: usize,
+    /// How the run ended.
     pub status: RunStatus,
     /// Which part of the suite ran; `None` when it is not known (AG2 files).
     pub selection: Option<Selection>,
+    /// Attempts per task.
     pub repeats: u32,
+    /// The per-task limits the run checked.
     pub budgets: Budgets,
+    /// The program that wrote the run.
     pub producer: Option<Producer>,
+    /// The commit the run was made at, when known.
     pub git: Option<GitInfo>,
     /// The scorers that graded the run (empty for AG2 files, which do not record them).
     pub scorers: Vec<ScorerSpec>,
@@ -144,8 +155,11 @@ pub struct Resumed {
 /// Name, size and source of the suite that ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteInfo {
+    /// The suite's name.
     pub name: String,
+    /// How many tasks the suite has.
     pub size: usize,
+    /// Where its tasks came from (a dataset path, or `inline`).
     pub source: String,
 }
 
@@ -154,8 +168,11 @@ pub struct SuiteInfo {
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum RunStatus {
+    /// Every selected task ran.
     Completed,
+    /// Stopped before every selected task ran.
     Interrupted,
+    /// The run itself failed.
     Failed,
 }
 
@@ -171,8 +188,10 @@ pub struct Selection {
 /// Per-task limits. Recorded as violations, never aborting a task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budgets {
+    /// Most tokens a task may use.
     #[serde(default)]
     pub max_tokens: Option<u64>,
+    /// Most seconds a task may take.
     #[serde(default)]
     pub max_seconds: Option<f64>,
 }
@@ -190,7 +209,9 @@ impl Budgets {
 /// The program that wrote the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Producer {
+    /// The program's name.
     pub name: String,
+    /// Its version.
     pub version: String,
 }
 
@@ -207,6 +228,8 @@ impl Producer {
 /// The commit the run was made at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfo {
+    /// The commit id.
     pub commit: String,
+    /// Whether the work tree had uncommitted changes.
     pub dirty: bool,
 }

@@ -14,7 +14,9 @@ use thiserror::Error;
 /// The verdict of one (task, scorer) pair over all of its attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairVerdict {
+    /// Passed.
     Pass,
+    /// Failed.
     Fail,
     /// The scorer could not grade (it failed, or the agent left nothing to grade): a fail.
     /// Written `error` in a scorecard.
@@ -25,7 +27,9 @@ pub enum PairVerdict {
     NotApplicable,
     /// With repeats: `passed` of `attempts` graded attempts passed.
     Repeated {
+        /// Attempts that passed.
         passed: u32,
+        /// Attempts graded.
         attempts: u32,
     },
 }
@@ -33,10 +37,15 @@ pub enum PairVerdict {
 /// How a pair behaved, whatever the number of attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairClass {
+    /// Passes every graded attempt.
     StablePass,
+    /// Fails every graded attempt.
     StableFail,
+    /// Passes some attempts and fails others.
     Flaky,
+    /// Informational: never gating.
     Info,
+    /// The scorer had nothing to say about the task.
     NotApplicable,
 }
 
@@ -131,24 +140,36 @@ impl fmt::Display for PairVerdict {
 /// One line of a scorecard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScorecardEntry {
+    /// The task's content hash, to tell a changed task.
     pub content_hash: String,
+    /// The pair's verdict.
     pub verdict: PairVerdict,
 }
 
 /// How one pair differs between two scorecards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScorecardChange<'a> {
+    /// A pair only the newer scorecard has.
     Added {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry.
         entry: &'a ScorecardEntry,
     },
+    /// A pair only the older scorecard has.
     Removed {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry.
         entry: &'a ScorecardEntry,
     },
+    /// A pair whose entry differs.
     Changed {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry in the older scorecard.
         was: &'a ScorecardEntry,
+        /// Its entry in the newer one.
         now: &'a ScorecardEntry,
     },
 }
@@ -174,6 +195,7 @@ impl fmt::Display for ScorecardChange<'_> {
 /// A suite's scorecard: `(task id, scorer key) → entry`, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scorecard {
+    /// `(task id, scorer key) → entry`.
     pub entries: BTreeMap<(String, String), ScorecardEntry>,
 }
 
@@ -181,7 +203,9 @@ pub struct Scorecard {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("line {line}: {message}")]
 pub struct ScorecardError {
+    /// The line at fault, from 1.
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
 }
 

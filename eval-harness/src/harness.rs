@@ -41,7 +41,9 @@ pub struct SnapshotWrite<'a> {
     pub dir: &'a Path,
     /// The snapshot name (insta prefixes the test target's name).
     pub name: &'a str,
+    /// The scorecard's text.
     pub body: &'a str,
+    /// What the snapshot is, shown by `cargo insta review`.
     pub description: &'a str,
 }
 

@@ -24,8 +24,11 @@ use std::marker::PhantomData;
     note = "the output may be any `Serialize` type; an error is recorded as the task's exception"
 )]
 pub trait ResultParts {
+    /// The output type.
     type Ok;
+    /// The error type.
     type Err;
+    /// The value as a plain `Result`.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
@@ -41,6 +44,7 @@ impl<T, E> ResultParts for Result<T, E> {
 pub struct ReplayProbe<O>(PhantomData<fn() -> O>);
 
 impl<O> ReplayProbe<O> {
+    /// The probe of `O`.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         ReplayProbe(PhantomData)
@@ -49,6 +53,7 @@ impl<O> ReplayProbe<O> {
 
 /// Chosen first, when the output type can be deserialized.
 pub trait ReplayByDeserialize<O> {
+    /// [`decode_output`] of `O`.
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 
@@ -60,6 +65,7 @@ impl<O: DeserializeOwned> ReplayByDeserialize<O> for ReplayProbe<O> {
 
 /// The fallback, one reference further away: no decoder.
 pub trait ReplayNotPossible<O> {
+    /// `None`: stored outputs cannot be read back as `O`.
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 

@@ -111,6 +111,7 @@ impl<I, R> TaskSource<I, R> {
 
 /// What an inline task function may return.
 pub trait IntoTasks<I, R> {
+    /// The tasks, as a suite.
     fn into_tasks(self) -> Result<Suite<I, R>, DatasetError>;
 }
 
@@ -318,11 +319,13 @@ where
         self
     }
 
+    /// How many tasks run at once (`concurrency = 8`).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = Some(n);
         self
     }
 
+    /// Attempts per task (`repeats = 5`).
     pub fn repeats(mut self, k: u32) -> Self {
         self.config.repeats = Some(k);
         self
@@ -340,21 +343,25 @@ where
         self
     }
 
+    /// The most tokens a task may use (`max_tokens = 2000`).
     pub fn max_tokens(mut self, n: u64) -> Self {
         self.config.budgets.max_tokens = Some(n);
         self
     }
 
+    /// The most seconds a task may take (`max_seconds = 30`).
     pub fn max_seconds(mut self, secs: f64) -> Self {
         self.config.budgets.max_seconds = Some(secs);
         self
     }
 
+    /// The label of the run (`label = "nightly"`).
     pub fn label(mut self, label: &'static str) -> Self {
         self.config.label = Some(label);
         self
     }
 
+    /// Where the run files go (`store = "target/evals"`).
     pub fn store(mut self, dir: &'static str) -> Self {
         self.config.store = Some(dir);
         self

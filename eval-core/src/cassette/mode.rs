@@ -45,6 +45,7 @@ pub const CASSETTES_VAR: &str = "EVAL_CASSETTES";
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{CASSETTES_VAR}={value:?} is not a cassette mode; use auto, strict, record or off")]
 pub struct UnknownCassetteMode {
+    /// The value given.
     pub value: String,
 }
 

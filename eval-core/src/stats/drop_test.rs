@@ -105,6 +105,7 @@ pub struct SuiteDrop {
     pub tasks: usize,
     /// The pass rate over those tasks (every attempt counted), in the baseline and now.
     pub baseline_rate: f64,
+    /// The pass rate now.
     pub rate: f64,
     /// The mean of the tasks' changes of pass rate (negative: a drop).
     pub mean_change: f64,

@@ -40,8 +40,11 @@ impl LeftoverKind {
 /// A file or directory of the store that nothing needs any more, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
+    /// The file or directory.
     pub path: PathBuf,
+    /// What it is.
     pub kind: LeftoverKind,
+    /// Why it is left over, for the message.
     pub why: String,
 }
 

@@ -55,13 +55,19 @@ impl RunKind {
 /// A run file's run-level fields, read without keeping its tasks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
+    /// The run file.
     pub path: PathBuf,
+    /// The run's id.
     pub run_id: String,
     /// The suite's name as the file records it (empty when it does not).
     pub suite: String,
+    /// When the run started (RFC 3339, UTC).
     pub created_at: String,
+    /// How the run ended (completed for AG2's files, which only exist once complete).
     pub status: RunStatus,
+    /// Which tasks it covered, when it records it.
     pub selection: Option<Selection>,
+    /// Set when it resumed an interrupted run.
     pub resumed: Option<Resumed>,
     /// The run it re-graded (`replayed_from` in the file), for a regrade.
     pub regraded_from: Option<String>,
@@ -195,6 +201,7 @@ impl RegradeChoice {
 /// A journal in the store: `<suite>/<run_id>.journal.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
+    /// The journal file.
     pub path: PathBuf,
     /// The run it journals (its file name).
     pub run_id: String,

@@ -27,31 +27,51 @@ pub enum StoreError {
         path.display()
     )]
     Syntax {
+        /// The file.
         path: PathBuf,
+        /// The line of the error, from 1.
         line: usize,
+        /// Its column, from 1.
         column: usize,
+        /// What the JSON parser said.
         message: String,
     },
     /// The file is JSON but not a run: `why` says what is missing or mistyped, and where.
     #[error("cannot load run {}: not a run JSON: {why}", path.display())]
-    NotARun { path: PathBuf, why: String },
+    NotARun {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or mistyped, and where.
+        why: String,
+    },
     /// The file declares a schema this crate does not read (it reads `0.x`).
     #[error(
         "cannot load run {}: schema version `{version}` is not supported (this version reads 0.x)",
         path.display()
     )]
-    UnsupportedSchema { path: PathBuf, version: String },
+    UnsupportedSchema {
+        /// The file.
+        path: PathBuf,
+        /// The schema version it declares.
+        version: String,
+    },
     /// A run file already exists at the path; run files are never overwritten.
     #[error("cannot save run {}: the file already exists (run files are never overwritten)", path.display())]
-    AlreadyExists { path: PathBuf },
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
     /// A run id, label or suite name that cannot be a file name.
     #[error("cannot save run: {0}")]
     InvalidName(#[from] InvalidName),
     /// An I/O operation failed: `action` says which (`load run`, `write`, `create directory`, …).
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file or directory involved.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
@@ -59,8 +79,11 @@ pub enum StoreError {
     /// links are refused): reading it could block or never end.
     #[error("cannot {action} {}: it is {kind}, not a regular file; give the path of a run file", path.display())]
     NotAFile {
+        /// What was being done.
         action: &'static str,
+        /// The path.
         path: PathBuf,
+        /// What it is instead (`a FIFO (named pipe)`, `a directory`, …).
         kind: &'static str,
     },
     /// The file is larger than the most that is read from one file ([`MAX_RUN_FILE_BYTES`]
@@ -71,17 +94,27 @@ pub enum StoreError {
         shown_bytes(*limit)
     )]
     TooLarge {
+        /// What was being done.
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The most bytes read, which the file holds more than.
         limit: u64,
     },
     /// A file of task records (see [`load_task_records`]) that does not read.
     #[error("cannot read task records {}: {message}", path.display())]
-    BadTaskRecords { path: PathBuf, message: String },
+    BadTaskRecords {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The run could not be encoded as JSON.
     #[error("cannot encode run {run_id} as JSON: {source}")]
     Encode {
+        /// The run's id.
         run_id: String,
+        /// The encoder's error.
         #[source]
         source: serde_json::Error,
     },
@@ -921,6 +954,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)] // mkfifo has no safe wrapper in std
     fn what_is_not_a_regular_file_is_refused_without_being_read() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("run.json");
