@@ -1,4 +1,4 @@
-//! What a run hands back: run metadata, the per-task records (see [`record`](crate::record))
+//! What a run hands back: run metadata, the per-task records ([`TaskRecord`]s)
 //! and their aggregates.
 
 use crate::aggregates::Aggregates;

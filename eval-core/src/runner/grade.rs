@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// Grades one task with every scorer, in order, on the calling thread: applies each scorer's
 /// threshold, and turns a panicking scorer into an ungradeable feedback naming the panic. No
-/// scorer timeout applies: [`run`](crate::run) and [`regrade`](crate::regrade) grade under one.
+/// scorer timeout applies: [`run`](crate::run) and [`regrade`](fn@crate::regrade) grade under one.
 pub async fn grade<I, R, O>(
     task: &Task<I, R>,
     outputs: Option<&O>,
