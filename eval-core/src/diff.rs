@@ -9,6 +9,7 @@
 use crate::feedback::{Feedback, Verdict};
 use crate::record::TaskRecord;
 use crate::result::RunResult;
+use crate::tally::Tally;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -469,41 +470,26 @@ enum Side {
     Baseline,
 }
 
-/// What one run's comparable tasks gave under one key.
+/// What one run's comparable tasks gave under one key: the verdicts, and the numbers' sum
+/// for the mean.
 #[derive(Default)]
 struct SideTally {
-    passed: u64,
-    failed: u64,
-    ungradeable: u64,
+    tally: Tally,
     numbers: u64,
     sum: f64,
-    labels: u64,
 }
 
 impl SideTally {
     fn add(&mut self, fb: &Feedback) {
-        match fb.verdict() {
-            Verdict::Pass => self.passed += 1,
-            Verdict::Fail => self.failed += 1,
-            Verdict::Ungradeable => self.ungradeable += 1,
-            Verdict::Informational => match fb.as_number() {
-                Some(n) => {
-                    self.numbers += 1;
-                    self.sum += n;
-                }
-                None => self.labels += 1,
-            },
+        self.tally.add(fb.verdict());
+        if let Some(n) = fb.as_number() {
+            self.numbers += 1;
+            self.sum += n;
         }
     }
 
-    /// Ungradeable feedback counts as a fail; 0 when nothing was graded (as AG2).
     fn pass_rate(&self) -> f64 {
-        let graded = self.passed + self.failed + self.ungradeable;
-        if graded == 0 {
-            0.0
-        } else {
-            self.passed as f64 / graded as f64
-        }
+        self.tally.pass_count().rate()
     }
 
     fn mean(&self) -> f64 {
@@ -522,14 +508,9 @@ struct KeyTally {
 }
 
 impl KeyTally {
-    /// Graded as pass/fail in either run, or never gradeable at all (a scorer that crashes
-    /// everywhere is still a gate).
+    /// Pass/fail in the two runs taken together (see [`Tally::is_pass_fail`]).
     fn is_pass_fail(&self) -> bool {
-        let sides = [&self.current, &self.baseline];
-        let any_bool = sides.iter().any(|s| s.passed + s.failed > 0);
-        let any_informational = sides.iter().any(|s| s.numbers + s.labels > 0);
-        let any_ungradeable = sides.iter().any(|s| s.ungradeable > 0);
-        any_bool || (!any_informational && any_ungradeable)
+        self.current.tally.merged(self.baseline.tally).is_pass_fail()
     }
 }
 

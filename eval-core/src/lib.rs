@@ -15,7 +15,7 @@
 //! | [`trace`] | the [`Event`](trace::Event)s of a trace, exceptions, token usage |
 //! | [`scorer`], [`scorers`] | writing scorers (thresholds, [`FnScorer`](scorer::FnScorer)); the built-in ones |
 //! | [`runner`], [`regrade`](mod@regrade), [`observer`] | running and grading, stored outputs read back, lifecycle hooks |
-//! | [`result`], [`aggregates`] | run metadata ([`RunMeta`](result::RunMeta), [`RunStatus`](result::RunStatus)); pass rates and statistics |
+//! | [`result`], [`aggregates`], [`tally`] | run metadata ([`RunMeta`](result::RunMeta), [`RunStatus`](result::RunStatus)); pass rates and statistics; how feedback counts toward a pass rate |
 //! | [`store`], [`file_name`] | run files and the run directory; the file-name rule for ids |
 //! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
@@ -54,6 +54,7 @@ pub mod scorers;
 pub mod stats;
 pub mod store;
 mod suite;
+pub mod tally;
 pub mod task;
 pub mod trace;
 mod wire;

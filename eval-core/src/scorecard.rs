@@ -7,6 +7,7 @@
 use crate::feedback::Verdict;
 use crate::record::TaskRecord;
 use crate::result::RunResult;
+use crate::tally::{Tally, sum_pair_counts};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -70,13 +71,13 @@ impl PairVerdict {
                 Verdict::Informational => PairVerdict::Informational,
             },
             many => {
-                let graded: Vec<&Verdict> = many.iter().filter(|v| **v != Verdict::Informational).collect();
-                if graded.is_empty() {
+                let count = Tally::of(many.iter().copied()).pass_count();
+                if count.total == 0 {
                     return PairVerdict::Informational;
                 }
                 PairVerdict::Repeated {
-                    passed: graded.iter().filter(|v| ***v == Verdict::Pass).count() as u32,
-                    attempts: graded.len() as u32,
+                    passed: count.passed as u32,
+                    attempts: count.total as u32,
                 }
             }
         }
@@ -95,7 +96,8 @@ impl PairVerdict {
         }
     }
 
-    /// Passed and graded counts, for pass rates (`None` for informational pairs).
+    /// Passed and graded counts, for pass rates (`None` for informational pairs); an
+    /// ungradeable pair counts as a failed one ([`tally`](crate::tally)'s rule).
     pub fn pass_count(self) -> Option<(u32, u32)> {
         match self {
             PairVerdict::Pass => Some((1, 1)),
@@ -289,16 +291,11 @@ impl Scorecard {
 
     /// Passed and graded counts per key.
     pub fn pass_counts(&self) -> BTreeMap<&str, (u32, u32)> {
-        let mut counts: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-        for ((_, key), entry) in &self.entries {
-            if let Some((passed, total)) = entry.verdict.pass_count() {
-                let count = counts.entry(key).or_default();
-                // A scorecard is read from a file: its counts saturate rather than overflow.
-                count.0 = count.0.saturating_add(passed);
-                count.1 = count.1.saturating_add(total);
-            }
-        }
-        counts
+        sum_pair_counts(
+            self.entries
+                .iter()
+                .filter_map(|((_, key), entry)| Some((key.as_str(), entry.verdict.pass_count()?))),
+        )
     }
 
     /// The scorecard as text: the body of the baseline snapshot.

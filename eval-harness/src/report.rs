@@ -7,8 +7,8 @@ use crate::outcome::{GateOutcome, PairOutcome};
 use eval_engine::gate::Decision;
 use eval_engine::scorecard::Scorecard;
 use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
+use eval_engine::tally::sum_pair_counts;
 use eval_engine::{RunResult, ScorerSpec};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -221,25 +221,14 @@ fn render_vanished(vanished: &VanishedPairs, out: &mut String) {
 
 /// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
 fn render_pass_rates(report: &SuiteReport, outcomes: &[&PairOutcome], out: &mut String) {
-    let mut now: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    let mut before: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for o in outcomes {
-        if let Some((passed, total)) = o.entry.as_ref().and_then(|e| e.verdict.pass_count()) {
-            let c = now.entry(&o.key).or_default();
-            c.0 = c.0.saturating_add(passed);
-            c.1 = c.1.saturating_add(total);
-        }
-        if let Some((passed, total)) = report
-            .baseline
-            .as_ref()
-            .and_then(|b| b.get(&o.task_id, &o.key))
-            .and_then(|e| e.verdict.pass_count())
-        {
-            let c = before.entry(&o.key).or_default();
-            c.0 = c.0.saturating_add(passed);
-            c.1 = c.1.saturating_add(total);
-        }
-    }
+    let now = sum_pair_counts(outcomes.iter().filter_map(|o| {
+        let count = o.entry.as_ref()?.verdict.pass_count()?;
+        Some((o.key.as_str(), count))
+    }));
+    let before = sum_pair_counts(outcomes.iter().filter_map(|o| {
+        let entry = report.baseline.as_ref()?.get(&o.task_id, &o.key)?;
+        Some((o.key.as_str(), entry.verdict.pass_count()?))
+    }));
     if now.is_empty() {
         return;
     }
