@@ -35,6 +35,15 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// The record id of attempt `attempt` of task `task_id`: `<id>#<n>` with repeats (AG2's
+    /// convention), the task id itself without.
+    pub fn id_of(task_id: &str, attempt: Option<u32>) -> String {
+        match attempt {
+            Some(n) => format!("{task_id}#{n}"),
+            None => task_id.to_owned(),
+        }
+    }
+
     /// The task id without the `#<n>` attempt suffix.
     pub fn base_id(&self) -> &str {
         match self.attempt {

@@ -100,11 +100,7 @@ where
     let repeated = options.repeats > 1;
     let work = options.work(None, !scorers.is_empty());
     schedule(suite, meta, &options, started, &work, |task, attempt, done| {
-        let record_id = if repeated {
-            format!("{}#{attempt}", task.id())
-        } else {
-            task.id().to_owned()
-        };
+        let record_id = TaskRecord::id_of(task.id(), repeated.then_some(attempt));
         let job = Regrade {
             stored: records.remove(&record_id),
             record_id,

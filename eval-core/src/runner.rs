@@ -553,10 +553,7 @@ where
             feedback,
         } = watched;
         TaskRecord {
-            task_id: match self.attempt {
-                Some(n) => format!("{}#{n}", self.task.id()),
-                None => self.task.id().to_owned(),
-            },
+            task_id: TaskRecord::id_of(self.task.id(), self.attempt),
             inputs: serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null),
             reference_outputs: serde_json::to_value(self.task.reference_outputs()).unwrap_or(Value::Null),
             tags: self.task.tags().to_vec(),

@@ -313,7 +313,8 @@ impl<T: IntoFeedback, E: Display> IntoFeedback for Result<T, E> {
 }
 
 /// A hand-built feedback with an empty key gets the scorer's; a NaN score is not gradeable.
-fn sanitize(mut fb: Feedback, key: &str) -> Feedback {
+/// The runner applies it to every scorer's feedback; it changes nothing the second time.
+pub(crate) fn sanitize(mut fb: Feedback, key: &str) -> Feedback {
     if fb.key.is_empty() {
         fb.key = key.to_owned();
     }

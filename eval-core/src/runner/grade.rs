@@ -1,9 +1,9 @@
 //! Grading one task: every scorer once, in order, a panic made ungradeable, each scorer's
-//! threshold applied.
+//! feedback sanitised and its threshold applied.
 
 use crate::feedback::Feedback;
 use crate::panic::catch_panic;
-use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers};
+use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers, sanitize};
 use crate::task::Task;
 use crate::trace::Trace;
 use serde_json::Value;
@@ -31,7 +31,7 @@ pub async fn grade<I, R, O>(
     feedback
 }
 
-/// One scorer's feedback on one task: a panic made ungradeable, the threshold applied.
+/// One scorer's feedback on one task: a panic made ungradeable, then [`sanitised`].
 pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &ScoreInput<'_, I, R, O>) -> Vec<Feedback> {
     // The call itself goes inside the future: a synchronous scorer panics while called.
     let produced = match catch_panic(async { scorer.score(input).await }).await {
@@ -44,10 +44,16 @@ pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &Sco
     sanitised(scorer.spec(), produced)
 }
 
-/// A scorer's feedback with its spec's threshold applied.
+/// A scorer's feedback as the run records it, whatever the scorer is (a hand-written
+/// [`Scorer`] included): a feedback without key gets the scorer's, a score that is not a finite
+/// number is ungradeable, then the spec's threshold applies.
 pub(crate) fn sanitised(spec: &ScorerSpec, produced: Vec<Feedback>) -> Vec<Feedback> {
-    match &spec.threshold {
-        Some(threshold) => produced.into_iter().map(|fb| threshold.apply(fb)).collect(),
-        None => produced,
-    }
+    produced
+        .into_iter()
+        .map(|fb| sanitize(fb, &spec.key))
+        .map(|fb| match &spec.threshold {
+            Some(threshold) => threshold.apply(fb),
+            None => fb,
+        })
+        .collect()
 }

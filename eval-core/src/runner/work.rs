@@ -181,23 +181,12 @@ impl Work {
         G: FnOnce(Exception) -> Graded<O> + Send + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
-        let now = Instant::now();
-        let feedback = Vec::with_capacity(scorers.len());
-        let attempt = Attempt::new(
+        let attempt = Attempt::start(
             self.clone(),
             task,
             scorers,
-            State {
-                generation: 0,
-                graded: None,
-                feedback,
-                next: 0,
-                since: now,
-                agent_deadline: agent.timeout.and_then(|limit| Some((now.checked_add(limit)?, limit))),
-                running: None,
-                given_up: Some(agent.given_up),
-                finish: Some(finish),
-            },
+            Some((agent.timeout, agent.given_up)),
+            finish,
         );
         let work = agent.work;
         let ours = attempt.clone();
@@ -228,23 +217,14 @@ impl Work {
         O: Send + Sync + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
-        let feedback = Vec::with_capacity(scorers.len());
-        let attempt = Attempt::new(
+        let attempt = Attempt::start(
             self.clone(),
             task,
             scorers,
-            State {
-                generation: 0,
-                graded: None,
-                feedback: Vec::new(),
-                next: 0,
-                since: Instant::now(),
-                agent_deadline: None,
-                running: None,
-                given_up: None::<fn(Exception) -> Graded<O>>,
-                finish: Some(finish),
-            },
+            None::<(_, fn(Exception) -> Graded<O>)>,
+            finish,
         );
+        let feedback = std::mem::take(&mut attempt.lock().feedback);
         attempt.score_anew(0, Arc::new(graded), feedback, 0);
         self.watchdog.watch(attempt);
     }
@@ -380,12 +360,31 @@ where
     G: FnOnce(Exception) -> Graded<O> + Send + 'static,
     Fin: FnOnce(Watched) + Send + 'static,
 {
-    fn new(
+    /// A fresh attempt, starting now: nothing graded yet. `agent` is the agent's time limit and
+    /// what the scorers read if it is given up; `None` when no agent runs (a regrade).
+    fn start(
         work: Arc<Work>,
         task: Arc<Task<I, R>>,
         scorers: Arc<Scorers<I, R, O>>,
-        state: State<O, G, Fin>,
+        agent: Option<(Option<Duration>, G)>,
+        finish: Fin,
     ) -> Arc<Self> {
+        let now = Instant::now();
+        let (limit, given_up) = match agent {
+            Some((limit, given_up)) => (limit, Some(given_up)),
+            None => (None, None),
+        };
+        let state = State {
+            generation: 0,
+            graded: None,
+            feedback: Vec::with_capacity(scorers.len()),
+            next: 0,
+            since: now,
+            agent_deadline: limit.and_then(|limit| Some((now.checked_add(limit)?, limit))),
+            running: None,
+            given_up,
+            finish: Some(finish),
+        };
         Arc::new(Attempt {
             work,
             task,
