@@ -25,7 +25,7 @@ fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn tasks() -> Result<Suite, eval_harness::core::DatasetError> {
+fn tasks() -> Result<Suite, eval_harness::core::dataset::DatasetError> {
     let n = setting("EVAL_BENCH_TASKS", 1000);
     let values = (0..n)
         .map(|i| json!({"task_id": format!("t{i:05}"), "inputs": {"input": format!("question {i}")}, "reference_outputs": {"answer": i}}))

@@ -4,7 +4,8 @@
 //! `convert_temperature(celsius)` (to Fahrenheit). The scripted model reads the question and
 //! the tool results so far, and either calls a tool or answers.
 
-use eval_engine::{Ctx, ModelResponse, TokenUsage};
+use eval_engine::Ctx;
+use eval_engine::trace::{ModelResponse, TokenUsage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fmt;

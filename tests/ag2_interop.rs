@@ -7,9 +7,8 @@
 //! must run. AG2 comes from `AG2_PYTHON` (a Python with `ag2==1.2.1`), else from a virtual
 //! environment this test creates once under cargo's target directory.
 
-use eval_engine::{
-    Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Suite, Task, run, save_run, scorer_fn,
-};
+use eval_engine::store::save_run;
+use eval_engine::{Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Suite, Task, run, scorer_fn};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -114,7 +113,7 @@ fn suite() -> Suite {
 async fn make_run(wrong_on: Option<&'static str>, run_id: &str) -> RunResult {
     let agent = move |task: Arc<Task>, ctx: Ctx| async move {
         let code = task.inputs()["code"].as_str().unwrap_or_default().to_owned();
-        ctx.model_response_from(eval_engine::ModelResponse {
+        ctx.model_response_from(eval_engine::trace::ModelResponse {
             model: Some("scripted".into()),
             text: None,
             finish_reason: Some("tool_calls".into()),

@@ -460,7 +460,7 @@ fn nextest_runs_each_pair_in_its_own_process_with_the_same_outcomes() {
     );
     let assembled = scenario.assemble(&shared_dirs[0]);
     assert_eq!(assembled.meta.suite.name, "weather");
-    assert_eq!(assembled.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(assembled.meta.status, eval_engine::result::RunStatus::Completed);
     let task_ids = |run: &eval_engine::RunResult| run.tasks().iter().map(|t| t.task_id.clone()).collect::<Vec<_>>();
     assert_eq!(task_ids(&assembled), task_ids(&cargo_test_run));
     assert_eq!(verdicts(&assembled), verdicts(&cargo_test_run));
@@ -874,7 +874,7 @@ fn a_killed_run_resumes_without_running_its_finished_tasks_again() {
         saved.path.file_stem().unwrap().to_str(),
         Some(resumed_from.from.as_str())
     );
-    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(saved.run.meta.status, eval_engine::result::RunStatus::Completed);
     assert_eq!(verdicts(&saved.run), expected_verdicts);
     assert!(!journal.exists(), "the journal is removed once the run is saved");
     assert_eq!(resumed.results(), uninterrupted.results(), "{resumed}");
@@ -892,7 +892,7 @@ fn an_interrupted_run_saves_what_finished_and_tells_how_to_resume() {
 
     assert_ne!(run.code(), 0, "{run}");
     let saved = run.saved_run("weather");
-    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Interrupted);
+    assert_eq!(saved.run.meta.status, eval_engine::result::RunStatus::Interrupted);
     let run_id = saved.run.run_id().to_owned();
     let finished = journaled_task_ids(&journal);
     let saved_ids: BTreeSet<String> = saved.run.tasks().iter().map(|t| t.task_id.clone()).collect();
@@ -923,7 +923,7 @@ fn an_interrupted_run_saves_what_finished_and_tells_how_to_resume() {
     assert!(ran_again.is_disjoint(&finished), "{resumed}");
     let replaced = resumed.saved_run("weather");
     assert_eq!(replaced.path, saved.path);
-    assert_eq!(replaced.run.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(replaced.run.meta.status, eval_engine::result::RunStatus::Completed);
     assert_eq!(replaced.run.tasks().len(), WEATHER_TASKS.len());
     assert!(!journal.exists());
 }
@@ -1005,7 +1005,7 @@ fn a_regrade_grades_the_stored_run_with_the_changed_scorer_and_runs_no_agent() {
 
     let regraded = regrade.saved_run("weather");
     assert_ne!(regraded.path, stored.path, "a regrade is a run of its own");
-    assert_eq!(regraded.run.meta.replayed_from.as_deref(), Some(stored.run.run_id()));
+    assert_eq!(regraded.run.meta.regraded_from.as_deref(), Some(stored.run.run_id()));
     let mut expected = verdicts(&stored.run);
     expected.insert(("atlantis".to_owned(), "city_matches".to_owned()), "Pass".to_owned());
     assert_eq!(
@@ -1131,11 +1131,11 @@ fn a_closed_stdout_stops_the_run_like_an_interrupt_and_saves_it() {
     // closed stdout is noticed: then every task had started and the run completes.
     match run.code() {
         130 => {
-            assert_eq!(saved.meta.status, eval_engine::RunStatus::Interrupted, "{run}");
+            assert_eq!(saved.meta.status, eval_engine::result::RunStatus::Interrupted, "{run}");
             assert_eq!(saved.tasks().len(), 4, "the tasks that had started finished: {run}");
         }
         1 => {
-            assert_eq!(saved.meta.status, eval_engine::RunStatus::Completed, "{run}");
+            assert_eq!(saved.meta.status, eval_engine::result::RunStatus::Completed, "{run}");
             assert_eq!(saved.tasks().len(), 5, "{run}");
             assert!(
                 run.stderr.contains("stdout was closed before every test was reported"),
@@ -1208,7 +1208,7 @@ fn a_regrade_of_last_grades_the_latest_complete_run_not_a_filtered_one() {
         "{regrade}"
     );
     let regraded = regrade.saved_run("weather");
-    assert_eq!(regraded.run.meta.replayed_from.as_deref(), Some(complete_id.as_str()));
+    assert_eq!(regraded.run.meta.regraded_from.as_deref(), Some(complete_id.as_str()));
 
     // A regrade does not become `last` either; `EVAL_REPLAY`, the variable's older name,
     // still asks for one.
@@ -1379,7 +1379,7 @@ fn verdicts(run: &eval_engine::RunResult) -> BTreeMap<(String, String), String> 
 
 /// The ids of the tasks a journal holds.
 fn journaled_task_ids(journal: &Path) -> BTreeSet<String> {
-    let contents = eval_engine::journal::read_journal(journal).unwrap_or_else(|e| panic!("{e}"));
+    let contents = eval_engine::__harness::read_journal(journal).unwrap_or_else(|e| panic!("{e}"));
     contents.tasks.into_iter().map(|t| t.task_id).collect()
 }
 
@@ -1452,11 +1452,16 @@ fn an_agent_blocking_its_thread_times_out_and_the_run_is_saved() {
         assert!(message.contains("the agent did not finish within 5s"), "{message}");
     }
     let saved = run.saved_run("weather");
-    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(saved.run.meta.status, eval_engine::result::RunStatus::Completed);
     assert_eq!(saved.run.tasks().len(), WEATHER_TASKS.len());
     for task in saved.run.tasks() {
         let exception = task.trace.exception.as_ref().expect("timed out");
-        assert_eq!(exception.kind, eval_engine::Exception::TIMEOUT, "{}", task.task_id);
+        assert_eq!(
+            exception.kind,
+            eval_engine::trace::Exception::TIMEOUT,
+            "{}",
+            task.task_id
+        );
         let called_tool = task.feedback_for("called_tool").unwrap();
         assert_eq!(
             called_tool.as_bool(),
@@ -1484,7 +1489,7 @@ fn scorers_that_spin_or_never_complete_are_ungradeable_and_the_rest_is_reported(
     assert_eq!(run.results(), expected, "{run}");
     assert_eq!(run.code(), 101, "{run}");
     let saved = run.saved_run("weather");
-    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Completed);
+    assert_eq!(saved.run.meta.status, eval_engine::result::RunStatus::Completed);
     for task in ["rome", "tokyo"] {
         let message = run.failure(&format!("weather::{task}::called_tool"));
         assert!(
@@ -1522,7 +1527,7 @@ fn a_sigterm_while_every_agent_blocks_stops_the_run_at_once() {
     assert_eq!(run.code(), 130, "{run}");
     assert!(run.stderr.contains("interrupted: no new task starts"), "{run}");
     let saved = run.saved_run("weather");
-    assert_eq!(saved.run.meta.status, eval_engine::RunStatus::Interrupted);
+    assert_eq!(saved.run.meta.status, eval_engine::result::RunStatus::Interrupted);
     assert!(saved.run.tasks().is_empty(), "no agent finished: {run}");
     assert!(
         run.failure("weather::paris::called_tool")

@@ -1,7 +1,8 @@
 //! Our diff reaches AG2's verdict on AG2's own run files: the same regressions and, line for
 //! line, the same summary.
 
-use eval_engine::{DiffMode, Flip, RunResult, load_run};
+use eval_engine::diff::Flip;
+use eval_engine::{DiffMode, RunResult, load_run};
 use std::path::PathBuf;
 
 fn fixture_path(name: &str) -> PathBuf {

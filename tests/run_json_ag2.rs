@@ -1,7 +1,9 @@
 //! Run JSON written by AG2 loads here, renders AG2's summary verbatim, and survives a save and
 //! load by this crate with AG2's fields, their order and their values intact.
 
-use eval_engine::{Event, RunResult, load_run, save_run};
+use eval_engine::store::save_run;
+use eval_engine::trace::Event;
+use eval_engine::{RunResult, load_run};
 use serde_json::Value;
 use std::path::PathBuf;
 

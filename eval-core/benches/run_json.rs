@@ -1,13 +1,18 @@
 //! Benchmark of the engine on a synthetic run: running N tasks × 5 scorers with an instant
 //! agent, saving and loading the run JSON, diffing two runs, re-grading a loaded run with other
-//! scorers (a replay), and the memory a loaded run takes.
+//! scorers (a regrade), and the memory a loaded run takes.
 //!
 //! `cargo bench -p eval-engine --bench run_json [-- <tasks>]` (default 10,000 tasks). Prints
 //! figures; it asserts nothing about time.
 
+// Counting allocations takes a global allocator, which is unsafe to implement.
+#![allow(unsafe_code)]
+
+use eval_engine::scorer::Threshold;
+use eval_engine::store::save_run;
 use eval_engine::{
-    Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Threshold,
-    decode_output, load_run, regrade, run, save_run, scorer_fn,
+    Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, decode_output,
+    load_run, regrade, run, scorer_fn,
 };
 use serde_json::{Value, json};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -155,23 +160,23 @@ fn main() {
 
     let options = RunOptions::default().concurrency(64);
     let mut samples = Vec::new();
-    let mut replayed = None;
+    let mut regraded = None;
     for _ in 0..3 {
         // Neither the copy of the loaded run each round needs nor freeing the last round's
         // result is timed.
-        drop(replayed.take());
+        drop(regraded.take());
         let stored = loaded.clone();
         let started = Instant::now();
         let result = runtime.block_on(regrade(&suite, stored, decode_output, scorers(7), options.clone()));
         samples.push(started.elapsed());
-        replayed = Some(result);
+        regraded = Some(result);
     }
-    let (replay_time, replayed) = (median(samples), replayed.expect("three rounds"));
+    let (regrade_time, regraded) = (median(samples), regraded.expect("three rounds"));
     println!(
-        "replay (re-grade of the loaded run, no agent): {replay_time:?} (median of 3; {:.2} µs per pair)",
-        replay_time.as_secs_f64() * 1e6 / pairs as f64
+        "regrade (re-grade of the loaded run, no agent): {regrade_time:?} (median of 3; {:.2} µs per pair)",
+        regrade_time.as_secs_f64() * 1e6 / pairs as f64
     );
-    assert_eq!(replayed.tasks().len(), tasks);
+    assert_eq!(regraded.tasks().len(), tasks);
 
     let (diff_time, diff) = time(5, || {
         current.diff(&baseline, DiffMode::Strict).expect("comparable runs")

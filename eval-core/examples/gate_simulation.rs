@@ -2,7 +2,7 @@
 //!
 //! A flaky agent passes each attempt of every pair with probability `p0` when the baseline is
 //! recorded (`n0` attempts a pair) and `p1` in the run being gated (`k` attempts). Each pair is
-//! judged by `eval_engine::decide`, the function the harness gates every pair with, and the
+//! judged by `eval_engine::gate::decide`, the function the harness gates every pair with, and the
 //! share of pairs reported as regressions is printed next to the Neyman–Pearson bound: the
 //! power of the best one-sided binomial test that knew the baseline's rate, at the same α.
 //! With `p1 = p0` that share is the false-alarm rate.
@@ -13,7 +13,9 @@
 //! cargo run --release -p eval-engine --example gate_simulation -- suite   # the suite-level gate, seeded
 //! ```
 
-use eval_engine::{Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, binomial_cdf, decide, suite_drop};
+use eval_engine::gate::{Decision, RegressionPolicy, binomial_cdf, decide};
+use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
+use eval_engine::stats::suite_drop;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -41,7 +43,7 @@ impl Scenario {
             for _ in 0..self.pairs {
                 let baseline = entry(passes(&mut rng, self.n0, self.p0), self.n0);
                 let current = entry(passes(&mut rng, self.k, self.p1), self.k);
-                if decide(&current, Some(&baseline), false, policy) == Outcome::Regression {
+                if decide(&current, Some(&baseline), false, policy) == Decision::Regression {
                     regressions += 1;
                 }
             }
@@ -130,7 +132,7 @@ fn gate(n0: u32, k: u32) -> impl Fn(u32, u32) -> bool {
         alpha: ALPHA,
         floor: None,
     };
-    move |x0, x1| decide(&entry(x1, k), Some(&entry(x0, n0)), false, policy) == Outcome::Regression
+    move |x0, x1| decide(&entry(x1, k), Some(&entry(x0, n0)), false, policy) == Decision::Regression
 }
 
 /// The rule before the exact test, for comparison: only a baseline that passed every attempt

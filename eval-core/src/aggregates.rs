@@ -1,24 +1,29 @@
 //! Run-level rollups computed from task records.
 
-use crate::estimate::PassAtK;
-use crate::feedback::{Score, Verdict};
-use crate::result::TaskResult;
+use crate::feedback::Score;
+use crate::record::TaskRecord;
+use crate::stats::PassAtK;
+use crate::tally::{PassCount, Tally};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Pass rates, numeric statistics, label counts, tokens, errors and budget violations.
 ///
-/// A key is pass/fail when any of its feedback is `true`/`false`, or when none of it was
-/// gradeable at all (a scorer that crashes everywhere). For such a key an ungradeable feedback
-/// counts as a **fail**: a gating scorer that starts crashing lowers the pass rate instead of
-/// quietly leaving the denominator (AG2 drops it; this crate deliberately does not).
+/// Which keys have a pass rate and how it is counted (an ungradeable feedback is a fail) is
+/// the [`tally`](crate::tally)'s rule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Aggregates {
+    /// Pass rate per pass/fail key: passed over graded, ungradeable feedback counted as failed.
     pub pass_rate: BTreeMap<String, f64>,
+    /// Statistics of every key with numeric scores.
     pub score_stats: BTreeMap<String, ScoreStats>,
+    /// How often each label was given, per key.
     pub value_counts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Tokens summed over every task.
     pub tokens: TokenTotals,
+    /// Tasks whose agent failed (an exception on the trace).
     pub errors: u64,
+    /// Tasks that went over a budget.
     pub budget_violations: u64,
     /// Passed and graded counts behind each pass rate.
     #[serde(default)]
@@ -34,57 +39,44 @@ pub struct Aggregates {
 /// Mean and linear-interpolated percentiles of a numeric key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScoreStats {
+    /// The mean.
     pub mean: f64,
+    /// The median.
     pub p50: f64,
+    /// The 95th percentile.
     pub p95: f64,
+    /// How many numbers.
     pub n: u64,
 }
 
 /// Input, output and total tokens of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenTotals {
+    /// Input tokens.
     pub input: u64,
+    /// Output tokens.
     pub output: u64,
+    /// Input plus output.
     pub total: u64,
 }
 
-/// How many pairs of a key passed, out of how many graded (ungradeable ones included).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PassCount {
-    pub passed: u64,
-    pub total: u64,
-}
-
-impl PassCount {
-    /// `passed / total`, 0 when nothing was graded.
-    pub fn rate(&self) -> f64 {
-        if self.total == 0 {
-            0.0
-        } else {
-            self.passed as f64 / self.total as f64
-        }
-    }
-}
-
+/// One key's verdicts, and its numbers for the statistics.
 #[derive(Default)]
-struct KeyTally {
-    passed: u64,
-    failed: u64,
-    ungradeable: u64,
+struct KeyFeedback {
+    tally: Tally,
     numbers: Vec<f64>,
-    labels: u64,
 }
 
 impl Aggregates {
     /// Computes the aggregates of `tasks`.
-    pub fn compute(tasks: &[TaskResult]) -> Self {
-        let refs: Vec<&TaskResult> = tasks.iter().collect();
+    pub fn compute(tasks: &[TaskRecord]) -> Self {
+        let refs: Vec<&TaskRecord> = tasks.iter().collect();
         Self::compute_refs(&refs)
     }
 
     /// [`Aggregates::compute`] over borrowed records (a tag slice, say).
-    pub fn compute_refs(tasks: &[&TaskResult]) -> Self {
-        let mut tallies: BTreeMap<&str, KeyTally> = BTreeMap::new();
+    pub fn compute_refs(tasks: &[&TaskRecord]) -> Self {
+        let mut keys: BTreeMap<&str, KeyFeedback> = BTreeMap::new();
         let mut value_counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut agg = Aggregates::default();
         let mut input = 0;
@@ -96,16 +88,12 @@ impl Aggregates {
             agg.errors += u64::from(task.trace.exception.is_some());
             agg.budget_violations += u64::from(task.budget_violation);
             for fb in &task.feedback {
-                let tally = tallies.entry(&fb.key).or_default();
-                match (fb.score, fb.verdict()) {
-                    (Some(Score::Bool(true)), _) => tally.passed += 1,
-                    (Some(Score::Bool(false)), _) => tally.failed += 1,
-                    (Some(Score::Number(n)), _) => tally.numbers.push(n),
-                    (None, Verdict::Ungradeable) => tally.ungradeable += 1,
-                    (None, _) => {}
+                let key = keys.entry(&fb.key).or_default();
+                key.tally.add(fb.verdict());
+                if let Some(n) = fb.as_number() {
+                    key.numbers.push(n);
                 }
                 if let Some(label) = &fb.value {
-                    tally.labels += 1;
                     *value_counts
                         .entry(fb.key.clone())
                         .or_default()
@@ -114,19 +102,14 @@ impl Aggregates {
                 }
             }
         }
-        for (key, tally) in tallies {
-            let graded_as_pass_fail = tally.passed + tally.failed > 0;
-            let nothing_gradeable = tally.numbers.is_empty() && tally.labels == 0 && tally.ungradeable > 0;
-            if graded_as_pass_fail || nothing_gradeable {
-                let count = PassCount {
-                    passed: tally.passed,
-                    total: tally.passed + tally.failed + tally.ungradeable,
-                };
+        for (key, KeyFeedback { tally, numbers }) in keys {
+            if tally.is_pass_fail() {
+                let count = tally.pass_count();
                 agg.pass_rate.insert(key.to_owned(), count.rate());
                 agg.pass_counts.insert(key.to_owned(), count);
             }
-            if !tally.numbers.is_empty() {
-                agg.score_stats.insert(key.to_owned(), ScoreStats::of(tally.numbers));
+            if !numbers.is_empty() {
+                agg.score_stats.insert(key.to_owned(), ScoreStats::of(numbers));
             }
             if tally.ungradeable > 0 {
                 agg.ungradeable.insert(key.to_owned(), tally.ungradeable);
@@ -146,7 +129,7 @@ impl Aggregates {
 /// pass@k and pass^k of every pass/fail key, when tasks were attempted more than once: each
 /// task's passes and attempts of the key (an ungradeable attempt counts as a failed one), for k
 /// the fewest attempts any task had.
-fn pass_at_k(tasks: &[&TaskResult], pass_fail: &BTreeMap<String, PassCount>) -> BTreeMap<String, PassAtK> {
+fn pass_at_k(tasks: &[&TaskRecord], pass_fail: &BTreeMap<String, PassCount>) -> BTreeMap<String, PassAtK> {
     if !tasks.iter().any(|task| task.attempt.is_some_and(|n| n > 1)) {
         return BTreeMap::new();
     }
@@ -230,7 +213,7 @@ mod tests {
         use serde_json::{Map, Value, json};
         let record = |id: &str, attempt: u32, passed: bool| {
             let inputs = json!({"input": id});
-            TaskResult {
+            TaskRecord {
                 task_id: format!("{id}#{attempt}"),
                 content_hash: ContentHash::of(&inputs, &Value::Null),
                 inputs,

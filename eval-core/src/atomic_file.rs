@@ -122,13 +122,13 @@ mod tests {
                 .map(|entry| entry.unwrap().path())
                 .find(|p| p.to_string_lossy().ends_with(".tmp"))
                 .expect("the temporary file exists while writing");
-            seen_locked = Some(crate::store::is_in_use(&temp).unwrap());
+            seen_locked = Some(crate::regular_file::is_in_use(&temp).unwrap());
             out.write_all(b"{}")
         })
         .unwrap();
         assert_eq!(seen_locked, Some(true), "a clean-up can tell the write is going on");
         assert!(
-            !crate::store::is_in_use(&path).unwrap(),
+            !crate::regular_file::is_in_use(&path).unwrap(),
             "the final file is not left locked"
         );
     }

@@ -9,42 +9,85 @@ use thiserror::Error;
 
 /// Why a dataset could not be loaded. Every variant names where the problem is.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DatasetError {
+    /// The dataset file does not exist.
     #[error("dataset file {} does not exist", path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The file looked for.
+        path: PathBuf,
+    },
+    /// The dataset file could not be read.
     #[error("cannot read dataset {}: {source}", path.display())]
     Io {
+        /// The dataset file.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+    /// A line is not UTF-8.
     #[error("{}:{line}: the line is not valid UTF-8", path.display())]
-    InvalidUtf8 { path: PathBuf, line: usize },
+    InvalidUtf8 {
+        /// The dataset file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+    },
+    /// A task is not valid JSON.
     #[error("{origin}: not valid JSON: {message}")]
-    Json { origin: TaskOrigin, message: String },
+    Json {
+        /// Where the task is.
+        origin: TaskOrigin,
+        /// What the JSON parser said.
+        message: String,
+    },
+    /// A task is JSON but not an object.
     #[error("{origin}: a task must be a JSON object, found {found}")]
-    NotAnObject { origin: TaskOrigin, found: &'static str },
+    NotAnObject {
+        /// Where the task is.
+        origin: TaskOrigin,
+        /// What it is instead (`an array`, `a string`, …).
+        found: &'static str,
+    },
+    /// A task has no `inputs`.
     #[error(
         "{origin}: the task has no `inputs`; every task needs an object such as {{\"inputs\": {{\"input\": \"...\"}}}}"
     )]
-    MissingInputs { origin: TaskOrigin },
+    MissingInputs {
+        /// Where the task is.
+        origin: TaskOrigin,
+    },
+    /// A field of a task has the wrong JSON type.
     #[error("{origin}: field `{field}` must be {expected}, found {found}")]
     InvalidField {
+        /// Where the task is.
         origin: TaskOrigin,
+        /// The field.
         field: &'static str,
+        /// What it must be.
         expected: &'static str,
+        /// What it is.
         found: &'static str,
     },
+    /// A field does not deserialize into the dataset's typed inputs or reference outputs.
     #[error("{origin}: field `{field}` does not fit the dataset's type: {message}")]
     Typed {
+        /// Where the task is.
         origin: TaskOrigin,
+        /// The field (`inputs`, `reference_outputs`, or a path inside them).
         field: String,
+        /// What the deserializer said.
         message: String,
     },
+    /// Two tasks have the same id.
     #[error("duplicate task id `{id}`: defined at {first} and again at {second}")]
     DuplicateId {
+        /// The id.
         id: String,
+        /// Where it is first defined.
         first: TaskOrigin,
+        /// Where it is defined again.
         second: TaskOrigin,
     },
 }

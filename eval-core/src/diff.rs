@@ -7,13 +7,16 @@
 //! fail, and flips of advisory scorers are reported but are not regressions.
 
 use crate::feedback::{Feedback, Verdict};
-use crate::result::{RunResult, TaskResult};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
+use crate::tally::Tally;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use thiserror::Error;
 
 /// How [`diff`] treats runs that did not grade the same eval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DiffMode {
     /// Any task or scorer present in only one run, or any task whose content changed, makes the
     /// runs [`RunsNotComparable`]. The default: a diff over different evals proves nothing.
@@ -92,7 +95,9 @@ impl Mismatches {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{}", self.message())]
 pub struct RunsNotComparable {
+    /// The run id of the current run.
     pub current_run_id: String,
+    /// The run id of the baseline.
     pub baseline_run_id: String,
     /// Boxed to keep `Result<RunDiff, RunsNotComparable>` small on the success path.
     pub mismatches: Box<Mismatches>,
@@ -119,7 +124,9 @@ impl RunsNotComparable {
 /// A pass rate in the baseline and in the current run, over the comparable tasks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateDelta {
+    /// The pass rate in the baseline.
     pub baseline: f64,
+    /// The pass rate in the current run.
     pub current: f64,
 }
 
@@ -134,7 +141,9 @@ impl RateDelta {
 /// (0 for a run with no number under the key).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeanDelta {
+    /// The mean in the baseline.
     pub baseline: f64,
+    /// The mean in the current run.
     pub current: f64,
 }
 
@@ -176,7 +185,9 @@ impl fmt::Display for Flip {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunDiff {
+    /// The run id of the current run.
     pub current_run_id: String,
+    /// The run id of the baseline.
     pub baseline_run_id: String,
     /// Task ids in both runs with unchanged content, sorted. Only these are compared.
     pub comparable_tasks: Vec<String>,
@@ -358,13 +369,13 @@ pub fn diff(current: &RunResult, baseline: &RunResult, mode: DiffMode) -> Result
 }
 
 /// A task present in both runs with unchanged content: its id, current and baseline records.
-type ComparablePair<'a> = (&'a str, &'a TaskResult, &'a TaskResult);
+type ComparablePair<'a> = (&'a str, &'a TaskRecord, &'a TaskRecord);
 
 /// Splits the task ids of both runs into comparable pairs (sorted by id) and task mismatches
 /// (sorted lists; the scorer lists are left empty).
 fn join_tasks<'a>(
-    current_tasks: &HashMap<&'a str, &'a TaskResult>,
-    baseline_tasks: &HashMap<&'a str, &'a TaskResult>,
+    current_tasks: &HashMap<&'a str, &'a TaskRecord>,
+    baseline_tasks: &HashMap<&'a str, &'a TaskRecord>,
 ) -> (Vec<ComparablePair<'a>>, Mismatches) {
     let mut mismatches = Mismatches::default();
     let mut comparable = Vec::with_capacity(current_tasks.len());
@@ -437,7 +448,7 @@ fn settle_flips(mut candidates: Vec<CandidateFlip<'_>>, tallies: &HashMap<&str, 
 }
 
 /// Tasks by id. A duplicated id keeps its last record, as AG2's dict-based join does.
-fn index_by_id(tasks: &[TaskResult]) -> HashMap<&str, &TaskResult> {
+fn index_by_id(tasks: &[TaskRecord]) -> HashMap<&str, &TaskRecord> {
     tasks.iter().map(|task| (task.task_id.as_str(), task)).collect()
 }
 
@@ -459,41 +470,26 @@ enum Side {
     Baseline,
 }
 
-/// What one run's comparable tasks gave under one key.
+/// What one run's comparable tasks gave under one key: the verdicts, and the numbers' sum
+/// for the mean.
 #[derive(Default)]
 struct SideTally {
-    passed: u64,
-    failed: u64,
-    ungradeable: u64,
+    tally: Tally,
     numbers: u64,
     sum: f64,
-    labels: u64,
 }
 
 impl SideTally {
     fn add(&mut self, fb: &Feedback) {
-        match fb.verdict() {
-            Verdict::Pass => self.passed += 1,
-            Verdict::Fail => self.failed += 1,
-            Verdict::Ungradeable => self.ungradeable += 1,
-            Verdict::Informational => match fb.as_number() {
-                Some(n) => {
-                    self.numbers += 1;
-                    self.sum += n;
-                }
-                None => self.labels += 1,
-            },
+        self.tally.add(fb.verdict());
+        if let Some(n) = fb.as_number() {
+            self.numbers += 1;
+            self.sum += n;
         }
     }
 
-    /// Ungradeable feedback counts as a fail; 0 when nothing was graded (as AG2).
     fn pass_rate(&self) -> f64 {
-        let graded = self.passed + self.failed + self.ungradeable;
-        if graded == 0 {
-            0.0
-        } else {
-            self.passed as f64 / graded as f64
-        }
+        self.tally.pass_count().rate()
     }
 
     fn mean(&self) -> f64 {
@@ -512,18 +508,13 @@ struct KeyTally {
 }
 
 impl KeyTally {
-    /// Graded as pass/fail in either run, or never gradeable at all (a scorer that crashes
-    /// everywhere is still a gate).
+    /// Pass/fail in the two runs taken together (see [`Tally::is_pass_fail`]).
     fn is_pass_fail(&self) -> bool {
-        let sides = [&self.current, &self.baseline];
-        let any_bool = sides.iter().any(|s| s.passed + s.failed > 0);
-        let any_informational = sides.iter().any(|s| s.numbers + s.labels > 0);
-        let any_ungradeable = sides.iter().any(|s| s.ungradeable > 0);
-        any_bool || (!any_informational && any_ungradeable)
+        self.current.tally.merged(self.baseline.tally).is_pass_fail()
     }
 }
 
-fn tally_task(tallies: &mut HashMap<&str, KeyTally>, task: &TaskResult, side: Side) {
+fn tally_task(tallies: &mut HashMap<&str, KeyTally>, task: &TaskRecord, side: Side) {
     for fb in &task.feedback {
         if let Some(tally) = tallies.get_mut(fb.key.as_str()) {
             match side {
@@ -545,8 +536,8 @@ struct CandidateFlip<'a> {
 /// Compares the first feedback of each shared key on one task in both runs.
 fn find_flips<'a>(
     task_id: &'a str,
-    current_task: &'a TaskResult,
-    baseline_task: &'a TaskResult,
+    current_task: &'a TaskRecord,
+    baseline_task: &'a TaskRecord,
     shared_keys: &HashMap<&str, KeyTally>,
     candidates: &mut Vec<CandidateFlip<'a>>,
 ) {
@@ -673,14 +664,14 @@ mod tests {
             git: None,
             scorers: Vec::new(),
             resumed: None,
-            replayed_from: None,
+            regraded_from: None,
         }
     }
 
-    fn task_with_input(task_id: &str, input: Value, feedback: Vec<Feedback>) -> TaskResult {
+    fn task_with_input(task_id: &str, input: Value, feedback: Vec<Feedback>) -> TaskRecord {
         let inputs = json!({ "input": input });
         let reference_outputs = json!({ "answer": "42" });
-        TaskResult {
+        TaskRecord {
             task_id: task_id.to_owned(),
             content_hash: ContentHash::of(&inputs, &reference_outputs),
             inputs,
@@ -696,11 +687,11 @@ mod tests {
         }
     }
 
-    fn task(task_id: &str, feedback: Vec<Feedback>) -> TaskResult {
+    fn task(task_id: &str, feedback: Vec<Feedback>) -> TaskRecord {
         task_with_input(task_id, json!(format!("question {task_id}")), feedback)
     }
 
-    fn run(run_id: &str, tasks: Vec<TaskResult>) -> RunResult {
+    fn run(run_id: &str, tasks: Vec<TaskRecord>) -> RunResult {
         RunResult::new(meta(run_id), tasks)
     }
 
@@ -811,7 +802,7 @@ mod tests {
             ]
         };
         let baseline = run("base", base_tasks());
-        let cases: Vec<(Vec<TaskResult>, &str)> = vec![
+        let cases: Vec<(Vec<TaskRecord>, &str)> = vec![
             (
                 vec![task("t1", vec![pass("exact", true)])],
                 "1 task(s) only in baseline: ['t2']",

@@ -111,7 +111,9 @@ impl Feedback {
 /// A grade: pass/fail, or a number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Score {
+    /// Pass (`true`) or fail (`false`).
     Bool(bool),
+    /// A number; pass/fail only against a threshold.
     Number(f64),
 }
 
@@ -163,7 +165,9 @@ impl<'de> Deserialize<'de> for Score {
 /// What one feedback means for a gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verdict {
+    /// Passes the gate.
     Pass,
+    /// Fails the gate.
     Fail,
     /// A number without threshold, or a label: shown, never gating.
     Informational,

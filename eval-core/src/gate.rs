@@ -14,22 +14,33 @@
 //! the drop, whatever the baseline's rate was (a flaky baseline can regress too). Other drops
 //! are flaky, or known failures when the baseline failed as well.
 
-use crate::drop_test::drop_p_value;
 use crate::scorecard::{PairClass, PairVerdict, ScorecardEntry};
+use crate::stats::drop_p_value;
 
 /// What a pair's test reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Outcome {
+pub enum Decision {
     /// Passes. `improvement` when the baseline had it failing.
-    Pass { improvement: bool },
+    Pass {
+        /// The baseline had the pair failing.
+        improvement: bool,
+    },
     /// Was a stable pass in the baseline, fails now.
     Regression,
     /// Fails now and failed in the baseline.
     KnownFailure,
     /// Fails now and the baseline has no entry for it (or the task's content changed).
-    NewFailure { content_changed: bool },
+    NewFailure {
+        /// The task's content changed since the baseline.
+        content_changed: bool,
+    },
     /// Passes some attempts but not all, without enough evidence of a regression.
-    Flaky { passed: u32, attempts: u32 },
+    Flaky {
+        /// Attempts that passed.
+        passed: u32,
+        /// Attempts graded.
+        attempts: u32,
+    },
     /// A number without threshold or a label.
     Informational,
     /// An advisory scorer that did not pass: shown, never failing.
@@ -38,10 +49,10 @@ pub enum Outcome {
     NotApplicable,
 }
 
-impl Outcome {
+impl Decision {
     /// Whether the pair's test fails.
     pub fn fails(self) -> bool {
-        matches!(self, Outcome::Regression | Outcome::NewFailure { .. })
+        matches!(self, Decision::Regression | Decision::NewFailure { .. })
     }
 }
 
@@ -69,12 +80,12 @@ pub fn decide(
     baseline: Option<&ScorecardEntry>,
     advisory: bool,
     policy: RegressionPolicy,
-) -> Outcome {
+) -> Decision {
     let class = current.verdict.class();
     match class {
-        PairClass::Info => return Outcome::Informational,
-        PairClass::NotApplicable => return Outcome::NotApplicable,
-        PairClass::StableFail | PairClass::Flaky if advisory => return Outcome::AdvisoryFailure,
+        PairClass::Info => return Decision::Informational,
+        PairClass::NotApplicable => return Decision::NotApplicable,
+        PairClass::StableFail | PairClass::Flaky if advisory => return Decision::AdvisoryFailure,
         _ => {}
     }
     // A baseline entry of a task whose content changed says nothing about the task as it is.
@@ -82,20 +93,20 @@ pub fn decide(
     let baseline = baseline.filter(|_| !content_changed);
     let baseline_class = baseline.map(|b| b.verdict.class());
     match class {
-        PairClass::StablePass => Outcome::Pass {
+        PairClass::StablePass => Decision::Pass {
             improvement: matches!(baseline_class, Some(PairClass::StableFail | PairClass::Flaky)),
         },
         PairClass::StableFail | PairClass::Flaky => {
             let Some(base) = baseline else {
                 return match class {
-                    PairClass::StableFail => Outcome::NewFailure { content_changed },
+                    PairClass::StableFail => Decision::NewFailure { content_changed },
                     _ => flaky(current.verdict),
                 };
             };
             // A pair that always passed and now never does regressed, however few its
             // attempts: the rule without repeats. Every other drop needs evidence.
             if class == PairClass::StableFail && base.verdict.class() == PairClass::StablePass {
-                return Outcome::Regression;
+                return Decision::Regression;
             }
             let repeated = matches!(current.verdict, PairVerdict::Repeated { .. })
                 || matches!(base.verdict, PairVerdict::Repeated { .. });
@@ -107,21 +118,21 @@ pub fn decide(
                     _ => false,
                 };
             match (regressed, class, base.verdict.class()) {
-                (true, _, _) => Outcome::Regression,
-                (false, PairClass::StableFail, PairClass::StableFail | PairClass::Flaky) => Outcome::KnownFailure,
-                (false, PairClass::StableFail, _) => Outcome::NewFailure { content_changed },
+                (true, _, _) => Decision::Regression,
+                (false, PairClass::StableFail, PairClass::StableFail | PairClass::Flaky) => Decision::KnownFailure,
+                (false, PairClass::StableFail, _) => Decision::NewFailure { content_changed },
                 (false, _, _) => flaky(current.verdict),
             }
         }
-        PairClass::Info | PairClass::NotApplicable => Outcome::Informational,
+        PairClass::Info | PairClass::NotApplicable => Decision::Informational,
     }
 }
 
 /// The outcome of a pair that passed some attempts and not enough evidence says it dropped.
-fn flaky(verdict: PairVerdict) -> Outcome {
+fn flaky(verdict: PairVerdict) -> Decision {
     match verdict {
-        PairVerdict::Repeated { passed, attempts } => Outcome::Flaky { passed, attempts },
-        _ => Outcome::Flaky { passed: 0, attempts: 0 },
+        PairVerdict::Repeated { passed, attempts } => Decision::Flaky { passed, attempts },
+        _ => Decision::Flaky { passed: 0, attempts: 0 },
     }
 }
 
@@ -151,6 +162,7 @@ pub struct DropEvidence {
 }
 
 impl DropEvidence {
+    /// Whether the evidence makes the drop a regression: the rate fell below the floor, or the drop is significant.
     pub fn is_regression(&self) -> bool {
         self.below_floor.is_some() || self.p_value < self.alpha
     }
@@ -234,44 +246,44 @@ mod tests {
     fn the_outcome_table() {
         let pass = e("aa", PairVerdict::Pass);
         let fail = e("aa", PairVerdict::Fail);
-        let error = e("aa", PairVerdict::Error);
+        let error = e("aa", PairVerdict::Ungradeable);
         assert_eq!(
             decide(&pass, Some(&pass), false, P),
-            Outcome::Pass { improvement: false }
+            Decision::Pass { improvement: false }
         );
         assert_eq!(
             decide(&pass, Some(&fail), false, P),
-            Outcome::Pass { improvement: true }
+            Decision::Pass { improvement: true }
         );
-        assert_eq!(decide(&pass, None, false, P), Outcome::Pass { improvement: false });
-        assert_eq!(decide(&fail, Some(&pass), false, P), Outcome::Regression);
+        assert_eq!(decide(&pass, None, false, P), Decision::Pass { improvement: false });
+        assert_eq!(decide(&fail, Some(&pass), false, P), Decision::Regression);
         assert_eq!(
             decide(&error, Some(&pass), false, P),
-            Outcome::Regression,
+            Decision::Regression,
             "a crashing scorer regresses"
         );
-        assert_eq!(decide(&fail, Some(&fail), false, P), Outcome::KnownFailure);
+        assert_eq!(decide(&fail, Some(&fail), false, P), Decision::KnownFailure);
         assert_eq!(
             decide(&fail, None, false, P),
-            Outcome::NewFailure { content_changed: false }
+            Decision::NewFailure { content_changed: false }
         );
         let drifted = e("bb", PairVerdict::Pass);
         assert_eq!(
             decide(&fail, Some(&drifted), false, P),
-            Outcome::NewFailure { content_changed: true }
+            Decision::NewFailure { content_changed: true }
         );
         assert_eq!(
             decide(&pass, Some(&e("bb", PairVerdict::Fail)), false, P),
-            Outcome::Pass { improvement: false }
+            Decision::Pass { improvement: false }
         );
-        assert_eq!(decide(&fail, Some(&pass), true, P), Outcome::AdvisoryFailure);
+        assert_eq!(decide(&fail, Some(&pass), true, P), Decision::AdvisoryFailure);
         assert_eq!(
-            decide(&e("aa", PairVerdict::Info), Some(&pass), false, P),
-            Outcome::Informational
+            decide(&e("aa", PairVerdict::Informational), Some(&pass), false, P),
+            Decision::Informational
         );
         assert_eq!(
             decide(&e("aa", PairVerdict::NotApplicable), None, false, P),
-            Outcome::NotApplicable
+            Decision::NotApplicable
         );
     }
 
@@ -280,19 +292,19 @@ mod tests {
         let stable = e("aa", rep(5, 5));
         assert_eq!(
             decide(&e("aa", rep(0, 5)), Some(&stable), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         assert_eq!(
             decide(&e("aa", rep(1, 5)), Some(&stable), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         assert_eq!(
             decide(&e("aa", rep(3, 5)), Some(&stable), false, P),
-            Outcome::Flaky { passed: 3, attempts: 5 }
+            Decision::Flaky { passed: 3, attempts: 5 }
         );
         assert_eq!(
             decide(&e("aa", rep(5, 5)), Some(&e("aa", rep(3, 5))), false, P),
-            Outcome::Pass { improvement: true }
+            Decision::Pass { improvement: true }
         );
         let floor = RegressionPolicy {
             alpha: 0.05,
@@ -300,7 +312,7 @@ mod tests {
         };
         assert_eq!(
             decide(&e("aa", rep(3, 5)), Some(&stable), false, floor),
-            Outcome::Regression
+            Decision::Regression
         );
     }
 
@@ -309,25 +321,25 @@ mod tests {
         // 3/5 then 0/5: chance would give this less than 5% of the time, whatever the rate.
         assert_eq!(
             decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(3, 5))), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         // 9/10 then 0/10: a known failure before; a regression now.
         assert_eq!(
             decide(&e("aa", rep(0, 10)), Some(&e("aa", rep(9, 10))), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         // 2/5 then 0/5: not enough evidence; it failed before too.
         assert_eq!(
             decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(2, 5))), false, P),
-            Outcome::KnownFailure
+            Decision::KnownFailure
         );
         assert_eq!(
             decide(&e("aa", rep(2, 5)), Some(&e("aa", rep(3, 5))), false, P),
-            Outcome::Flaky { passed: 2, attempts: 5 }
+            Decision::Flaky { passed: 2, attempts: 5 }
         );
         assert_eq!(
             decide(&e("aa", rep(0, 5)), Some(&e("aa", rep(0, 5))), false, P),
-            Outcome::KnownFailure
+            Decision::KnownFailure
         );
     }
 
@@ -336,35 +348,35 @@ mod tests {
         // 1/3 is a drop from 48/50, not from 3/3.
         assert_eq!(
             decide(&e("aa", rep(1, 3)), Some(&e("aa", rep(48, 50))), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         assert_eq!(
             decide(&e("aa", rep(1, 3)), Some(&e("aa", rep(3, 3))), false, P),
-            Outcome::Flaky { passed: 1, attempts: 3 }
+            Decision::Flaky { passed: 1, attempts: 3 }
         );
         // A baseline of one attempt that passed: only a stable fail regresses.
         let single = e("aa", PairVerdict::Pass);
         assert_eq!(
             decide(&e("aa", rep(0, 3)), Some(&single), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         assert_eq!(
             decide(&e("aa", rep(1, 3)), Some(&single), false, P),
-            Outcome::Flaky { passed: 1, attempts: 3 }
+            Decision::Flaky { passed: 1, attempts: 3 }
         );
         // A repeated baseline and a single attempt now.
         assert_eq!(
             decide(&e("aa", PairVerdict::Fail), Some(&e("aa", rep(50, 50))), false, P),
-            Outcome::Regression
+            Decision::Regression
         );
         assert_eq!(
             decide(&e("aa", PairVerdict::Fail), Some(&e("aa", rep(30, 50))), false, P),
-            Outcome::KnownFailure
+            Decision::KnownFailure
         );
         // A new pair that is flaky is reported, not failed.
         assert_eq!(
             decide(&e("aa", rep(2, 5)), None, false, P),
-            Outcome::Flaky { passed: 2, attempts: 5 }
+            Decision::Flaky { passed: 2, attempts: 5 }
         );
     }
 

@@ -13,12 +13,12 @@
 //!
 //! A [`JournalWriter`] holds an advisory lock on its file for as long as it lives, so that a
 //! clean-up or another run can tell a journal being written from one a dead process left
-//! ([`crate::store::is_in_use`]).
+//! ([`crate::regular_file::is_in_use`]).
 
 use crate::observer::Observer;
-use crate::result::TaskResult;
+use crate::record::TaskRecord;
+use crate::regular_file::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
 use crate::runner::now_rfc3339;
-use crate::store::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
 use crate::wire::{TaskIn, TaskOut};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
@@ -59,7 +59,7 @@ impl JournalHeader {
 pub struct JournalContents {
     pub header: JournalHeader,
     /// The task records, in the order they finished.
-    pub tasks: Vec<TaskResult>,
+    pub tasks: Vec<TaskRecord>,
     /// The length of the complete lines: where appending resumes (a cut-short last line
     /// beyond it is dropped).
     pub complete_len: u64,
@@ -89,11 +89,11 @@ pub enum JournalError {
         path.display()
     )]
     NotAFile { path: PathBuf, kind: &'static str },
-    /// The journal is larger than [`crate::store::MAX_RUN_FILE_BYTES`].
+    /// The journal is larger than [`crate::regular_file::MAX_RUN_FILE_BYTES`].
     #[error(
         "cannot read journal {}: it holds more than {} bytes, the most read from one file: it is not a journal",
         path.display(),
-        crate::store::MAX_RUN_FILE_BYTES
+        crate::regular_file::MAX_RUN_FILE_BYTES
     )]
     TooLarge { path: PathBuf },
     #[error("cannot {action} journal {}: {source}", path.display())]
@@ -235,7 +235,7 @@ impl JournalWriter {
     }
 
     /// Appends `task` as one line and flushes it to the file.
-    pub fn append(&mut self, task: &TaskResult) -> Result<(), JournalError> {
+    pub fn append(&mut self, task: &TaskRecord) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(&TaskOut::new(task)).map_err(|e| JournalError::Io {
             action: "write",
             path: self.path.clone(),
@@ -319,7 +319,7 @@ impl JournalObserver {
 }
 
 impl Observer for JournalObserver {
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         let mut line = match serde_json::to_vec(&TaskOut::new(task)) {
             Ok(line) => line,
             Err(e) => {
@@ -370,9 +370,9 @@ mod tests {
     use crate::trace::Trace;
     use serde_json::{Map, Value, json};
 
-    fn task(id: &str, passed: bool) -> TaskResult {
+    fn task(id: &str, passed: bool) -> TaskRecord {
         let inputs = json!({"input": id});
-        TaskResult {
+        TaskRecord {
             task_id: id.to_owned(),
             content_hash: ContentHash::of(&inputs, &Value::Null),
             inputs,
@@ -522,7 +522,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("01LOCK.journal.jsonl");
         let writer = JournalWriter::create(&path, &header()).unwrap();
-        assert!(crate::store::is_in_use(&path).unwrap());
+        assert!(crate::regular_file::is_in_use(&path).unwrap());
         let contents = read_journal(&path).unwrap();
         let second = JournalWriter::resume(&path, &contents);
         assert!(
@@ -530,9 +530,9 @@ mod tests {
             "a second writer is refused"
         );
         drop(writer);
-        assert!(!crate::store::is_in_use(&path).unwrap());
+        assert!(!crate::regular_file::is_in_use(&path).unwrap());
         let resumed = JournalWriter::resume(&path, &contents).unwrap();
-        assert!(crate::store::is_in_use(resumed.path()).unwrap());
+        assert!(crate::regular_file::is_in_use(resumed.path()).unwrap());
     }
 
     #[test]

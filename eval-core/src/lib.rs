@@ -2,59 +2,86 @@
 //! results back in memory. Nothing is asserted and nothing is written unless asked.
 //!
 //! Data flows one way: dataset → [`Suite`] of [`Task`]s → [`Agent`] runs (recording a
-//! [`Trace`] through [`Ctx`]) → [`Scorer`]s → [`Feedback`] → [`RunResult`] → store and diff.
+//! [`Trace`] through [`Ctx`]) → [`Scorer`]s → [`Feedback`] → [`RunResult`] of [`TaskRecord`]s
+//! → [`Store`] and [`diff`](fn@diff).
+//!
+//! The root holds what driving an evaluation from code takes: [`run`] and [`regrade`](fn@regrade), the
+//! suite, the agent's side, scoring, the result, the store and the diff. Everything else lives
+//! in the module named for its concept:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`task`], [`dataset`] | a task's parts and content hash; why a dataset did not load |
+//! | [`trace`] | the [`Event`](trace::Event)s of a trace, exceptions, token usage |
+//! | [`scorer`], [`scorers`] | writing scorers (thresholds, [`FnScorer`](scorer::FnScorer)); the built-in ones |
+//! | [`runner`], [`regrade`](mod@regrade), [`observer`] | running and grading, stored outputs read back, lifecycle hooks |
+//! | [`result`], [`aggregates`], [`tally`] | run metadata ([`RunMeta`](result::RunMeta), [`RunStatus`](result::RunStatus)); pass rates and statistics; how feedback counts toward a pass rate |
+//! | [`store`], [`file_name`] | run files and the run directory; the file-name rule for ids |
+//! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
+//! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
+//! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
+
+// The library has no unsafe code; its unit tests make FIFOs through libc.
+#![cfg_attr(not(test), forbid(unsafe_code))]
 
 mod agent;
-mod aggregates;
+pub mod aggregates;
 mod atomic_file;
 pub mod canonical;
 pub mod capture;
 pub mod cassette;
 mod ctx;
-mod dataset;
-mod diff;
-mod drop_test;
-mod estimate;
+pub mod dataset;
+pub mod diff;
 mod feedback;
-mod gate;
-pub mod journal;
-mod name;
-mod observer;
+pub mod file_name;
+pub mod gate;
+// Reached only through `__harness`, an internal API; its items are documented where the
+// harness uses them.
+#[allow(missing_docs)]
+mod journal;
+pub mod observer;
 mod panic;
-mod replay;
-mod result;
-mod runner;
-mod scorecard;
-mod scorer;
+mod record;
+pub mod regrade;
+mod regular_file;
+pub mod result;
+mod run_summary;
+pub mod runner;
+pub mod scorecard;
+pub mod scorer;
 pub mod scorers;
+pub mod stats;
 pub mod store;
 mod suite;
-mod summary;
-mod task;
-mod trace;
+pub mod tally;
+pub mod task;
+pub mod trace;
 mod wire;
 
 pub use agent::Agent;
-pub use aggregates::{Aggregates, PassCount, ScoreStats, TokenTotals, percentile};
-pub use cassette::{CassetteError, CassetteMode, Cassettes};
+pub use cassette::{CassetteMode, Cassettes};
 pub use ctx::Ctx;
-pub use dataset::DatasetError;
-pub use diff::{DiffMode, Flip, MeanDelta, Mismatches, RateDelta, RunDiff, RunsNotComparable, diff};
-pub use drop_test::{Attempts, SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};
-pub use estimate::{PassAtK, wilson_interval};
+pub use diff::{DiffMode, RunDiff, diff};
 pub use feedback::{Feedback, Score, Verdict};
-pub use gate::{DropEvidence, Outcome, RegressionPolicy, binomial_cdf, decide, drop_evidence, is_significant_drop};
-pub use name::{InvalidName, check_file_name};
-pub use observer::{FanOut, Observer, RunStarted};
-pub use replay::{OutputDecoder, decode_output, regrade};
-pub use result::{
-    Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
-    TaskResult,
-};
-pub use runner::{RunOptions, grade, run};
-pub use scorecard::{PairClass, PairVerdict, Scorecard, ScorecardChange, ScorecardEntry, ScorecardError};
-pub use scorer::{FnScorer, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, Threshold, scorer_fn};
-pub use store::{Store, StoreError, load_run, load_task_records, save_json, save_run, save_task_records};
+pub use record::TaskRecord;
+pub use regrade::{decode_output, regrade};
+pub use result::RunResult;
+pub use runner::{RunOptions, run};
+pub use scorer::{IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, scorer_fn};
+pub use store::{Store, load_run};
 pub use suite::Suite;
-pub use task::{ContentHash, Task, TaskOrigin};
-pub use trace::{Custom, Event, Exception, ModelResponse, TokenUsage, ToolCall, ToolError, ToolResult, Trace};
+pub use task::Task;
+pub use trace::Trace;
+
+/// What `eval-harness` needs of the engine beyond its public API: the journal that lets an
+/// interrupted run resume, and the files cargo-nextest's processes share. Not a public API: it
+/// changes without notice.
+#[doc(hidden)]
+pub mod __harness {
+    pub use crate::journal::{
+        JournalContents, JournalError, JournalHeader, JournalObserver, JournalWriter, read_journal,
+    };
+    pub use crate::regular_file::is_in_use;
+    pub use crate::store::run_files::{load_task_records, save_json, save_task_records};
+}

@@ -1,6 +1,7 @@
 //! Lifecycle events of a run, for progress displays and streaming consumers.
 
-use crate::result::{RunResult, TaskResult};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
 
 /// Told what happens during a run. Every method has an empty default; implement what you need.
 ///
@@ -10,7 +11,7 @@ pub trait Observer: Send + Sync {
     /// The run is about to start its first task.
     fn run_started(&self, _run: &RunStarted<'_>) {}
     /// A task (one attempt) has been run and graded.
-    fn task_evaluated(&self, _task: &TaskResult) {}
+    fn task_evaluated(&self, _task: &TaskRecord) {}
     /// Every task has been graded; `run` is what `run()` returns.
     fn run_completed(&self, _run: &RunResult) {}
 }
@@ -18,10 +19,13 @@ pub trait Observer: Send + Sync {
 /// What is known when a run starts.
 #[derive(Debug, Clone, Copy)]
 pub struct RunStarted<'a> {
+    /// The run's id.
     pub run_id: &'a str,
+    /// The suite's name.
     pub suite: &'a str,
     /// Task records to produce (tasks × repeats).
     pub records: usize,
+    /// How many tasks run at once.
     pub concurrency: usize,
 }
 
@@ -33,7 +37,7 @@ impl Observer for FanOut {
         self.0.iter().for_each(|o| o.run_started(run));
     }
 
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         self.0.iter().for_each(|o| o.task_evaluated(task));
     }
 

@@ -1,12 +1,11 @@
-//! What a run hands back: per-task records, run metadata and aggregates.
+//! What a run hands back: run metadata, the per-task records ([`TaskRecord`]s)
+//! and their aggregates.
 
 use crate::aggregates::Aggregates;
-use crate::feedback::{Feedback, Verdict};
+use crate::record::TaskRecord;
 use crate::scorer::ScorerSpec;
-use crate::task::ContentHash;
 use crate::trace::Trace;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The schema version this crate writes (AG2's run JSON, schema 0.2).
 pub const SCHEMA_VERSION: &str = "0.2";
@@ -19,13 +18,13 @@ pub const SCHEMA_VERSION: &str = "0.2";
 pub struct RunResult {
     /// Everything about the run that is not a task record.
     pub meta: RunMeta,
-    tasks: Vec<TaskResult>,
+    tasks: Vec<TaskRecord>,
     aggregates: Aggregates,
 }
 
 impl RunResult {
     /// Assembles a run and computes its aggregates.
-    pub fn new(meta: RunMeta, tasks: Vec<TaskResult>) -> Self {
+    pub fn new(meta: RunMeta, tasks: Vec<TaskRecord>) -> Self {
         let aggregates = Aggregates::compute(&tasks);
         RunResult {
             meta,
@@ -40,12 +39,12 @@ impl RunResult {
     }
 
     /// Per-task records, in suite order.
-    pub fn tasks(&self) -> &[TaskResult] {
+    pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
     }
 
     /// The record of task `task_id` (for repeats, `<id>#<n>`).
-    pub fn task(&self, task_id: &str) -> Option<&TaskResult> {
+    pub fn task(&self, task_id: &str) -> Option<&TaskRecord> {
         self.tasks.iter().find(|t| t.task_id == task_id)
     }
 
@@ -56,7 +55,7 @@ impl RunResult {
 
     /// Aggregates over the tasks carrying `tag`.
     pub fn aggregates_for_tag(&self, tag: &str) -> Aggregates {
-        let tasks: Vec<&TaskResult> = self.tasks.iter().filter(|t| t.has_tag(tag)).collect();
+        let tasks: Vec<&TaskRecord> = self.tasks.iter().filter(|t| t.has_tag(tag)).collect();
         Aggregates::compute_refs(&tasks)
     }
 
@@ -99,7 +98,7 @@ impl RunResult {
     }
 
     /// Splits the run back into its parts.
-    pub fn into_parts(self) -> (RunMeta, Vec<TaskResult>) {
+    pub fn into_parts(self) -> (RunMeta, Vec<TaskRecord>) {
         (self.meta, self.tasks)
     }
 }
@@ -107,29 +106,41 @@ impl RunResult {
 /// Run-level metadata. Field order is the run JSON's: AG2's fields, then ours.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunMeta {
+    /// The run JSON's schema version ([`SCHEMA_VERSION`] for runs this crate makes).
     pub schema_version: String,
+    /// The run's id (a ULID for runs this crate makes).
     pub run_id: String,
+    /// A label the user gave the run.
     pub label: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// How long the run took.
     pub duration_ms: u64,
+    /// The suite that ran.
     pub suite: SuiteInfo,
     /// What was evaluated (the agent's name or path).
     pub target: String,
+    /// How many tasks ran at once.
     pub concurrency: usize,
+    /// How the run ended.
     pub status: RunStatus,
     /// Which part of the suite ran; `None` when it is not known (AG2 files).
     pub selection: Option<Selection>,
+    /// Attempts per task.
     pub repeats: u32,
+    /// The per-task limits the run checked.
     pub budgets: Budgets,
+    /// The program that wrote the run.
     pub producer: Option<Producer>,
+    /// The commit the run was made at, when known.
     pub git: Option<GitInfo>,
     /// The scorers that graded the run (empty for AG2 files, which do not record them).
     pub scorers: Vec<ScorerSpec>,
     /// Set when the run was resumed from the journal of an interrupted run.
     pub resumed: Option<Resumed>,
-    /// Set when no agent ran: the run re-graded the outputs and traces stored in this run.
-    pub replayed_from: Option<String>,
+    /// Set when no agent ran: the run re-graded the outputs and traces stored in this run
+    /// (`replayed_from` in the run JSON).
+    pub regraded_from: Option<String>,
 }
 
 /// Where a resumed run came from.
@@ -144,17 +155,24 @@ pub struct Resumed {
 /// Name, size and source of the suite that ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteInfo {
+    /// The suite's name.
     pub name: String,
+    /// How many tasks the suite has.
     pub size: usize,
+    /// Where its tasks came from (a dataset path, or `inline`).
     pub source: String,
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RunStatus {
+    /// Every selected task ran.
     Completed,
+    /// Stopped before every selected task ran.
     Interrupted,
+    /// The run itself failed.
     Failed,
 }
 
@@ -170,8 +188,10 @@ pub struct Selection {
 /// Per-task limits. Recorded as violations, never aborting a task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budgets {
+    /// Most tokens a task may use.
     #[serde(default)]
     pub max_tokens: Option<u64>,
+    /// Most seconds a task may take.
     #[serde(default)]
     pub max_seconds: Option<f64>,
 }
@@ -189,7 +209,9 @@ impl Budgets {
 /// The program that wrote the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Producer {
+    /// The program's name.
     pub name: String,
+    /// Its version.
     pub version: String,
 }
 
@@ -206,52 +228,8 @@ impl Producer {
 /// The commit the run was made at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfo {
+    /// The commit id.
     pub commit: String,
+    /// Whether the work tree had uncommitted changes.
     pub dirty: bool,
-}
-
-/// One task's (or one attempt's) record: the task, its trace, its feedback.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskResult {
-    /// The task id; with repeats, `<id>#<n>` (AG2's convention).
-    pub task_id: String,
-    pub inputs: Value,
-    pub reference_outputs: Value,
-    pub tags: Vec<String>,
-    pub metadata: Map<String, Value>,
-    pub trace: Trace,
-    pub feedback: Vec<Feedback>,
-    pub budget_violation: bool,
-    /// Link to an external trace (AG2's OpenTelemetry reference), kept as is.
-    pub trace_ref: Option<Value>,
-    /// The agent's output as JSON (`null` when the agent failed).
-    pub outputs: Value,
-    /// Attempt number with repeats, from 1 (as in `<id>#<n>`); `None` without repeats.
-    pub attempt: Option<u32>,
-    pub content_hash: ContentHash,
-}
-
-impl TaskResult {
-    /// The task id without the `#<n>` attempt suffix.
-    pub fn base_id(&self) -> &str {
-        match self.attempt {
-            Some(_) => self.task_id.rsplit_once('#').map_or(&self.task_id, |(base, _)| base),
-            None => &self.task_id,
-        }
-    }
-
-    /// Whether the task carries `tag`.
-    pub fn has_tag(&self, tag: &str) -> bool {
-        self.tags.iter().any(|t| t == tag)
-    }
-
-    /// The first feedback under `key`.
-    pub fn feedback_for(&self, key: &str) -> Option<&Feedback> {
-        self.feedback.iter().find(|fb| fb.key == key)
-    }
-
-    /// The verdict of `key` on this task, if the task has feedback under it.
-    pub fn verdict(&self, key: &str) -> Option<Verdict> {
-        self.feedback_for(key).map(Feedback::verdict)
-    }
 }

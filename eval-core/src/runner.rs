@@ -1,22 +1,22 @@
 //! Running a suite: every task through the agent (bounded concurrency, timeouts, panics caught),
 //! then through every scorer.
 
+mod grade;
 mod work;
 
+pub use grade::grade;
 pub(crate) use work::{Done, Graded, Watched, Work};
 
 use crate::agent::{Agent, short_type_name};
 use crate::capture::TaskSpan;
 use crate::cassette::Cassettes;
 use crate::ctx::Ctx;
-use crate::feedback::Feedback;
-use crate::name::{InvalidName, check_file_name};
+use crate::file_name::{InvalidName, check_file_name};
 use crate::observer::{Observer, RunStarted};
 use crate::panic::catch_panic;
-use crate::result::{
-    Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, TaskResult,
-};
-use crate::scorer::{ScoreInput, Scorer, ScorerSpec, Scorers};
+use crate::record::TaskRecord;
+use crate::result::{Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo};
+use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -483,7 +483,7 @@ pub(crate) fn start_meta<I, R, O>(
         git: options.git.clone(),
         scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     }
 }
 
@@ -546,17 +546,14 @@ where
     }
 
     /// The attempt's record.
-    fn record(self, watched: Watched) -> TaskResult {
+    fn record(self, watched: Watched) -> TaskRecord {
         let Watched {
             outputs_json,
             trace,
             feedback,
         } = watched;
-        TaskResult {
-            task_id: match self.attempt {
-                Some(n) => format!("{}#{n}", self.task.id()),
-                None => self.task.id().to_owned(),
-            },
+        TaskRecord {
+            task_id: TaskRecord::id_of(self.task.id(), self.attempt),
             inputs: serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null),
             reference_outputs: serde_json::to_value(self.task.reference_outputs()).unwrap_or(Value::Null),
             tags: self.task.tags().to_vec(),
@@ -611,62 +608,18 @@ where
     }
 }
 
-/// Grades one task with every scorer, in order, on the calling thread: applies each scorer's
-/// threshold, and turns a panicking scorer into an ungradeable feedback naming the panic. No
-/// scorer timeout applies: [`run`] and [`regrade`](crate::regrade) grade under one.
-pub async fn grade<I, R, O>(
-    task: &Task<I, R>,
-    outputs: Option<&O>,
-    outputs_json: &Value,
-    trace: &Trace,
-    scorers: &Scorers<I, R, O>,
-) -> Vec<Feedback> {
-    let input = ScoreInput {
-        task,
-        outputs,
-        outputs_json,
-        trace,
-    };
-    let mut feedback = Vec::with_capacity(scorers.len());
-    for scorer in scorers {
-        feedback.extend(score_one(scorer.as_ref(), &input).await);
-    }
-    feedback
-}
-
-/// One scorer's feedback on one task: a panic made ungradeable, the threshold applied.
-pub(crate) async fn score_one<I, R, O>(scorer: &dyn Scorer<I, R, O>, input: &ScoreInput<'_, I, R, O>) -> Vec<Feedback> {
-    // The call itself goes inside the future: a synchronous scorer panics while called.
-    let produced = match catch_panic(async { scorer.score(input).await }).await {
-        Ok(produced) => produced,
-        Err(panic) => vec![Feedback::ungradeable(
-            &scorer.spec().key,
-            format!("scorer panicked: {panic}"),
-        )],
-    };
-    sanitised(scorer.spec(), produced)
-}
-
-/// A scorer's feedback with its spec's threshold applied.
-pub(crate) fn sanitised(spec: &ScorerSpec, produced: Vec<Feedback>) -> Vec<Feedback> {
-    match &spec.threshold {
-        Some(threshold) => produced.into_iter().map(|fb| threshold.apply(fb)).collect(),
-        None => produced,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::feedback::Feedback;
-    use crate::scorer::{ScorerSpec, scorer_fn};
+    use crate::scorer::{ScoreInput, ScorerSpec, scorer_fn};
     use serde_json::json;
 
     /// Asks the run to stop as soon as the first task is graded.
     struct StopAfterFirst(watch::Sender<bool>);
 
     impl Observer for StopAfterFirst {
-        fn task_evaluated(&self, _task: &TaskResult) {
+        fn task_evaluated(&self, _task: &TaskRecord) {
             self.0.send_replace(true);
         }
     }

@@ -5,7 +5,9 @@
 //! comments are left out, so an unchanged agent produces an unchanged scorecard.
 
 use crate::feedback::Verdict;
-use crate::result::{RunResult, TaskResult};
+use crate::record::TaskRecord;
+use crate::result::RunResult;
+use crate::tally::{Tally, sum_pair_counts};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -13,17 +15,22 @@ use thiserror::Error;
 /// The verdict of one (task, scorer) pair over all of its attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairVerdict {
+    /// Passed.
     Pass,
+    /// Failed.
     Fail,
     /// The scorer could not grade (it failed, or the agent left nothing to grade): a fail.
-    Error,
-    /// A number without threshold or a label: shown, never gating.
-    Info,
+    /// Written `error` in a scorecard.
+    Ungradeable,
+    /// A number without threshold or a label: shown, never gating. Written `info`.
+    Informational,
     /// The scorer had nothing to say about this task.
     NotApplicable,
     /// With repeats: `passed` of `attempts` graded attempts passed.
     Repeated {
+        /// Attempts that passed.
         passed: u32,
+        /// Attempts graded.
         attempts: u32,
     },
 }
@@ -31,16 +38,21 @@ pub enum PairVerdict {
 /// How a pair behaved, whatever the number of attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairClass {
+    /// Passes every graded attempt.
     StablePass,
+    /// Fails every graded attempt.
     StableFail,
+    /// Passes some attempts and fails others.
     Flaky,
+    /// Informational: never gating.
     Info,
+    /// The scorer had nothing to say about the task.
     NotApplicable,
 }
 
 impl PairVerdict {
     /// The verdict of `key` over the attempts of one task (one record without repeats).
-    pub fn of(attempts: &[&TaskResult], key: &str) -> PairVerdict {
+    pub fn of(attempts: &[&TaskRecord], key: &str) -> PairVerdict {
         PairVerdict::from_attempts(attempts.iter().map(|t| t.verdict(key)))
     }
 
@@ -55,17 +67,17 @@ impl PairVerdict {
             [single] if count == 1 => match single {
                 Verdict::Pass => PairVerdict::Pass,
                 Verdict::Fail => PairVerdict::Fail,
-                Verdict::Ungradeable => PairVerdict::Error,
-                Verdict::Informational => PairVerdict::Info,
+                Verdict::Ungradeable => PairVerdict::Ungradeable,
+                Verdict::Informational => PairVerdict::Informational,
             },
             many => {
-                let graded: Vec<&Verdict> = many.iter().filter(|v| **v != Verdict::Informational).collect();
-                if graded.is_empty() {
-                    return PairVerdict::Info;
+                let count = Tally::of(many.iter().copied()).pass_count();
+                if count.total == 0 {
+                    return PairVerdict::Informational;
                 }
                 PairVerdict::Repeated {
-                    passed: graded.iter().filter(|v| ***v == Verdict::Pass).count() as u32,
-                    attempts: graded.len() as u32,
+                    passed: count.passed as u32,
+                    attempts: count.total as u32,
                 }
             }
         }
@@ -75,8 +87,8 @@ impl PairVerdict {
     pub fn class(self) -> PairClass {
         match self {
             PairVerdict::Pass => PairClass::StablePass,
-            PairVerdict::Fail | PairVerdict::Error => PairClass::StableFail,
-            PairVerdict::Info => PairClass::Info,
+            PairVerdict::Fail | PairVerdict::Ungradeable => PairClass::StableFail,
+            PairVerdict::Informational => PairClass::Info,
             PairVerdict::NotApplicable => PairClass::NotApplicable,
             PairVerdict::Repeated { passed, attempts } if passed == attempts => PairClass::StablePass,
             PairVerdict::Repeated { passed: 0, .. } => PairClass::StableFail,
@@ -84,13 +96,14 @@ impl PairVerdict {
         }
     }
 
-    /// Passed and graded counts, for pass rates (`None` for informational pairs).
+    /// Passed and graded counts, for pass rates (`None` for informational pairs); an
+    /// ungradeable pair counts as a failed one ([`tally`](crate::tally)'s rule).
     pub fn pass_count(self) -> Option<(u32, u32)> {
         match self {
             PairVerdict::Pass => Some((1, 1)),
-            PairVerdict::Fail | PairVerdict::Error => Some((0, 1)),
+            PairVerdict::Fail | PairVerdict::Ungradeable => Some((0, 1)),
             PairVerdict::Repeated { passed, attempts } => Some((passed, attempts)),
-            PairVerdict::Info | PairVerdict::NotApplicable => None,
+            PairVerdict::Informational | PairVerdict::NotApplicable => None,
         }
     }
 
@@ -98,8 +111,8 @@ impl PairVerdict {
         Some(match token {
             "pass" => PairVerdict::Pass,
             "fail" => PairVerdict::Fail,
-            "error" => PairVerdict::Error,
-            "info" => PairVerdict::Info,
+            "error" => PairVerdict::Ungradeable,
+            "info" => PairVerdict::Informational,
             "n/a" => PairVerdict::NotApplicable,
             other => {
                 let (passed, attempts) = other.split_once('/')?;
@@ -118,8 +131,8 @@ impl fmt::Display for PairVerdict {
         match self {
             PairVerdict::Pass => f.write_str("pass"),
             PairVerdict::Fail => f.write_str("fail"),
-            PairVerdict::Error => f.write_str("error"),
-            PairVerdict::Info => f.write_str("info"),
+            PairVerdict::Ungradeable => f.write_str("error"),
+            PairVerdict::Informational => f.write_str("info"),
             PairVerdict::NotApplicable => f.write_str("n/a"),
             PairVerdict::Repeated { passed, attempts } => write!(f, "{passed}/{attempts}"),
         }
@@ -129,24 +142,36 @@ impl fmt::Display for PairVerdict {
 /// One line of a scorecard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScorecardEntry {
+    /// The task's content hash, to tell a changed task.
     pub content_hash: String,
+    /// The pair's verdict.
     pub verdict: PairVerdict,
 }
 
 /// How one pair differs between two scorecards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScorecardChange<'a> {
+    /// A pair only the newer scorecard has.
     Added {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry.
         entry: &'a ScorecardEntry,
     },
+    /// A pair only the older scorecard has.
     Removed {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry.
         entry: &'a ScorecardEntry,
     },
+    /// A pair whose entry differs.
     Changed {
+        /// `(task id, scorer key)`.
         pair: &'a (String, String),
+        /// Its entry in the older scorecard.
         was: &'a ScorecardEntry,
+        /// Its entry in the newer one.
         now: &'a ScorecardEntry,
     },
 }
@@ -172,6 +197,7 @@ impl fmt::Display for ScorecardChange<'_> {
 /// A suite's scorecard: `(task id, scorer key) → entry`, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scorecard {
+    /// `(task id, scorer key) → entry`.
     pub entries: BTreeMap<(String, String), ScorecardEntry>,
 }
 
@@ -179,7 +205,9 @@ pub struct Scorecard {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("line {line}: {message}")]
 pub struct ScorecardError {
+    /// The line at fault, from 1.
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -190,7 +218,7 @@ impl Scorecard {
     /// The scorecard of a run: every task (attempts pooled) × every key the run declares or
     /// produced.
     pub fn from_run(run: &RunResult) -> Scorecard {
-        let mut by_task: BTreeMap<&str, Vec<&TaskResult>> = BTreeMap::new();
+        let mut by_task: BTreeMap<&str, Vec<&TaskRecord>> = BTreeMap::new();
         for task in run.tasks() {
             by_task.entry(task.base_id()).or_default().push(task);
         }
@@ -263,16 +291,11 @@ impl Scorecard {
 
     /// Passed and graded counts per key.
     pub fn pass_counts(&self) -> BTreeMap<&str, (u32, u32)> {
-        let mut counts: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-        for ((_, key), entry) in &self.entries {
-            if let Some((passed, total)) = entry.verdict.pass_count() {
-                let count = counts.entry(key).or_default();
-                // A scorecard is read from a file: its counts saturate rather than overflow.
-                count.0 = count.0.saturating_add(passed);
-                count.1 = count.1.saturating_add(total);
-            }
-        }
-        counts
+        sum_pair_counts(
+            self.entries
+                .iter()
+                .filter_map(|((_, key), entry)| Some((key.as_str(), entry.verdict.pass_count()?))),
+        )
     }
 
     /// The scorecard as text: the body of the baseline snapshot.
@@ -569,8 +592,10 @@ mod tests {
         let mut card = Scorecard::default();
         card.entries
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Pass));
-        card.entries
-            .insert(("paris".into(), "overlap".into()), entry("00ff", PairVerdict::Info));
+        card.entries.insert(
+            ("paris".into(), "overlap".into()),
+            entry("00ff", PairVerdict::Informational),
+        );
         card.entries
             .insert(("new york".into(), "exact".into()), entry("a1b2", PairVerdict::Fail));
         card.entries.insert(
@@ -578,7 +603,7 @@ mod tests {
             entry("c3d4", PairVerdict::Repeated { passed: 2, attempts: 3 }),
         );
         card.entries
-            .insert(("rome".into(), "judge".into()), entry("c3d4", PairVerdict::Error));
+            .insert(("rome".into(), "judge".into()), entry("c3d4", PairVerdict::Ungradeable));
         card
     }
 
@@ -595,7 +620,7 @@ mod tests {
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Fail));
         after
             .entries
-            .insert(("rome".into(), "judge".into()), entry("ffff", PairVerdict::Error));
+            .insert(("rome".into(), "judge".into()), entry("ffff", PairVerdict::Ungradeable));
         let shown: Vec<String> = after.changes_from(&before).iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
@@ -764,7 +789,7 @@ mod tests {
             .insert(("paris".into(), "exact".into()), entry("00ff", PairVerdict::Fail));
         let merged = old.merged_with(&newer);
         assert_eq!(merged.get("paris", "exact").unwrap().verdict, PairVerdict::Fail);
-        assert_eq!(merged.get("rome", "judge").unwrap().verdict, PairVerdict::Error);
+        assert_eq!(merged.get("rome", "judge").unwrap().verdict, PairVerdict::Ungradeable);
         assert_eq!(merged.entries.len(), old.entries.len());
     }
 
@@ -772,7 +797,10 @@ mod tests {
     fn verdicts_from_attempts() {
         use Verdict::*;
         assert_eq!(PairVerdict::from_attempts([Some(Pass)]), PairVerdict::Pass);
-        assert_eq!(PairVerdict::from_attempts([Some(Ungradeable)]), PairVerdict::Error);
+        assert_eq!(
+            PairVerdict::from_attempts([Some(Ungradeable)]),
+            PairVerdict::Ungradeable
+        );
         assert_eq!(PairVerdict::from_attempts([None]), PairVerdict::NotApplicable);
         assert_eq!(
             PairVerdict::from_attempts([Some(Pass), Some(Fail), Some(Ungradeable), None]),
@@ -780,7 +808,7 @@ mod tests {
         );
         assert_eq!(
             PairVerdict::from_attempts([Some(Informational), Some(Informational)]),
-            PairVerdict::Info
+            PairVerdict::Informational
         );
     }
 
@@ -798,6 +826,6 @@ mod tests {
             PairVerdict::Repeated { passed: 1, attempts: 3 }.class(),
             PairClass::Flaky
         );
-        assert_eq!(PairVerdict::Error.class(), PairClass::StableFail);
+        assert_eq!(PairVerdict::Ungradeable.class(), PairClass::StableFail);
     }
 }

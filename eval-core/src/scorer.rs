@@ -24,6 +24,7 @@ pub struct ScorerSpec {
 }
 
 impl ScorerSpec {
+    /// A spec reporting under `key`, without threshold, gating.
     pub fn new(key: impl Into<String>) -> Self {
         ScorerSpec {
             key: key.into(),
@@ -53,8 +54,10 @@ impl ScorerSpec {
 /// Inclusive bounds a numeric score must meet to pass.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
+    /// The least a passing score may be.
     #[serde(default)]
     pub at_least: Option<f64>,
+    /// The most a passing score may be.
     #[serde(default)]
     pub at_most: Option<f64>,
 }
@@ -136,11 +139,13 @@ impl Threshold {
 /// What a scorer is given: the task, the agent's outputs (absent when the agent failed) and
 /// the trace.
 pub struct ScoreInput<'a, I, R, O> {
+    /// The task graded.
     pub task: &'a Task<I, R>,
     /// The agent's typed output; `None` when the agent errored, panicked or timed out.
     pub outputs: Option<&'a O>,
     /// The same output as JSON (`null` when absent), for scorers that are not typed.
     pub outputs_json: &'a Value,
+    /// What the agent did.
     pub trace: &'a Trace,
 }
 
@@ -235,6 +240,7 @@ where
     note = "a scorer returns bool, a number, a label (&str or String), Feedback, Vec<Feedback>, an Option<_> of those, or a Result<_, E>"
 )]
 pub trait IntoFeedback {
+    /// The feedback under `key` this value stands for.
     fn into_feedback(self, key: &str) -> Vec<Feedback>;
 }
 
@@ -307,7 +313,8 @@ impl<T: IntoFeedback, E: Display> IntoFeedback for Result<T, E> {
 }
 
 /// A hand-built feedback with an empty key gets the scorer's; a NaN score is not gradeable.
-fn sanitize(mut fb: Feedback, key: &str) -> Feedback {
+/// The runner applies it to every scorer's feedback; it changes nothing the second time.
+pub(crate) fn sanitize(mut fb: Feedback, key: &str) -> Feedback {
     if fb.key.is_empty() {
         fb.key = key.to_owned();
     }

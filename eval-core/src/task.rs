@@ -119,11 +119,22 @@ impl fmt::Display for ContentHash {
 
 /// Where a task was defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskOrigin {
     /// Line `line` (1-based) of a JSONL file.
-    File { path: PathBuf, line: usize },
+    /// A line of a dataset file.
+    File {
+        /// The dataset file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+    },
     /// Position `index` (0-based) of an inline list.
-    Inline { index: usize },
+    /// A task given in code.
+    Inline {
+        /// Its position in the list, from 0.
+        index: usize,
+    },
 }
 
 impl fmt::Display for TaskOrigin {

@@ -32,7 +32,8 @@ impl Trace {
     /// Every tool call, in order.
     ///
     /// ```
-    /// use eval_engine::{Event, Trace};
+    /// use eval_engine::Trace;
+    /// use eval_engine::trace::Event;
     /// use serde_json::json;
     ///
     /// let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
@@ -83,8 +84,10 @@ impl Trace {
 /// How an agent run ended badly. `kind` is the error's type name, or `panic` / `timeout`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exception {
+    /// The error's type name, or [`Exception::PANIC`], [`Exception::TIMEOUT`], [`Exception::NOT_REGRADED`] (`type` in the run JSON).
     #[serde(rename = "type")]
     pub kind: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -93,9 +96,11 @@ impl Exception {
     pub const PANIC: &'static str = "panic";
     /// Kind of an exception recorded for an agent that overran its timeout.
     pub const TIMEOUT: &'static str = "timeout";
-    /// Kind of an exception recorded by a replay for a task it could not re-grade.
-    pub const NOT_REPLAYED: &'static str = "not_replayed";
+    /// Kind of an exception recorded by a regrade for a task it could not re-grade (written
+    /// `not_replayed`, the name runs have always carried).
+    pub const NOT_REGRADED: &'static str = "not_replayed";
 
+    /// An exception of `kind` saying `message`.
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
         Exception {
             kind: kind.into(),
@@ -107,12 +112,16 @@ impl Exception {
 /// Token counts. `total()` is input + output; cache tokens are reported apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
+    /// Input (prompt) tokens.
     #[serde(default)]
     pub input: u64,
+    /// Output (completion) tokens.
     #[serde(default)]
     pub output: u64,
+    /// Tokens written to the prompt cache.
     #[serde(default)]
     pub cache_creation: u64,
+    /// Tokens read from the prompt cache.
     #[serde(default)]
     pub cache_read: u64,
 }
@@ -148,12 +157,19 @@ impl std::ops::Add for TokenUsage {
 /// know (for example AG2's own event dictionaries) load as [`Event::Foreign`] and are written
 /// back exactly as they were.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
+    /// A model's reply.
     ModelResponse(ModelResponse),
+    /// The agent asked for a tool.
     ToolCall(ToolCall),
+    /// A tool answered.
     ToolResult(ToolResult),
+    /// A tool failed.
     ToolError(ToolError),
+    /// Tokens a model call used.
     Usage(TokenUsage),
+    /// Anything else the agent recorded.
     Custom(Custom),
     /// An event dictionary of another producer, kept verbatim (including its `type`).
     Foreign(Map<String, Value>),
@@ -162,10 +178,13 @@ pub enum Event {
 /// A model's reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelResponse {
+    /// The model that replied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The reply's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
 }
@@ -173,9 +192,12 @@ pub struct ModelResponse {
 /// The agent asked for a tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
+    /// The call's id, when the model gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The tool.
     pub name: String,
+    /// The arguments asked for.
     #[serde(default)]
     pub arguments: Value,
 }
@@ -183,9 +205,12 @@ pub struct ToolCall {
 /// A tool answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolResult {
+    /// The id of the call answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The tool.
     pub name: String,
+    /// What the tool returned.
     #[serde(default)]
     pub result: Value,
 }
@@ -193,16 +218,21 @@ pub struct ToolResult {
 /// A tool failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolError {
+    /// The id of the call that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The tool.
     pub name: String,
+    /// The error's text.
     pub message: String,
 }
 
 /// Anything else an agent wants on its trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Custom {
+    /// What the event is.
     pub name: String,
+    /// Its data.
     #[serde(default)]
     pub data: Value,
 }

@@ -8,9 +8,9 @@
 
 use crate::aggregates::Aggregates;
 use crate::feedback::Feedback;
+use crate::record::TaskRecord;
 use crate::result::{
     Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
-    TaskResult,
 };
 use crate::scorer::ScorerSpec;
 use crate::task::ContentHash;
@@ -76,12 +76,12 @@ impl<'a> RunOut<'a> {
             git: meta.git.as_ref(),
             scorers: &meta.scorers,
             resumed: meta.resumed.as_ref(),
-            replayed_from: meta.replayed_from.as_deref(),
+            replayed_from: meta.regraded_from.as_deref(),
         }
     }
 }
 
-struct TasksOut<'a>(&'a [TaskResult]);
+struct TasksOut<'a>(&'a [TaskRecord]);
 
 impl Serialize for TasksOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -98,7 +98,7 @@ pub(crate) struct TaskRecordsOut<'a, H> {
 }
 
 impl<'a, H: Serialize> TaskRecordsOut<'a, H> {
-    pub(crate) fn new(header: &'a H, tasks: &'a [TaskResult]) -> Self {
+    pub(crate) fn new(header: &'a H, tasks: &'a [TaskRecord]) -> Self {
         TaskRecordsOut {
             header,
             tasks: TasksOut(tasks),
@@ -135,7 +135,7 @@ pub(crate) struct TaskOut<'a> {
 }
 
 impl<'a> TaskOut<'a> {
-    pub(crate) fn new(task: &'a TaskResult) -> Self {
+    pub(crate) fn new(task: &'a TaskRecord) -> Self {
         TaskOut {
             task_id: &task.task_id,
             inputs: &task.inputs,
@@ -281,7 +281,7 @@ impl RunIn {
             (None, Some(_)) => return Err("it has no `run_id`".to_owned()),
             (Some(_), None) => return Err("it has no `tasks`".to_owned()),
         };
-        let tasks: Vec<TaskResult> = tasks.into_iter().map(TaskIn::into_task).collect();
+        let tasks: Vec<TaskRecord> = tasks.into_iter().map(TaskIn::into_task).collect();
         check_no_duplicate_tasks(&tasks)?;
         let suite = match self.suite {
             Some(suite) => SuiteInfo {
@@ -316,7 +316,7 @@ impl RunIn {
             git: self.git,
             scorers: self.scorers,
             resumed: self.resumed,
-            replayed_from: self.replayed_from,
+            regraded_from: self.replayed_from,
         };
         // The stored aggregates are not trusted: they are recomputed from the records.
         Ok(RunResult::new(meta, tasks))
@@ -326,7 +326,7 @@ impl RunIn {
 /// A run records each attempt of a task once: a second record of the same task id and attempt
 /// (a hand edit, a bad merge) would count twice in every pass rate, or let a passing copy hide
 /// a regressed task from a diff. The error names the first few, with where they are.
-fn check_no_duplicate_tasks(tasks: &[TaskResult]) -> Result<(), String> {
+fn check_no_duplicate_tasks(tasks: &[TaskRecord]) -> Result<(), String> {
     const SHOWN: usize = 3;
     // (task id, attempt) → the indexes of its records.
     type Record<'a> = (&'a str, Option<u32>);
@@ -370,7 +370,7 @@ fn check_no_duplicate_tasks(tasks: &[TaskResult]) -> Result<(), String> {
 }
 
 impl TaskIn {
-    pub(crate) fn into_task(self) -> TaskResult {
+    pub(crate) fn into_task(self) -> TaskRecord {
         let content_hash = match self.content_hash {
             Some(stored) => ContentHash::from_stored(stored),
             None => ContentHash::of(&self.inputs, &self.reference_outputs),
@@ -382,7 +382,7 @@ impl TaskIn {
             cache_creation: self.tokens.cache_creation,
             cache_read: self.tokens.cache_read,
         };
-        TaskResult {
+        TaskRecord {
             task_id: self.task_id,
             inputs: self.inputs,
             reference_outputs: self.reference_outputs,

@@ -1,13 +1,16 @@
 //! The built-in scorers: a passing and a failing case for each, their edge cases, and a whole
 //! suite graded by all of them through the runner.
 
+use eval_engine::runner::grade;
+use eval_engine::scorer::Threshold;
 use eval_engine::scorers::{
     Matcher, final_answer_matches, final_number_equals, final_number_matches, latency_under, no_tool_calls,
     no_tool_errors, threshold, token_budget, tool_call_count, tool_called, tool_called_with, tools_called_in_order,
 };
+use eval_engine::trace::{Event, Exception, TokenUsage};
 use eval_engine::{
-    Ctx, Event, Exception, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task,
-    Threshold, TokenUsage, Trace, Verdict, grade, run, scorer_fn,
+    Ctx, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Trace, Verdict, run,
+    scorer_fn,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! The capture layer end to end: agents run by `eval_engine::run` emit GenAI spans through
 //! `tracing`, and each task's trace holds exactly what its own agent emitted, counted once.
 
-use eval_engine::{Ctx, Event, RunOptions, RunResult, Suite, Task, TaskResult, TokenUsage, Trace, capture, run};
+use eval_engine::trace::{Event, TokenUsage};
+use eval_engine::{Ctx, RunOptions, RunResult, Suite, Task, TaskRecord, Trace, capture, run};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::{Arc, Once};
@@ -40,7 +41,7 @@ where
 }
 
 fn trace_of(run: &RunResult, task_id: &str) -> Trace {
-    let task: &TaskResult = run.task(task_id).unwrap();
+    let task: &TaskRecord = run.task(task_id).unwrap();
     assert!(task.trace.succeeded(), "{:?}", task.trace.exception);
     task.trace.clone()
 }

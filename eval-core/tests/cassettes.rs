@@ -2,8 +2,9 @@
 //! calls that are not recorded, the four modes, corrupt files, redaction, concurrent recording,
 //! and cassettes given to a run.
 
+use eval_engine::cassette::CassetteError;
 use eval_engine::cassette::redact_secrets;
-use eval_engine::{Agent, CassetteError, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, Suite, Task, run};
+use eval_engine::{Agent, CassetteMode, Cassettes, Ctx, RunOptions, RunResult, Suite, Task, run};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Loading suites: the happy path, and every malformed input naming file, line and field.
 
-use eval_engine::{DatasetError, Suite, Task, TaskOrigin};
+use eval_engine::dataset::DatasetError;
+use eval_engine::task::TaskOrigin;
+use eval_engine::{Suite, Task};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::PathBuf;

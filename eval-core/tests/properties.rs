@@ -1,11 +1,13 @@
 //! Property tests of the loaders and the round trips: random inputs never panic a loader, and
 //! what is written reads back the same.
 
+use eval_engine::result::{RunMeta, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo};
+use eval_engine::scorecard::{PairVerdict, Scorecard, ScorecardEntry};
+use eval_engine::scorer::Threshold;
 use eval_engine::store::{from_json, to_json};
-use eval_engine::{
-    ContentHash, DiffMode, Event, Exception, Feedback, PairVerdict, RunMeta, RunResult, RunStatus, SCHEMA_VERSION,
-    Scorecard, ScorecardEntry, ScorerSpec, Selection, Suite, SuiteInfo, TaskResult, Threshold, TokenUsage, Trace,
-};
+use eval_engine::task::ContentHash;
+use eval_engine::trace::{Event, Exception, TokenUsage};
+use eval_engine::{DiffMode, Feedback, RunResult, ScorerSpec, Suite, TaskRecord, Trace};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -80,7 +82,7 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
-fn task_result(index: usize) -> impl Strategy<Value = TaskResult> {
+fn task_result(index: usize) -> impl Strategy<Value = TaskRecord> {
     (
         json_value(),
         json_value(),
@@ -96,7 +98,7 @@ fn task_result(index: usize) -> impl Strategy<Value = TaskResult> {
             move |(inputs, reference, tags, events, exception, feedback, budget_violation, outputs, duration)| {
                 let inputs = json!({ "input": inputs });
                 let exception = exception.map(|(kind, message)| Exception::new(kind, message));
-                TaskResult {
+                TaskRecord {
                     task_id: format!("task-{index}"),
                     content_hash: ContentHash::of(&inputs, &reference),
                     inputs,
@@ -121,7 +123,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
         any::<bool>(),
         prop::option::of("[0-9A-Z]{26}"),
     )
-        .prop_map(|(tasks, label, complete, replayed_from)| {
+        .prop_map(|(tasks, label, complete, regraded_from)| {
             let meta = RunMeta {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 run_id: "01JPROPERTY".to_owned(),
@@ -143,7 +145,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
                 git: None,
                 scorers: vec![ScorerSpec::new("k").with_threshold(Threshold::at_least(0.5))],
                 resumed: None,
-                replayed_from,
+                regraded_from,
             };
             RunResult::new(meta, tasks)
         })
@@ -153,8 +155,8 @@ fn verdict() -> impl Strategy<Value = PairVerdict> {
     prop_oneof![
         Just(PairVerdict::Pass),
         Just(PairVerdict::Fail),
-        Just(PairVerdict::Error),
-        Just(PairVerdict::Info),
+        Just(PairVerdict::Ungradeable),
+        Just(PairVerdict::Informational),
         Just(PairVerdict::NotApplicable),
         (1u32..20).prop_flat_map(|attempts| (0..=attempts).prop_map(move |passed| PairVerdict::Repeated {
             passed,
@@ -280,7 +282,8 @@ proptest! {
             json_value().prop_map(|v| v.to_string().into_bytes()),
         ]
     ) {
-        use eval_engine::{CassetteError, CassetteMode, Cassettes};
+        use eval_engine::{CassetteMode, Cassettes};
+        use eval_engine::cassette::CassetteError;
         let dir = tempfile::tempdir().unwrap();
         let cassettes = Cassettes::new(dir.path(), CassetteMode::Strict);
         let request = json!({"prompt": "hello"});
@@ -305,7 +308,7 @@ proptest! {
     #![proptest_config(config(64))]
 
     /// Re-grading a run (saved and loaded back) with the scorers that graded it gives the same
-    /// feedback, outputs and traces: a replay changes nothing but what the scorers changed.
+    /// feedback, outputs and traces: a regrade changes nothing but what the scorers changed.
     #[test]
     fn replaying_a_run_with_its_own_scorers_gives_the_same_feedback(
         answers in prop::collection::vec((prop::option::of(json_value()), 0usize..3), 1..8),
@@ -345,10 +348,10 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let first = runtime.block_on(run(&suite, agent, scorers(), RunOptions::default()));
         let stored = from_json(&to_json(&first).unwrap(), Path::new("run.json")).unwrap();
-        let replayed = runtime.block_on(regrade(&suite, stored, decode_output, scorers(), RunOptions::default()));
+        let regraded = runtime.block_on(regrade(&suite, stored, decode_output, scorers(), RunOptions::default()));
 
-        prop_assert_eq!(replayed.tasks().len(), first.tasks().len());
-        for (a, b) in first.tasks().iter().zip(replayed.tasks()) {
+        prop_assert_eq!(regraded.tasks().len(), first.tasks().len());
+        for (a, b) in first.tasks().iter().zip(regraded.tasks()) {
             prop_assert_eq!(&a.task_id, &b.task_id);
             prop_assert_eq!(&a.feedback, &b.feedback);
             prop_assert_eq!(&a.outputs, &b.outputs);

@@ -1,9 +1,13 @@
 //! The runner: bounded concurrency, faults recorded per task while the others go on, repeats,
 //! budgets, thresholds and lifecycle events.
 
+use eval_engine::observer::{Observer, RunStarted};
+use eval_engine::result::Budgets;
+use eval_engine::scorer::Threshold;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Budgets, Ctx, Exception, Feedback, Observer, RunOptions, RunResult, RunStarted, ScoreInput, Scorer, ScorerSpec,
-    Scorers, Suite, Task, TaskResult, Threshold, Verdict, run, scorer_fn,
+    Ctx, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, TaskRecord, Verdict,
+    run, scorer_fn,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -188,6 +192,55 @@ async fn scorer_panics_errors_and_nan_are_ungradeable_and_count_as_fails() {
     assert_eq!(agg.ungradeable["ratio"], 1);
 }
 
+/// A scorer written by hand, not through `IntoFeedback`: its score is NaN on `t00`, and its
+/// feedback carries no key.
+struct HandWritten {
+    spec: ScorerSpec,
+}
+
+impl Scorer<Value, Value, u64> for HandWritten {
+    fn spec(&self) -> &ScorerSpec {
+        &self.spec
+    }
+
+    fn score<'a>(&'a self, input: &'a Input<'a, u64>) -> eval_engine::ScoreFuture<'a> {
+        let n = if input.task.id() == "t00" { f64::NAN } else { 0.75 };
+        Box::pin(std::future::ready(vec![Feedback::number("", n)]))
+    }
+}
+
+#[tokio::test]
+async fn a_hand_written_scorer_gets_its_feedback_sanitised_too() {
+    let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.inputs()["n"].as_u64().unwrap()) };
+    let plain: Arc<dyn Scorer<Value, Value, u64>> = Arc::new(HandWritten {
+        spec: ScorerSpec::new("ratio"),
+    });
+    // With a threshold, a NaN is found ungradeable before it is judged, as a scorer's NaN is
+    // through `IntoFeedback`: a fail that says so, not a score below the threshold.
+    let gated: Arc<dyn Scorer<Value, Value, u64>> = Arc::new(HandWritten {
+        spec: ScorerSpec::new("gated").with_threshold(Threshold::at_least(0.5)),
+    });
+    let result = run(&suite(2), agent, vec![plain, gated], RunOptions::default()).await;
+
+    for (key, verdict) in [("ratio", Verdict::Ungradeable), ("gated", Verdict::Fail)] {
+        let nan = feedback(&result, "t00", key);
+        assert_eq!(nan.key, key, "an empty key becomes the scorer's");
+        assert_eq!(nan.verdict(), verdict, "{key}");
+        assert!(
+            nan.comment.as_deref().unwrap().contains("scorer returned NaN"),
+            "{nan:?}"
+        );
+    }
+    let gated = feedback(&result, "t00", "gated").comment.as_deref().unwrap();
+    assert!(gated.starts_with("ungradeable (counts as a fail)"), "{gated}");
+    assert_eq!(feedback(&result, "t01", "ratio").as_number(), Some(0.75));
+    assert_eq!(feedback(&result, "t01", "gated").verdict(), Verdict::Pass);
+    let agg = result.aggregates();
+    assert_eq!(agg.ungradeable["ratio"], 1);
+    assert_eq!(agg.score_stats["ratio"].n, 1);
+    assert_eq!(agg.pass_rate["gated"], 0.5, "the ungradeable attempt counts as a fail");
+}
+
 #[tokio::test]
 async fn threshold_and_advisory_come_from_the_spec() {
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.inputs()["n"].as_u64().unwrap()) };
@@ -253,7 +306,7 @@ impl Observer for Counting {
         assert_eq!(run.records, 5);
         self.started.fetch_add(1, Ordering::SeqCst);
     }
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         assert!(!task.feedback.is_empty(), "tasks are reported once graded");
         self.evaluated.fetch_add(1, Ordering::SeqCst);
     }

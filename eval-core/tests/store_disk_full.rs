@@ -3,6 +3,9 @@
 //! `EFBIG` exactly as a full disk refuses it with `ENOSPC`. The error names the file, no
 //! temporary file is left, and the previous run file is untouched.
 
+// Limiting the child's file size between fork and exec takes `pre_exec` and `setrlimit`.
+#![allow(unsafe_code)]
+
 use eval_engine::{Ctx, RunOptions, RunResult, Store, Suite, Task, load_run, run};
 use serde_json::json;
 use std::os::unix::process::CommandExt;

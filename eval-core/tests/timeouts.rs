@@ -2,9 +2,12 @@
 //! `std::thread::sleep`, a synchronous loop, a future that never completes. With a work
 //! runtime the run watches them from threads they never run on, gives them up, and finishes.
 
+use eval_engine::result::RunStatus;
+use eval_engine::scorer::Threshold;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Ctx, Exception, Feedback, RunOptions, RunResult, RunStatus, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers,
-    Suite, Task, Threshold, Verdict, decode_output, regrade, run, scorer_fn,
+    Ctx, Feedback, RunOptions, RunResult, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Verdict,
+    decode_output, regrade, run, scorer_fn,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -291,7 +294,7 @@ async fn a_stop_request_is_acted_on_while_every_agent_blocks_its_thread() {
 }
 
 #[tokio::test]
-async fn a_replay_gives_up_a_scorer_that_never_returns() {
+async fn a_regrade_gives_up_a_scorer_that_never_returns() {
     let work = WorkRuntime::new(2);
     let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_owned()) };
     let stored = run(&suite(3), agent, vec![answered()], RunOptions::default()).await;
@@ -301,23 +304,23 @@ async fn a_replay_gives_up_a_scorer_that_never_returns() {
         .scorer_timeout(Duration::from_millis(200))
         .work_runtime(work.handle());
     let started = Instant::now();
-    let replayed = regrade(&suite(3), stored, decode_output, vec![stuck, answered()], options).await;
+    let regraded = regrade(&suite(3), stored, decode_output, vec![stuck, answered()], options).await;
     let elapsed = started.elapsed();
     released.store(true, Ordering::Relaxed);
 
     assert!(elapsed < Duration::from_millis(200) + MARGIN, "took {elapsed:?}");
     for id in ["t01", "t02"] {
-        let given_up = feedback(&replayed, id, "stuck");
+        let given_up = feedback(&regraded, id, "stuck");
         assert_eq!(given_up.verdict(), Verdict::Ungradeable, "{id}");
         assert_eq!(
             given_up.comment.as_deref(),
             Some("the scorer did not finish within 200ms"),
             "{id}"
         );
-        assert_eq!(feedback(&replayed, id, "answered").verdict(), Verdict::Pass, "{id}");
-        assert_eq!(replayed.task(id).unwrap().outputs, json!(format!("q{}", &id[2..])));
+        assert_eq!(feedback(&regraded, id, "answered").verdict(), Verdict::Pass, "{id}");
+        assert_eq!(regraded.task(id).unwrap().outputs, json!(format!("q{}", &id[2..])));
     }
-    assert_eq!(feedback(&replayed, "t00", "stuck").verdict(), Verdict::Informational);
+    assert_eq!(feedback(&regraded, "t00", "stuck").verdict(), Verdict::Informational);
 }
 
 #[tokio::test]

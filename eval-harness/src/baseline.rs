@@ -9,7 +9,7 @@
 //! pass rate; a baseline written before the count was added is read without that check.
 
 use crate::suite_def::SuiteSite;
-use eval_engine::Scorecard;
+use eval_engine::scorecard::Scorecard;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::Read as _;
@@ -477,7 +477,7 @@ fn split_snapshot(text: &str) -> Result<(usize, &str), Fault> {
 mod tests {
     use super::*;
 
-    use eval_engine::{PairVerdict, ScorecardEntry};
+    use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
 
     fn baseline_in(dir: &Path) -> BaselineFile {
         let path = dir.join("evals__weather.snap");
@@ -501,7 +501,7 @@ mod tests {
             for (key, verdict) in [
                 ("city_matches", PairVerdict::Pass),
                 ("judge", PairVerdict::Repeated { passed: 2, attempts: 3 }),
-                ("tokens_used", PairVerdict::Info),
+                ("tokens_used", PairVerdict::Informational),
             ] {
                 let verdict = match (task, key, fixed) {
                     ("atlantis", "city_matches", false) => PairVerdict::Fail,

@@ -4,7 +4,9 @@
 //! outcomes need (verdicts, comments, the exception, the content hash), not the trace, so the
 //! run's memory is not doubled.
 
-use eval_engine::{Exception, Observer, TaskResult, Verdict};
+use eval_engine::observer::Observer;
+use eval_engine::trace::Exception;
+use eval_engine::{TaskRecord, Verdict};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
@@ -28,7 +30,7 @@ pub(crate) struct GradedFeedback {
 }
 
 impl GradedAttempt {
-    fn of(task: &TaskResult) -> Self {
+    fn of(task: &TaskRecord) -> Self {
         let mut feedback: Vec<GradedFeedback> = Vec::with_capacity(task.feedback.len());
         for fb in &task.feedback {
             if !feedback.iter().any(|f| f.key == fb.key) {
@@ -169,7 +171,7 @@ impl Board {
 pub(crate) struct BoardObserver(pub Arc<Board>);
 
 impl Observer for BoardObserver {
-    fn task_evaluated(&self, task: &TaskResult) {
+    fn task_evaluated(&self, task: &TaskRecord) {
         self.0.post(task.base_id(), GradedAttempt::of(task));
     }
 }

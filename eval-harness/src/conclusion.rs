@@ -9,7 +9,9 @@ use crate::outcome::PairOutcome;
 use crate::plan::SuitePlan;
 use crate::report::{CHANGES_SHOWN, Saved, SuiteReport};
 use crate::running::SuiteOutcomes;
-use eval_engine::{RunResult, RunStatus, Scorecard, Store};
+use eval_engine::result::RunStatus;
+use eval_engine::scorecard::Scorecard;
+use eval_engine::{RunResult, Store};
 use std::path::{Path, PathBuf};
 
 /// Where a suite's run goes, and what it leaves behind.
@@ -165,7 +167,7 @@ fn scorecard_of(outcomes: &[PairOutcome]) -> Scorecard {
 mod tests {
     use super::*;
     use crate::test_support::{Ran, crate_dir};
-    use eval_engine::Outcome;
+    use eval_engine::gate::Decision;
     use std::cell::RefCell;
 
     const TASKS: &str = r#"{"task_id": "paris", "inputs": {"input": "weather in Paris"}}
@@ -200,7 +202,7 @@ mod tests {
         assert!(file.starts_with(store.path().join("weather")), "{}", file.display());
         let saved = eval_engine::load_run(file).unwrap();
         assert_eq!(saved.tasks().len(), 2);
-        let outcomes: Vec<(&str, Outcome)> = report.outcomes.pairs.iter().map(|o| (&*o.task_id, o.outcome)).collect();
+        let outcomes: Vec<(&str, Decision)> = report.outcomes.pairs.iter().map(|o| (&*o.task_id, o.outcome)).collect();
         let summary = format!("{log}\n{:?} {:?} {:?}", outcomes, report.update, report.changes);
         drop(report);
         (store, written.into_inner(), summary)
@@ -232,7 +234,7 @@ mod tests {
     fn an_unchanged_scorecard_is_not_written_again() {
         let hash = |id: &str| {
             let inputs = serde_json::json!({"input": format!("weather in {id}")});
-            eval_engine::ContentHash::of(&inputs, &serde_json::Value::Null).to_string()
+            eval_engine::task::ContentHash::of(&inputs, &serde_json::Value::Null).to_string()
         };
         let baseline = format!("paris {} city pass\nrome {} city fail\n", hash("Paris"), hash("Rome"));
         let (_store, written, summary) = concluded(Some(&baseline), &[]);

@@ -21,7 +21,8 @@ use crate::selection::TagFilter;
 const REGRADE: &str = "EVAL_REGRADE";
 /// The older name of [`REGRADE`], still read.
 const REGRADE_ALIAS: &str = "EVAL_REPLAY";
-use eval_engine::{CassetteMode, RegressionPolicy};
+use eval_engine::CassetteMode;
+use eval_engine::gate::RegressionPolicy;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ impl RunRef {
             None => Ok(None),
             Some(last) if last == "last" => Ok(Some(RunRef::Last)),
             Some(run_id) => {
-                eval_engine::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
+                eval_engine::file_name::check_file_name("run id", &run_id).map_err(|e| format!("{name}: {e}"))?;
                 Ok(Some(RunRef::Run(run_id)))
             }
         }
@@ -153,7 +154,8 @@ impl HarnessEnv {
         let nextest_run_id = match var("NEXTEST_RUN_ID").filter(|_| nextest) {
             None => None,
             Some(id) => {
-                eval_engine::check_file_name("nextest run id", &id).map_err(|e| format!("NEXTEST_RUN_ID: {e}"))?;
+                eval_engine::file_name::check_file_name("nextest run id", &id)
+                    .map_err(|e| format!("NEXTEST_RUN_ID: {e}"))?;
                 Some(id)
             }
         };

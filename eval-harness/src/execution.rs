@@ -11,8 +11,10 @@ use crate::runtimes::Runtimes;
 use crate::selection::Selector;
 use crate::sharing::{SharedWithNextest, share_with_nextest_processes};
 use crate::suite_def::{Execution, RunSelection};
-use eval_engine::journal::{JournalHeader, JournalObserver, JournalWriter};
-use eval_engine::{FanOut, Observer, Resumed, RunResult, RunStatus, TaskResult};
+use eval_engine::__harness::{JournalHeader, JournalObserver, JournalWriter};
+use eval_engine::observer::{FanOut, Observer};
+use eval_engine::result::{Resumed, RunStatus};
+use eval_engine::{RunResult, TaskRecord};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,7 +67,7 @@ impl Launcher<'_> {
         let options = options.clone().run_id(inputs.run_id.clone()).unwrap_or(options);
 
         let reused = inputs.resume.as_mut().map(|resume| std::mem::take(&mut resume.reused));
-        let reused_ids: HashSet<&str> = reused.iter().flatten().map(TaskResult::base_id).collect();
+        let reused_ids: HashSet<&str> = reused.iter().flatten().map(TaskRecord::base_id).collect();
         let mut to_run: HashSet<String> = plan
             .selected_tasks
             .iter()
@@ -164,7 +166,7 @@ fn open_journal(
 /// interrupted run's start time, recording what it was resumed from.
 fn with_reused_tasks(
     run: RunResult,
-    (resumed, created_at, reused): (Resumed, String, Vec<TaskResult>),
+    (resumed, created_at, reused): (Resumed, String, Vec<TaskRecord>),
     suite_order: &HashMap<String, usize>,
 ) -> RunResult {
     let (mut meta, mut tasks) = run.into_parts();
@@ -181,7 +183,7 @@ fn with_reused_tasks(
 mod tests {
     use crate::board::TaskState;
     use crate::test_support::{Ran, crate_dir};
-    use eval_engine::journal::read_journal;
+    use eval_engine::__harness::read_journal;
 
     const TASKS: &str = r#"{"task_id": "paris", "inputs": {"input": "weather in Paris"}}
 {"task_id": "rome", "inputs": {"input": "weather in Rome"}}

@@ -1,6 +1,6 @@
 //! The commit a run was made at.
 
-use eval_engine::GitInfo;
+use eval_engine::result::GitInfo;
 
 /// The commit of the repository holding `dir`, if it is one.
 pub(crate) fn git_info(dir: Option<&str>) -> Option<GitInfo> {

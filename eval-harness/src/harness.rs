@@ -20,7 +20,7 @@ use crate::suite_def::SuiteDef;
 use crate::trials::{
     FILTERED_OUT, TrialContext, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial,
 };
-use eval_engine::RunStatus;
+use eval_engine::result::RunStatus;
 use libtest_mimic::{Arguments, FormatSetting, Trial};
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 use crate::env::{HarnessEnv, RunRef};
 use crate::last::{self, Lookup};
 use crate::plan::SuitePlan;
-use eval_engine::journal::{JournalContents, read_journal};
-use eval_engine::{RunResult, TaskResult};
+use eval_engine::__harness::{JournalContents, read_journal};
+use eval_engine::{RunResult, TaskRecord};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub(crate) struct ResumePoint {
     pub journal_path: PathBuf,
     pub journal: JournalContents,
     /// The journaled records reused instead of being run again, in suite order.
-    pub reused: Vec<TaskResult>,
+    pub reused: Vec<TaskRecord>,
 }
 
 impl ResumePoint {
@@ -48,7 +48,7 @@ impl ResumePoint {
     pub fn read(plan: &SuitePlan, journal_path: PathBuf) -> Result<ResumePoint, String> {
         let journal = read_journal(&journal_path).map_err(|e| e.to_string())?;
         // A task journaled twice (an earlier resume ran it again) counts by its last record.
-        let mut latest: HashMap<&str, &TaskResult> = HashMap::new();
+        let mut latest: HashMap<&str, &TaskRecord> = HashMap::new();
         for task in &journal.tasks {
             latest.insert(task.task_id.as_str(), task);
         }
@@ -61,7 +61,7 @@ impl ResumePoint {
             } else {
                 vec![task.id.clone()]
             };
-            let records: Option<Vec<&TaskResult>> =
+            let records: Option<Vec<&TaskRecord>> =
                 record_ids.iter().map(|id| latest.get(id.as_str()).copied()).collect();
             let Some(records) = records else { continue };
             let still_valid = records.iter().all(|record| {

@@ -40,7 +40,7 @@ pub(crate) fn journal_to_resume(store: &Store, suite: &str, resume: &RunRef) -> 
                     dir.display()
                 )));
             }
-            if eval_engine::store::is_in_use(&path).unwrap_or(false) {
+            if eval_engine::__harness::is_in_use(&path).unwrap_or(false) {
                 return Err(format!(
                     "{what}: journal {} is being written by a running process; resume it once that run has ended",
                     path.display()

@@ -103,9 +103,10 @@ pub mod __private {
     pub use crate::registry::{SuiteRegistration, registered_suites};
     pub use crate::regrade_probe::{RegradeByDeserialize, RegradeNotPossible, RegradeProbe, ResultParts};
     pub use crate::suite_def::{IntoTasks, SuiteBuilder, SuiteDef, SuiteSite, TaskSource, suite};
+    pub use eval_engine::dataset::DatasetError;
+    pub use eval_engine::scorer::Threshold;
     pub use eval_engine::{
-        Ctx, DatasetError, Feedback, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task, Threshold,
-        Trace,
+        Ctx, Feedback, IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task, Trace,
     };
     pub use insta;
     pub use inventory;

@@ -18,7 +18,9 @@
 //! of them; the files keep the originals.
 
 use crate::outcome::PairOutcome;
-use eval_engine::{Budgets, Outcome, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, SuiteInfo, TaskResult};
+use eval_engine::gate::Decision;
+use eval_engine::result::{Budgets, RunMeta, RunStatus, Selection, SuiteInfo};
+use eval_engine::{RunResult, ScorerSpec, TaskRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -51,7 +53,7 @@ pub fn superseded_run_dirs(
     store: &eval_engine::Store,
     suite: &str,
 ) -> Result<Vec<eval_engine::store::Leftover>, String> {
-    eval_engine::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
+    eval_engine::file_name::check_file_name("suite name", suite).map_err(|e| e.to_string())?;
     let suite_dir = store.root().join(suite);
     let mut dirs = Vec::new();
     let entries = match std::fs::read_dir(&suite_dir) {
@@ -114,7 +116,7 @@ fn read_run_dir(path: PathBuf, run_id: &str) -> Result<RunDir, String> {
         }
         if entry.file_name().to_string_lossy().ends_with(LOCK_SUFFIX) {
             // A file system that cannot tell keeps the directory: a process may be in it.
-            in_use |= eval_engine::store::is_in_use(entry.path()).unwrap_or(true);
+            in_use |= eval_engine::__harness::is_in_use(entry.path()).unwrap_or(true);
         }
     }
     Ok(RunDir {
@@ -151,7 +153,7 @@ pub(crate) struct TaskClaim {
 /// What locking a task found.
 pub(crate) enum Claimed {
     /// Another process ran the task: its graded records.
-    Cached(Vec<TaskResult>),
+    Cached(Vec<TaskRecord>),
     /// Nobody ran it yet: this process does, holding the lock.
     ToRun(TaskClaim),
 }
@@ -173,7 +175,8 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let cache_path = dir.join(format!("{stem}{TASK_SUFFIX}"));
     if cache_path.exists() {
-        let (_, tasks) = eval_engine::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
+        let (_, tasks) =
+            eval_engine::__harness::load_task_records::<CachedTask>(&cache_path).map_err(|e| e.to_string())?;
         return Ok(Claimed::Cached(tasks));
     }
     Ok(Claimed::ToRun(TaskClaim {
@@ -185,8 +188,8 @@ pub(crate) fn claim(dir: &Path, task_id: &str) -> Result<Claimed, String> {
 
 impl TaskClaim {
     /// Caches the task's graded records, then releases the lock (by dropping the claim).
-    pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskResult]) -> Result<(), String> {
-        eval_engine::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
+    pub(crate) fn cache(self, entry: &CachedTask, tasks: &[TaskRecord]) -> Result<(), String> {
+        eval_engine::__harness::save_task_records(&self.cache_path, entry, tasks).map_err(|e| e.to_string())
     }
 }
 
@@ -213,20 +216,20 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         file_stem(&outcome.task_id),
         file_stem(&outcome.key)
     ));
-    eval_engine::save_json(&path, &fragment).map_err(|e| e.to_string())
+    eval_engine::__harness::save_json(&path, &fragment).map_err(|e| e.to_string())
 }
 
-fn outcome_name(outcome: Outcome) -> &'static str {
+fn outcome_name(outcome: Decision) -> &'static str {
     match outcome {
-        Outcome::Pass { improvement: false } => "pass",
-        Outcome::Pass { improvement: true } => "improvement",
-        Outcome::Regression => "regression",
-        Outcome::KnownFailure => "known_failure",
-        Outcome::NewFailure { .. } => "new_failure",
-        Outcome::Flaky { .. } => "flaky",
-        Outcome::Informational => "informational",
-        Outcome::AdvisoryFailure => "advisory_failure",
-        Outcome::NotApplicable => "not_applicable",
+        Decision::Pass { improvement: false } => "pass",
+        Decision::Pass { improvement: true } => "improvement",
+        Decision::Regression => "regression",
+        Decision::KnownFailure => "known_failure",
+        Decision::NewFailure { .. } => "new_failure",
+        Decision::Flaky { .. } => "flaky",
+        Decision::Informational => "informational",
+        Decision::AdvisoryFailure => "advisory_failure",
+        Decision::NotApplicable => "not_applicable",
     }
 }
 
@@ -247,13 +250,14 @@ fn file_stem(id: &str) -> String {
 /// completed when every task of the suite is there, interrupted otherwise.
 pub fn assemble(dir: &Path) -> Result<RunResult, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut cached: BTreeMap<(usize, String), (CachedTask, Vec<TaskResult>)> = BTreeMap::new();
+    let mut cached: BTreeMap<(usize, String), (CachedTask, Vec<TaskRecord>)> = BTreeMap::new();
     for entry in entries {
         let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
         if !path.to_str().is_some_and(|p| p.ends_with(TASK_SUFFIX)) {
             continue;
         }
-        let (header, tasks) = eval_engine::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
+        let (header, tasks) =
+            eval_engine::__harness::load_task_records::<CachedTask>(&path).map_err(|e| e.to_string())?;
         cached.insert((header.position, header.task_id.clone()), (header, tasks));
     }
     let Some((first, _)) = cached.values().next() else {
@@ -285,7 +289,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         .min()
         .unwrap_or_default();
     let meta = RunMeta {
-        schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+        schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
         run_id: first.nextest_run_id.clone(),
         label: None,
         created_at,
@@ -301,11 +305,11 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         selection: Some(Selection { filter: None, complete }),
         repeats: first.repeats,
         budgets: first.budgets,
-        producer: Some(eval_engine::Producer::this_crate()),
+        producer: Some(eval_engine::result::Producer::this_crate()),
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     };
     let tasks = cached.into_values().flat_map(|(_, tasks)| tasks).collect();
     Ok(RunResult::new(meta, tasks))
@@ -345,13 +349,13 @@ mod tests {
                 let inputs = serde_json::json!({ "input": format!("question {i}") });
                 let bit = (i * repeats as usize + attempt as usize) % 64;
                 let passed = verdicts >> bit & 1 == 1;
-                records.push(TaskResult {
+                records.push(TaskRecord {
                     task_id: if repeats > 1 {
                         format!("t{i}#{attempt}")
                     } else {
                         format!("t{i}")
                     },
-                    content_hash: eval_engine::ContentHash::of(&inputs, &serde_json::Value::Null),
+                    content_hash: eval_engine::task::ContentHash::of(&inputs, &serde_json::Value::Null),
                     inputs,
                     reference_outputs: serde_json::Value::Null,
                     tags: Vec::new(),
@@ -366,7 +370,7 @@ mod tests {
             }
         }
         let meta = RunMeta {
-            schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+            schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
             run_id: "nextest-run".to_owned(),
             label: None,
             created_at: "2026-12-01T00:00:00Z".to_owned(),
@@ -385,11 +389,11 @@ mod tests {
             }),
             repeats,
             budgets: Budgets::default(),
-            producer: Some(eval_engine::Producer::this_crate()),
+            producer: Some(eval_engine::result::Producer::this_crate()),
             git: None,
             scorers: vec![ScorerSpec::new("k")],
             resumed: None,
-            replayed_from: None,
+            regraded_from: None,
         };
         RunResult::new(meta, records)
     }
@@ -401,7 +405,7 @@ mod tests {
             let Claimed::ToRun(claim) = claim(dir, &task_id).unwrap() else {
                 panic!("task {task_id} is cached twice");
             };
-            let records: Vec<TaskResult> = run.tasks().iter().filter(|t| t.base_id() == task_id).cloned().collect();
+            let records: Vec<TaskRecord> = run.tasks().iter().filter(|t| t.base_id() == task_id).cloned().collect();
             let meta = &run.meta;
             let entry = CachedTask {
                 nextest_run_id: meta.run_id.clone(),
@@ -445,12 +449,12 @@ mod tests {
                 }
                 let assembled = assemble(dir.path()).unwrap();
 
-                let expected: Vec<&TaskResult> = single
+                let expected: Vec<&TaskRecord> = single
                     .tasks()
                     .iter()
                     .filter(|t| cached.iter().any(|&i| t.base_id() == format!("t{i}")))
                     .collect();
-                let got: Vec<&TaskResult> = assembled.tasks().iter().collect();
+                let got: Vec<&TaskRecord> = assembled.tasks().iter().collect();
                 prop_assert_eq!(got, expected);
                 let complete = cached.len() == tasks;
                 prop_assert_eq!(assembled.meta.status == RunStatus::Completed, complete);

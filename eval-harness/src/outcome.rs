@@ -2,7 +2,9 @@
 
 use crate::board::{GradedAttempt, TaskState};
 use crate::plan::Pair;
-use eval_engine::{Attempts, Outcome, PairVerdict, RegressionPolicy, ScorecardEntry, decide, drop_evidence};
+use eval_engine::gate::{Decision, RegressionPolicy, decide, drop_evidence};
+use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
+use eval_engine::stats::Attempts;
 use libtest_mimic::{Completion, Failed};
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ pub(crate) struct PairOutcome {
     pub key: Arc<str>,
     /// The scorecard entry of this run (`None` when the task was never graded).
     pub entry: Option<ScorecardEntry>,
-    pub outcome: Outcome,
+    pub outcome: Decision,
     /// The scorer's comment, or the agent's failure, for messages.
     pub detail: Option<String>,
     /// Why the pair could not be decided at all (the run failed before grading it).
@@ -35,7 +37,7 @@ impl PairOutcome {
                     task_id: pair.task_id.clone(),
                     key: pair.key.clone(),
                     entry: None,
-                    outcome: Outcome::NewFailure { content_changed: false },
+                    outcome: Decision::NewFailure { content_changed: false },
                     detail: None,
                     lost: Some(why.clone()),
                     evidence: None,
@@ -48,7 +50,7 @@ impl PairOutcome {
         };
         let outcome = decide(&entry, baseline, advisory, policy);
         let evidence = baseline
-            .filter(|_| outcome == Outcome::Regression)
+            .filter(|_| outcome == Decision::Regression)
             .and_then(|base| evidence(entry.verdict, base.verdict, policy));
         PairOutcome {
             task_id: pair.task_id.clone(),
@@ -70,7 +72,7 @@ impl PairOutcome {
         let detail = self.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
         let verdict = self.entry.as_ref().map(|e| gives(e.verdict)).unwrap_or_default();
         match self.outcome {
-            Outcome::Regression => Err(format!(
+            Decision::Regression => Err(format!(
                 "regression: `{key}` passed on task `{task}` in the baseline ({baseline}) and now {verdict}{evidence}{detail}",
                 key = self.key,
                 task = self.task_id,
@@ -78,7 +80,7 @@ impl PairOutcome {
                 evidence = self.evidence.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
             )
             .into()),
-            Outcome::NewFailure { content_changed } => {
+            Decision::NewFailure { content_changed } => {
                 let why = if baseline_unreadable {
                     "the baseline could not be read"
                 } else if content_changed {
@@ -95,10 +97,10 @@ impl PairOutcome {
                 )
                 .into())
             }
-            Outcome::KnownFailure | Outcome::NotApplicable => {
+            Decision::KnownFailure | Decision::NotApplicable => {
                 Ok(Completion::ignored_with(self.ignored_reason().unwrap_or_default()))
             }
-            Outcome::Pass { .. } | Outcome::Flaky { .. } | Outcome::Informational | Outcome::AdvisoryFailure => {
+            Decision::Pass { .. } | Decision::Flaky { .. } | Decision::Informational | Decision::AdvisoryFailure => {
                 Ok(Completion::Completed)
             }
         }
@@ -108,8 +110,8 @@ impl PairOutcome {
     pub fn ignored_reason(&self) -> Option<&'static str> {
         match self.outcome {
             _ if self.lost.is_some() => None,
-            Outcome::KnownFailure => Some("known failure"),
-            Outcome::NotApplicable => Some("not applicable"),
+            Decision::KnownFailure => Some("known failure"),
+            Decision::NotApplicable => Some("not applicable"),
             _ => None,
         }
     }
@@ -119,7 +121,7 @@ impl PairOutcome {
 #[derive(Debug, Clone)]
 pub(crate) struct GateOutcome {
     pub key: String,
-    pub outcome: Outcome,
+    pub outcome: Decision,
     /// One line saying what the numbers were.
     pub because: String,
 }
@@ -142,7 +144,7 @@ impl GateOutcome {
         };
         let rate = rate_of(&mut now.iter().copied());
         let baseline_rate = rate_of(&mut paired.iter().map(|(base, _)| *base));
-        let drop = eval_engine::suite_drop(paired);
+        let drop = eval_engine::stats::suite_drop(paired);
         let percent = |r: f64| format!("{:.1}%", r * 100.0);
         let mut because = match (rate, baseline_rate) {
             (Some(now_rate), Some(base)) => format!(
@@ -169,17 +171,17 @@ impl GateOutcome {
         }
         let dropped = drop.is_some_and(|d| d.p_value < policy.alpha);
         let outcome = match (rate, min_pass_rate) {
-            (None, _) => Outcome::NotApplicable,
+            (None, _) => Decision::NotApplicable,
             (Some(now_rate), Some(min)) if now_rate < min => {
                 because.push_str(&format!("; below the minimum {}", percent(min)));
                 match baseline_rate {
-                    Some(base) if base >= min || dropped => Outcome::Regression,
-                    Some(_) => Outcome::KnownFailure,
-                    None => Outcome::NewFailure { content_changed: false },
+                    Some(base) if base >= min || dropped => Decision::Regression,
+                    Some(_) => Decision::KnownFailure,
+                    None => Decision::NewFailure { content_changed: false },
                 }
             }
-            _ if dropped => Outcome::Regression,
-            _ => Outcome::Pass { improvement: false },
+            _ if dropped => Decision::Regression,
+            _ => Decision::Pass { improvement: false },
         };
         GateOutcome {
             key: key.to_owned(),
@@ -191,17 +193,17 @@ impl GateOutcome {
     /// The gate's test result.
     pub fn to_trial_result(&self) -> Result<Completion, Failed> {
         match self.outcome {
-            Outcome::Regression => Err(format!(
+            Decision::Regression => Err(format!(
                 "regression: the pass rate of `{}` fell across the suite: {}",
                 self.key, self.because
             )
             .into()),
-            Outcome::NewFailure { .. } => Err(format!(
+            Decision::NewFailure { .. } => Err(format!(
                 "new failure: the pass rate of `{}` is below its minimum: {}",
                 self.key, self.because
             )
             .into()),
-            Outcome::KnownFailure | Outcome::NotApplicable => {
+            Decision::KnownFailure | Decision::NotApplicable => {
                 Ok(Completion::ignored_with(self.ignored_reason().unwrap_or_default()))
             }
             _ => Ok(Completion::Completed),
@@ -211,8 +213,8 @@ impl GateOutcome {
     /// Why the gate's test is reported as ignored, when it is.
     pub fn ignored_reason(&self) -> Option<&'static str> {
         match self.outcome {
-            Outcome::KnownFailure => Some("known failure: below its minimum in the baseline too"),
-            Outcome::NotApplicable => Some("not a pass/fail key"),
+            Decision::KnownFailure => Some("known failure: below its minimum in the baseline too"),
+            Decision::NotApplicable => Some("not a pass/fail key"),
             _ => None,
         }
     }
@@ -240,7 +242,7 @@ fn evidence(now: PairVerdict, base: PairVerdict, policy: RegressionPolicy) -> Op
 /// grade the same words whether or not it has a threshold.
 fn gives(verdict: PairVerdict) -> String {
     match verdict {
-        PairVerdict::Error => "is ungradeable (counts as a fail)".to_owned(),
+        PairVerdict::Ungradeable => "is ungradeable (counts as a fail)".to_owned(),
         other => format!("gives {other}"),
     }
 }
@@ -345,8 +347,8 @@ mod tests {
         let state = attempts(&[Verdict::Ungradeable]);
         let text = message(&state, PairVerdict::Pass, RegressionPolicy::default());
         assert!(text.contains("and now is ungradeable (counts as a fail)"), "{text}");
-        let thresholded =
-            eval_engine::Threshold::at_least(0.5).apply(eval_engine::Feedback::ungradeable("judge", "timed out"));
+        let thresholded = eval_engine::scorer::Threshold::at_least(0.5)
+            .apply(eval_engine::Feedback::ungradeable("judge", "timed out"));
         assert_eq!(
             thresholded.comment.as_deref(),
             Some("ungradeable (counts as a fail); timed out")
@@ -362,7 +364,7 @@ mod tests {
             .collect();
         let now: Vec<_> = paired.iter().map(|(_, n)| *n).collect();
         let gate = GateOutcome::decide("judge", None, &now, &paired, policy);
-        assert_eq!(gate.outcome, Outcome::Regression, "{}", gate.because);
+        assert_eq!(gate.outcome, Decision::Regression, "{}", gate.because);
         assert!(
             gate.because
                 .starts_with("87.5% over 40 task(s) now, 100.0% over the same tasks in the baseline")
@@ -382,7 +384,7 @@ mod tests {
         let now: Vec<_> = same.iter().map(|(_, n)| *n).collect();
         assert_eq!(
             GateOutcome::decide("judge", None, &now, &same, policy).outcome,
-            Outcome::Pass { improvement: false }
+            Decision::Pass { improvement: false }
         );
 
         // Below the minimum: a regression when the baseline met it, known when it did not,
@@ -394,16 +396,16 @@ mod tests {
             &[((4, 4), (3, 4)), ((4, 4), (2, 4))],
             policy,
         );
-        assert_eq!(met.outcome, Outcome::Regression);
+        assert_eq!(met.outcome, Decision::Regression);
         assert!(met.because.ends_with("; below the minimum 80.0%"), "{}", met.because);
         let never = GateOutcome::decide("judge", Some(0.8), &[(3, 4)], &[((3, 4), (3, 4))], policy);
-        assert_eq!(never.outcome, Outcome::KnownFailure);
+        assert_eq!(never.outcome, Decision::KnownFailure);
         assert_eq!(
             never.ignored_reason(),
             Some("known failure: below its minimum in the baseline too")
         );
         let fresh = GateOutcome::decide("judge", Some(0.8), &[(3, 4)], &[], policy);
-        assert_eq!(fresh.outcome, Outcome::NewFailure { content_changed: false });
+        assert_eq!(fresh.outcome, Decision::NewFailure { content_changed: false });
         assert_eq!(
             GateOutcome::decide("length", None, &[], &[], policy).ignored_reason(),
             Some("not a pass/fail key")

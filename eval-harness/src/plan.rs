@@ -8,7 +8,9 @@ use crate::env::HarnessEnv;
 use crate::names::ident_segment;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{RunSelection, SuiteConfig, SuiteDef, SuiteOutline, SuiteSite, TaskOutline};
-use eval_engine::{CassetteMode, Cassettes, RunOptions, Scorecard, ScorerSpec, Selection, Store};
+use eval_engine::result::Selection;
+use eval_engine::scorecard::Scorecard;
+use eval_engine::{CassetteMode, Cassettes, RunOptions, ScorerSpec, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -90,7 +92,8 @@ impl SuitePlan {
 
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
-            eval_engine::check_file_name("label", label).map_err(|e| fail(format!("suite `{path}`: {e}")))?;
+            eval_engine::file_name::check_file_name("label", label)
+                .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
         let scorers = outline.scorers.clone();
         let task_segments = unique_segments(

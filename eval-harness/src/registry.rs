@@ -4,6 +4,7 @@ use crate::suite_def::SuiteDef;
 
 /// One `#[eval_suite]`, submitted to `inventory` by the generated code.
 pub struct SuiteRegistration {
+    /// Builds the suite's definition.
     pub make: fn() -> SuiteDef,
 }
 

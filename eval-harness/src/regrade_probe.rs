@@ -11,7 +11,8 @@
 //! let decoder = (&RegradeProbe::<<Ret as ResultParts>::Ok>::new()).decoder();
 //! ```
 
-use eval_engine::{OutputDecoder, decode_output};
+use eval_engine::decode_output;
+use eval_engine::regrade::OutputDecoder;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
@@ -23,8 +24,11 @@ use std::marker::PhantomData;
     note = "the output may be any `Serialize` type; an error is recorded as the task's exception"
 )]
 pub trait ResultParts {
+    /// The output type.
     type Ok;
+    /// The error type.
     type Err;
+    /// The value as a plain `Result`.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
@@ -40,6 +44,7 @@ impl<T, E> ResultParts for Result<T, E> {
 pub struct RegradeProbe<O>(PhantomData<fn() -> O>);
 
 impl<O> RegradeProbe<O> {
+    /// The probe of `O`.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         RegradeProbe(PhantomData)
@@ -48,6 +53,7 @@ impl<O> RegradeProbe<O> {
 
 /// Chosen first, when the output type can be deserialized.
 pub trait RegradeByDeserialize<O> {
+    /// [`decode_output`] of `O`.
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 
@@ -59,6 +65,7 @@ impl<O: DeserializeOwned> RegradeByDeserialize<O> for RegradeProbe<O> {
 
 /// The fallback, one reference further away: no decoder.
 pub trait RegradeNotPossible<O> {
+    /// `None`: stored outputs cannot be read back as `O`.
     fn decoder(&self) -> Option<OutputDecoder<O>>;
 }
 

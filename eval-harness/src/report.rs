@@ -6,8 +6,10 @@ use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::plan::SuitePlan;
 use crate::running::SuiteOutcomes;
-use eval_engine::{Outcome, RunResult, attempts_to_show_drop, wilson_interval};
-use std::collections::BTreeMap;
+use eval_engine::RunResult;
+use eval_engine::gate::Decision;
+use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
+use eval_engine::tally::sum_pair_counts;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -63,7 +65,7 @@ pub(crate) fn print_summary(reports: &[SuiteReport<'_>], to_stderr: bool) {
 fn render(report: &SuiteReport<'_>, out: &mut String) {
     let mut outcomes: Vec<&PairOutcome> = report.outcomes.pairs.iter().collect();
     outcomes.sort_by(|a, b| (&a.task_id, &a.key).cmp(&(&b.task_id, &b.key)));
-    let count = |pred: fn(&Outcome) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
+    let count = |pred: fn(&Decision) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
     let tasks: std::collections::BTreeSet<&str> = outcomes.iter().map(|o| &*o.task_id).collect();
     let _ = writeln!(
         out,
@@ -71,16 +73,16 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
         report.plan.path,
         tasks.len(),
         report.plan.scorers.len(),
-        count(|o| matches!(o, Outcome::Pass { .. })),
-        count(|o| matches!(o, Outcome::Regression)),
-        count(|o| matches!(o, Outcome::NewFailure { .. })),
-        count(|o| matches!(o, Outcome::KnownFailure)),
-        count(|o| matches!(o, Outcome::Flaky { .. })),
-        count(|o| matches!(o, Outcome::Informational)),
+        count(|o| matches!(o, Decision::Pass { .. })),
+        count(|o| matches!(o, Decision::Regression)),
+        count(|o| matches!(o, Decision::NewFailure { .. })),
+        count(|o| matches!(o, Decision::KnownFailure)),
+        count(|o| matches!(o, Decision::Flaky { .. })),
+        count(|o| matches!(o, Decision::Informational)),
     );
 
     let meta = &report.run.meta;
-    if let Some(from) = &meta.replayed_from {
+    if let Some(from) = &meta.regraded_from {
         let _ = writeln!(
             out,
             "  regrade of run {from}: no agent ran; its outputs and traces were graded again"
@@ -96,7 +98,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
 
-    let list = |out: &mut String, title: &str, pred: &dyn Fn(&Outcome) -> bool, show_detail: bool| {
+    let list = |out: &mut String, title: &str, pred: &dyn Fn(&Decision) -> bool, show_detail: bool| {
         let picked: Vec<&&PairOutcome> = outcomes.iter().filter(|o| pred(&o.outcome)).collect();
         if picked.is_empty() {
             return;
@@ -122,18 +124,18 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
             out.push('\n');
         }
     };
-    list(out, "regressions", &|o| matches!(o, Outcome::Regression), true);
-    list(out, "new failures", &|o| matches!(o, Outcome::NewFailure { .. }), true);
+    list(out, "regressions", &|o| matches!(o, Decision::Regression), true);
+    list(out, "new failures", &|o| matches!(o, Decision::NewFailure { .. }), true);
     list(
         out,
         "improvements",
-        &|o| matches!(o, Outcome::Pass { improvement: true }),
+        &|o| matches!(o, Decision::Pass { improvement: true }),
         false,
     );
     list(
         out,
         "flaky (reported, not failed)",
-        &|o| matches!(o, Outcome::Flaky { .. }),
+        &|o| matches!(o, Decision::Flaky { .. }),
         false,
     );
     render_settling(report, &outcomes, out);
@@ -141,7 +143,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
     list(
         out,
         "advisory failures (never failing)",
-        &|o| matches!(o, Outcome::AdvisoryFailure),
+        &|o| matches!(o, Decision::AdvisoryFailure),
         true,
     );
 
@@ -216,26 +218,14 @@ fn render_vanished(pairs: &[(String, String)], dropped: bool, out: &mut String) 
 
 /// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
 fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mut String) {
-    let mut now: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    let mut before: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for o in outcomes {
-        if let Some((passed, total)) = o.entry.as_ref().and_then(|e| e.verdict.pass_count()) {
-            let c = now.entry(&o.key).or_default();
-            c.0 = c.0.saturating_add(passed);
-            c.1 = c.1.saturating_add(total);
-        }
-        if let Some((passed, total)) = report
-            .plan
-            .baseline
-            .as_ref()
-            .and_then(|b| b.get(&o.task_id, &o.key))
-            .and_then(|e| e.verdict.pass_count())
-        {
-            let c = before.entry(&o.key).or_default();
-            c.0 = c.0.saturating_add(passed);
-            c.1 = c.1.saturating_add(total);
-        }
-    }
+    let now = sum_pair_counts(outcomes.iter().filter_map(|o| {
+        let count = o.entry.as_ref()?.verdict.pass_count()?;
+        Some((&*o.key, count))
+    }));
+    let before = sum_pair_counts(outcomes.iter().filter_map(|o| {
+        let entry = report.plan.baseline.as_ref()?.get(&o.task_id, &o.key)?;
+        Some((&*o.key, entry.verdict.pass_count()?))
+    }));
     if now.is_empty() {
         return;
     }
@@ -281,10 +271,10 @@ fn render_gates(report: &SuiteReport<'_>, out: &mut String) {
     let _ = writeln!(out, "  suite gates:");
     for gate in gates {
         let decided = match gate.outcome {
-            Outcome::Regression => "REGRESSION",
-            Outcome::NewFailure { .. } => "FAILED (below its minimum)",
-            Outcome::KnownFailure => "known failure",
-            Outcome::NotApplicable => "not a pass/fail key",
+            Decision::Regression => "REGRESSION",
+            Decision::NewFailure { .. } => "FAILED (below its minimum)",
+            Decision::KnownFailure => "known failure",
+            Decision::NotApplicable => "not a pass/fail key",
             _ => "ok",
         };
         let _ = writeln!(out, "    {}: {decided} — {}", gate.key, gate.because);
@@ -297,7 +287,7 @@ fn render_settling(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mu
     let alpha = report.alpha;
     let mut lines = Vec::new();
     for o in outcomes {
-        let Outcome::Flaky { passed, attempts } = o.outcome else {
+        let Decision::Flaky { passed, attempts } = o.outcome else {
             continue;
         };
         let Some((base_passed, base_attempts)) = report

@@ -6,7 +6,8 @@ use crate::board::{Board, BoardObserver};
 use crate::env::HarnessEnv;
 use crate::nextest::{self, CachedTask, Claimed, TaskClaim};
 use crate::plan::SuitePlan;
-use eval_engine::{Observer as _, RunResult};
+use eval_engine::RunResult;
+use eval_engine::observer::Observer as _;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub(crate) struct SharedWithNextest {
     pub dir: PathBuf,
     nextest_run_id: String,
     claims: Vec<TaskClaim>,
-    cached: Vec<eval_engine::TaskResult>,
+    cached: Vec<eval_engine::TaskRecord>,
 }
 
 /// Locks each task to run in the nextest run's shared directory (one at a time, in a fixed
@@ -68,7 +69,7 @@ impl SharedWithNextest {
     /// cached: the next process to lock it runs it.
     pub fn conclude(self, run: RunResult, repeats: u32, suite_order: &HashMap<String, usize>) -> RunResult {
         for claim in self.claims {
-            let records: Vec<eval_engine::TaskResult> = run
+            let records: Vec<eval_engine::TaskRecord> = run
                 .tasks()
                 .iter()
                 .filter(|task| task.base_id() == claim.task_id)
@@ -82,7 +83,7 @@ impl SharedWithNextest {
                 nextest_run_id: self.nextest_run_id.clone(),
                 task_id: claim.task_id.clone(),
                 position: suite_order.get(&claim.task_id).copied().unwrap_or(usize::MAX),
-                suite: eval_engine::SuiteInfo {
+                suite: eval_engine::result::SuiteInfo {
                     size: suite_order.len(),
                     ..meta.suite.clone()
                 },

@@ -2,9 +2,10 @@
 //! from, its agent, its scorers and options), with the types erased so the harness can hold
 //! suites of different types in one list.
 
-use eval_engine::{
-    Agent, Budgets, DatasetError, OutputDecoder, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task,
-};
+use eval_engine::dataset::DatasetError;
+use eval_engine::regrade::OutputDecoder;
+use eval_engine::result::Budgets;
+use eval_engine::{Agent, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -110,6 +111,7 @@ impl<I, R> TaskSource<I, R> {
 
 /// What an inline task function may return.
 pub trait IntoTasks<I, R> {
+    /// The tasks, as a suite.
     fn into_tasks(self) -> Result<Suite<I, R>, DatasetError>;
 }
 
@@ -154,7 +156,7 @@ pub struct SuiteOutline {
 #[derive(Debug, Clone)]
 pub struct TaskOutline {
     pub id: String,
-    pub content_hash: eval_engine::ContentHash,
+    pub content_hash: eval_engine::task::ContentHash,
     pub tags: Vec<String>,
 }
 
@@ -317,11 +319,13 @@ where
         self
     }
 
+    /// How many tasks run at once (`concurrency = 8`).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = Some(n);
         self
     }
 
+    /// Attempts per task (`repeats = 5`).
     pub fn repeats(mut self, k: u32) -> Self {
         self.config.repeats = Some(k);
         self
@@ -339,21 +343,25 @@ where
         self
     }
 
+    /// The most tokens a task may use (`max_tokens = 2000`).
     pub fn max_tokens(mut self, n: u64) -> Self {
         self.config.budgets.max_tokens = Some(n);
         self
     }
 
+    /// The most seconds a task may take (`max_seconds = 30`).
     pub fn max_seconds(mut self, secs: f64) -> Self {
         self.config.budgets.max_seconds = Some(secs);
         self
     }
 
+    /// The label of the run (`label = "nightly"`).
     pub fn label(mut self, label: &'static str) -> Self {
         self.config.label = Some(label);
         self
     }
 
+    /// Where the run files go (`store = "target/evals"`).
     pub fn store(mut self, dir: &'static str) -> Self {
         self.config.store = Some(dir);
         self

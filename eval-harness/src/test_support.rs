@@ -11,7 +11,8 @@ use crate::runtimes::Runtimes;
 use crate::selection::Selector;
 use crate::suite_def::{SuiteDef, SuiteSite, TaskSource, suite};
 use crate::trials::{TrialContext, pair_trial};
-use eval_engine::{Ctx, RunResult, ScoreInput, Scorecard, ScorerSpec, Task, scorer_fn};
+use eval_engine::scorecard::Scorecard;
+use eval_engine::{Ctx, RunResult, ScoreInput, ScorerSpec, Task, scorer_fn};
 use libtest_mimic::Arguments;
 use serde_json::Value;
 use std::path::Path;
@@ -35,10 +36,10 @@ pub(crate) fn crate_dir(dataset: &str, baseline: Option<&str>) -> tempfile::Temp
                 panic!("{line}")
             };
             let verdict = match verdict {
-                "pass" => eval_engine::PairVerdict::Pass,
-                _ => eval_engine::PairVerdict::Fail,
+                "pass" => eval_engine::scorecard::PairVerdict::Pass,
+                _ => eval_engine::scorecard::PairVerdict::Fail,
             };
-            let entry = eval_engine::ScorecardEntry {
+            let entry = eval_engine::scorecard::ScorecardEntry {
                 content_hash: hash.to_owned(),
                 verdict,
             };

@@ -6,7 +6,8 @@ use crate::board::TaskState;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::output::IgnoredReasons;
 use crate::running::SuiteRun;
-use eval_engine::{RegressionPolicy, Verdict};
+use eval_engine::Verdict;
+use eval_engine::gate::RegressionPolicy;
 use libtest_mimic::Trial;
 use std::sync::Arc;
 

@@ -1,10 +1,9 @@
 //! Runs the real `cargo-eval` binary on AG2's run files and on stores it writes itself, and
 //! checks its output and exit codes.
 
-use eval_engine::{
-    Budgets, ContentHash, Feedback, Resumed, RunMeta, RunResult, RunStatus, ScorerSpec, Selection, Store, SuiteInfo,
-    TaskResult, Trace,
-};
+use eval_engine::result::{Budgets, Resumed, RunMeta, RunStatus, Selection, SuiteInfo};
+use eval_engine::task::ContentHash;
+use eval_engine::{Feedback, RunResult, ScorerSpec, Store, TaskRecord, Trace};
 use serde_json::{Map, Value, json};
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -366,9 +365,9 @@ fn set_modified(path: &Path, when: SystemTime) {
 }
 
 /// A task graded by `feedback`.
-fn task(id: &str, feedback: Vec<Feedback>) -> TaskResult {
+fn task(id: &str, feedback: Vec<Feedback>) -> TaskRecord {
     let inputs = json!({ "input": format!("Weather in {id}?") });
-    TaskResult {
+    TaskRecord {
         task_id: id.to_owned(),
         content_hash: ContentHash::of(&inputs, &Value::Null),
         inputs,
@@ -387,7 +386,7 @@ fn task(id: &str, feedback: Vec<Feedback>) -> TaskResult {
 /// A completed run of every task of `suite` (three tasks, all passing), started an hour ago.
 fn complete_run(suite: &str, run_id: &str) -> RunResult {
     let meta = RunMeta {
-        schema_version: eval_engine::SCHEMA_VERSION.to_owned(),
+        schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
         run_id: run_id.to_owned(),
         label: None,
         created_at: rfc3339(minutes_ago(60)),
@@ -414,7 +413,7 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
             ScorerSpec::new("tone").advisory(),
         ],
         resumed: None,
-        replayed_from: None,
+        regraded_from: None,
     };
     let passing = || {
         vec![
@@ -589,7 +588,7 @@ fn show_says_what_kind_of_run_it_was_and_lists_the_failing_pairs() {
     }
 
     let mut regrade = complete_run("weather", "01REGRADE");
-    regrade.meta.replayed_from = Some("01DONE".to_owned());
+    regrade.meta.regraded_from = Some("01DONE".to_owned());
     let (meta, mut tasks) = regrade.into_parts();
     tasks[2].feedback[1] = Feedback::ungradeable("city_matches", "no outputs to grade: the agent failed");
     let path = save(root, &RunResult::new(meta, tasks), 10);
@@ -685,7 +684,7 @@ fn nextest_dir(root: &Path, suite: &str, run_id: &str, minutes: u64) -> PathBuf 
         "repeats": 1, "budgets": {}, "created_at": rfc3339(minutes_ago(minutes)), "scorers": [],
     });
     let cached = dir.join("paris.task.json");
-    eval_engine::save_task_records(&cached, &header, &run.tasks()[..1]).expect("the cache saves");
+    eval_engine::__harness::save_task_records(&cached, &header, &run.tasks()[..1]).expect("the cache saves");
     fs::write(dir.join("paris.lock"), b"").expect("tempdir is writable");
     for path in [cached, dir.join("paris.lock"), dir.clone()] {
         set_modified(&path, minutes_ago(minutes));

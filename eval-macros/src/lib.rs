@@ -7,6 +7,8 @@
 //! steps; a mistake is reported on the token that has it, and the item is still emitted so the
 //! IDE keeps completing it.
 
+#![warn(missing_docs)]
+
 mod args;
 mod borrow;
 mod diagnostic;

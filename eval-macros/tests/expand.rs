@@ -4,6 +4,9 @@
 //! This is an ordinary (libtest) test target, so the anchors below are real tests that pass
 //! trivially; in a `harness = false` eval target they compile away.
 
+use eval_engine::scorer::Threshold;
+use eval_engine::trace::Event;
+use eval_engine::{ScoreInput, Scorer, ScorerSpec, Verdict};
 use eval_harness::core::scorer_fn;
 use eval_harness::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,8 @@
 
 #![no_main]
 
-use eval_engine::{CassetteError, CassetteMode, Cassettes};
+use eval_engine::cassette::CassetteError;
+use eval_engine::{CassetteMode, Cassettes};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use eval_engine::SCHEMA_VERSION;
+use eval_engine::result::SCHEMA_VERSION;
 use eval_engine::store::{from_json, to_json};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;

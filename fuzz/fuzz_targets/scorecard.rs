@@ -6,7 +6,7 @@
 
 #![no_main]
 
-use eval_engine::Scorecard;
+use eval_engine::scorecard::Scorecard;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

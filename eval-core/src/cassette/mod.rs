@@ -5,7 +5,8 @@
 //! [`Cassettes::replay`] outside a run):
 //!
 //! ```no_run
-//! # use eval_engine::{CassetteError, Ctx};
+//! # use eval_engine::Ctx;
+//! # use eval_engine::cassette::CassetteError;
 //! # #[derive(serde::Serialize)] struct ChatRequest;
 //! # #[derive(serde::Serialize, serde::Deserialize)] struct ChatResponse;
 //! # #[derive(Debug, thiserror::Error)] enum ClientError { #[error(transparent)] Cassette(#[from] CassetteError) }
@@ -61,9 +62,13 @@ pub enum CassetteError {
     /// service's answer ([`Cassettes::replay_answers`]); `message` is that error's text.
     #[error("{message}")]
     Recorded {
+        /// The kind of call (`model`, `tool`, …).
         kind: String,
+        /// The recording's key.
         key: String,
+        /// The recording.
         path: PathBuf,
+        /// The recorded error's text.
         message: String,
     },
     /// Strict mode, and the call was never recorded.
@@ -72,25 +77,45 @@ pub enum CassetteError {
          (EVAL_CASSETTES=strict, the default in CI; record it with EVAL_CASSETTES=auto or record)",
         path.display()
     )]
-    Missing { kind: String, key: String, path: PathBuf },
+    Missing {
+        /// The kind of call (`model`, `tool`, …).
+        kind: String,
+        /// The key the recording would have.
+        key: String,
+        /// Where the recording was looked for.
+        path: PathBuf,
+    },
     /// The recording exists but cannot be replayed. It is never re-recorded on its own.
     #[error(
         "cassette {} cannot be replayed: {why}; fix or delete it, or re-record with EVAL_CASSETTES=record",
         path.display()
     )]
-    Corrupt { path: PathBuf, why: String },
+    Corrupt {
+        /// The recording.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// Reading or writing a recording failed: `action` says which (`read cassette`,
     /// `write cassette`, `create cassette directory`, …).
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file or directory involved.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
     /// The request or the response cannot be recorded as JSON.
     #[error("a `{kind}` call cannot be recorded: {why}")]
-    Unrecordable { kind: String, why: String },
+    Unrecordable {
+        /// The kind of call (`model`, `tool`, …).
+        kind: String,
+        /// What could not be encoded.
+        why: String,
+    },
 }
 
 impl From<CassetteError> for String {

@@ -26,6 +26,7 @@ use thiserror::Error;
 /// assert!(CassetteMode::resolve(Some("replay"), false).is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CassetteMode {
     /// Replay what is recorded, record what is not. Never replaces a recording.
     Auto,
@@ -44,6 +45,7 @@ pub const CASSETTES_VAR: &str = "EVAL_CASSETTES";
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{CASSETTES_VAR}={value:?} is not a cassette mode; use auto, strict, record or off")]
 pub struct UnknownCassetteMode {
+    /// The value given.
     pub value: String,
 }
 

@@ -21,11 +21,11 @@
 //! the runtime's blocking pool instead, a thread of its own, so that a run whose agents all
 //! block still grades what they left and starts its other tasks.
 
-use super::score_one;
+use super::grade::{sanitised, score_one};
 use crate::feedback::Feedback;
 use crate::observer::Observer;
 use crate::panic::catch_panic;
-use crate::result::TaskResult;
+use crate::record::TaskRecord;
 use crate::scorer::{ScoreInput, Scorers};
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -56,14 +56,14 @@ pub(crate) struct Watched {
 /// Where an attempt's record goes: to the observer, then to the scheduler waiting for it. The
 /// attempt's slot under the concurrency bound is freed with it.
 pub(crate) struct Done {
-    pub(crate) sender: oneshot::Sender<TaskResult>,
+    pub(crate) sender: oneshot::Sender<TaskRecord>,
     pub(crate) permit: OwnedSemaphorePermit,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 impl Done {
     /// Hands the attempt's record over.
-    pub(crate) fn send(self, result: TaskResult) {
+    pub(crate) fn send(self, result: TaskRecord) {
         if let Some(observer) = &self.observer {
             observer.task_evaluated(&result);
         }
@@ -181,23 +181,12 @@ impl Work {
         G: FnOnce(Exception) -> Graded<O> + Send + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
-        let now = Instant::now();
-        let feedback = Vec::with_capacity(scorers.len());
-        let attempt = Attempt::new(
+        let attempt = Attempt::start(
             self.clone(),
             task,
             scorers,
-            State {
-                generation: 0,
-                graded: None,
-                feedback,
-                next: 0,
-                since: now,
-                agent_deadline: agent.timeout.and_then(|limit| Some((now.checked_add(limit)?, limit))),
-                running: None,
-                given_up: Some(agent.given_up),
-                finish: Some(finish),
-            },
+            Some((agent.timeout, agent.given_up)),
+            finish,
         );
         let work = agent.work;
         let ours = attempt.clone();
@@ -228,23 +217,14 @@ impl Work {
         O: Send + Sync + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
-        let feedback = Vec::with_capacity(scorers.len());
-        let attempt = Attempt::new(
+        let attempt = Attempt::start(
             self.clone(),
             task,
             scorers,
-            State {
-                generation: 0,
-                graded: None,
-                feedback: Vec::new(),
-                next: 0,
-                since: Instant::now(),
-                agent_deadline: None,
-                running: None,
-                given_up: None::<fn(Exception) -> Graded<O>>,
-                finish: Some(finish),
-            },
+            None::<(_, fn(Exception) -> Graded<O>)>,
+            finish,
         );
+        let feedback = std::mem::take(&mut attempt.lock().feedback);
         attempt.score_anew(0, Arc::new(graded), feedback, 0);
         self.watchdog.watch(attempt);
     }
@@ -380,12 +360,31 @@ where
     G: FnOnce(Exception) -> Graded<O> + Send + 'static,
     Fin: FnOnce(Watched) + Send + 'static,
 {
-    fn new(
+    /// A fresh attempt, starting now: nothing graded yet. `agent` is the agent's time limit and
+    /// what the scorers read if it is given up; `None` when no agent runs (a regrade).
+    fn start(
         work: Arc<Work>,
         task: Arc<Task<I, R>>,
         scorers: Arc<Scorers<I, R, O>>,
-        state: State<O, G, Fin>,
+        agent: Option<(Option<Duration>, G)>,
+        finish: Fin,
     ) -> Arc<Self> {
+        let now = Instant::now();
+        let (limit, given_up) = match agent {
+            Some((limit, given_up)) => (limit, Some(given_up)),
+            None => (None, None),
+        };
+        let state = State {
+            generation: 0,
+            graded: None,
+            feedback: Vec::with_capacity(scorers.len()),
+            next: 0,
+            since: now,
+            agent_deadline: limit.and_then(|limit| Some((now.checked_add(limit)?, limit))),
+            running: None,
+            given_up,
+            finish: Some(finish),
+        };
         Arc::new(Attempt {
             work,
             task,
@@ -534,7 +533,7 @@ where
         };
         if let Some(scorer) = self.scorers.get(running) {
             let spec = scorer.spec();
-            feedback.extend(super::sanitised(spec, vec![Feedback::ungradeable(&spec.key, why)]));
+            feedback.extend(sanitised(spec, vec![Feedback::ungradeable(&spec.key, why)]));
         }
         self.score_anew(generation + 1, graded, feedback, running + 1);
     }
@@ -561,7 +560,7 @@ where
         let why = format!("the scorer's work ended before it graded: {why}");
         for scorer in self.scorers.iter().skip(next) {
             let spec = scorer.spec();
-            feedback.extend(super::sanitised(spec, vec![Feedback::ungradeable(&spec.key, &why)]));
+            feedback.extend(sanitised(spec, vec![Feedback::ungradeable(&spec.key, &why)]));
         }
         self.score_anew(generation + 1, graded, feedback, self.scorers.len());
     }

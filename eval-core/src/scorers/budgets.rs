@@ -3,7 +3,7 @@
 //! Unlike the run's `Budgets` (recorded as violations), these are gates with their own key,
 //! so they count in pass rates and can regress against a baseline.
 
-use super::ready;
+use super::common::ready;
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use crate::trace::Trace;
@@ -13,7 +13,8 @@ use crate::trace::Trace;
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, token_budget};
-/// use eval_engine::{Event, Task, TokenUsage, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::{Event, TokenUsage};
 /// use serde_json::{Value, json};
 ///
 /// let usage = Event::Usage(TokenUsage { input: 900, output: 300, ..TokenUsage::default() });

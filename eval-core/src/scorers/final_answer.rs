@@ -1,8 +1,8 @@
 //! Whether the agent's final answer matches the task's reference.
 
-use super::answer::{Answer, NotCompared, as_text, expected_value, find_answer};
+use super::answer_source::{Answer, NotCompared, as_text, expected_value, find_answer};
+use super::common::{excerpt, ready};
 use super::json_match::json_equal;
-use super::{excerpt, ready};
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use regex::Regex;
@@ -49,7 +49,8 @@ impl fmt::Display for Matcher {
 ///
 /// ```
 /// use eval_engine::scorers::{Matcher, final_answer_matches, grade_blocking};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::json;
 ///
 /// let trace = Trace::new(vec![Event::model_response("Sunny, 21 °C")], None, 12);

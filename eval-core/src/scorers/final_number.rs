@@ -1,7 +1,7 @@
 //! Whether the agent's final answer is the right number, within a tolerance.
 
-use super::answer::{NotCompared, expected_value, find_answer};
-use super::{excerpt, ready};
+use super::answer_source::{NotCompared, expected_value, find_answer};
+use super::common::{excerpt, ready};
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use regex::Regex;
@@ -19,7 +19,8 @@ use std::sync::LazyLock;
 ///
 /// ```
 /// use eval_engine::scorers::{final_number_equals, grade_blocking};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(vec![Event::model_response("The total is 1,234.50 dollars.")], None, 12);
@@ -48,7 +49,8 @@ pub fn final_number_equals(value: f64, tolerance: f64) -> FinalNumber {
 ///
 /// ```
 /// use eval_engine::scorers::{final_number_matches, grade_blocking};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::json;
 ///
 /// let trace = Trace::new(vec![Event::model_response("About 21.4 °C")], None, 12);

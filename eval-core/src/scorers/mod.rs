@@ -12,7 +12,8 @@
 //!
 //! ```
 //! use eval_engine::scorers::tool_called;
-//! use eval_engine::{Event, ScoreInput, Scorer, Task, Trace, Verdict};
+//! use eval_engine::{ScoreInput, Scorer, Task, Trace, Verdict};
+//! use eval_engine::trace::Event;
 //! use serde_json::{Value, json};
 //!
 //! let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
@@ -37,7 +38,7 @@ macro_rules! spec_builders {
     ($($scorer:ty),* $(,)?) => {$(
         impl $scorer {
             /// The scorer's key, threshold and whether it is advisory.
-            pub fn spec(&self) -> &$crate::ScorerSpec {
+            pub fn spec(&self) -> &$crate::scorer::ScorerSpec {
                 &self.spec
             }
 
@@ -56,9 +57,10 @@ macro_rules! spec_builders {
     )*};
 }
 
-mod answer;
+mod answer_source;
 mod blocking;
 mod budgets;
+mod common;
 mod final_answer;
 mod final_number;
 mod json_match;
@@ -78,34 +80,3 @@ pub use tool_calls::{
     tools_called_in_order,
 };
 pub use tool_errors::{NoToolErrors, no_tool_errors};
-
-use crate::feedback::Feedback;
-use crate::scorer::ScoreFuture;
-
-/// The future of a check that is decided on the spot.
-fn ready<'a>(feedback: Feedback) -> ScoreFuture<'a> {
-    Box::pin(std::future::ready(vec![feedback]))
-}
-
-/// A value cut to a length that reads well inside a one-line comment.
-fn excerpt(text: &str) -> String {
-    const MAX_CHARS: usize = 120;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_cut_long_text_on_a_char_boundary() {
-        assert_eq!(excerpt("short"), "short");
-        let long = "é".repeat(200);
-        let cut = excerpt(&long);
-        assert_eq!(cut.chars().count(), 121);
-        assert!(cut.ends_with('…'));
-    }
-}

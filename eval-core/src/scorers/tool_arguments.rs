@@ -1,8 +1,8 @@
 //! Whether the agent called a tool with the right arguments.
 
+use super::common::{excerpt, ready};
 use super::json_match::{contains, first_difference, matched_leaves};
 use super::tool_calls::tools_called;
-use super::{excerpt, ready};
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use crate::trace::Trace;
@@ -19,7 +19,8 @@ const CLOSEST_SHOWN: usize = 3;
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, tool_called_with};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(

@@ -1,6 +1,6 @@
 //! Which tools the agent called, how often, in what order.
 
-use super::ready;
+use super::common::ready;
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use crate::trace::Trace;
@@ -11,7 +11,8 @@ use std::ops::{Bound, RangeBounds};
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, tool_called};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
@@ -84,7 +85,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolCalled {
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, tool_call_count};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let search = || Event::tool_call("search", json!({"q": "rust"}));
@@ -149,7 +151,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolCallCount {
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, tools_called_in_order};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let call = |name: &str| Event::tool_call(name, json!({}));
@@ -223,7 +226,8 @@ impl<I, R, O> Scorer<I, R, O> for ToolsCalledInOrder {
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, no_tool_calls};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let task = Task::new("hi", json!({"input": "Say hello"}), Value::Null);

@@ -1,6 +1,6 @@
 //! Whether every tool call succeeded.
 
-use super::{excerpt, ready};
+use super::common::{excerpt, ready};
 use crate::feedback::Feedback;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec};
 use crate::trace::Trace;
@@ -10,7 +10,8 @@ use crate::trace::Trace;
 ///
 /// ```
 /// use eval_engine::scorers::{grade_blocking, no_tool_errors};
-/// use eval_engine::{Event, Task, Trace, Verdict};
+/// use eval_engine::{Task, Trace, Verdict};
+/// use eval_engine::trace::Event;
 /// use serde_json::{Value, json};
 ///
 /// let task = Task::new("paris", json!({"input": "Weather in Paris?"}), Value::Null);

@@ -2,7 +2,8 @@
 //! atomic writes a killed process left. A run file is never among them, and neither is anything
 //! a running process holds locked.
 
-use super::{Store, StoreError, is_in_use};
+use super::run_files::{Store, StoreError};
+use crate::regular_file::is_in_use;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ const TEMP_FILE_MIN_AGE: Duration = Duration::from_secs(60);
 
 /// What a leftover is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum LeftoverKind {
     /// A journal no run will resume.
     Journal,
@@ -38,8 +40,11 @@ impl LeftoverKind {
 /// A file or directory of the store that nothing needs any more, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
+    /// The file or directory.
     pub path: PathBuf,
+    /// What it is.
     pub kind: LeftoverKind,
+    /// Why it is left over, for the message.
     pub why: String,
 }
 
@@ -90,7 +95,7 @@ impl Store {
     /// directory and the directories in it: not locked by a write in progress and not written
     /// to for a minute.
     pub fn leftover_temp_files(&self, suite: &str) -> Result<Vec<Leftover>, StoreError> {
-        crate::name::check_file_name("suite name", suite)?;
+        crate::file_name::check_file_name("suite name", suite)?;
         let dir = self.suite_dir(suite);
         let mut leftovers = Vec::new();
         let Some(entries) = list(&dir)? else {

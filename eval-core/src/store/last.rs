@@ -10,7 +10,10 @@
 //! "Latest" is by the file's modification time (the run saved last), as [`Store::latest`];
 //! when a run started is its `created_at`.
 
-use super::{JOURNAL_SUFFIX, Store, StoreError, check_schema, is_in_use, syntax_error};
+use super::run_files::{
+    JOURNAL_SUFFIX, Store, StoreError, check_schema, message_without_position, read_file, syntax_error,
+};
+use crate::regular_file::{Links, MAX_RUN_FILE_BYTES, is_in_use};
 use crate::result::{Resumed, RunStatus, Selection};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -21,6 +24,7 @@ use std::time::SystemTime;
 
 /// What kind of run a run file holds, as `last` tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum RunKind {
     /// Completed over every task of the suite with its agents running: what a regrade takes
     /// and what supersedes older journals.
@@ -31,7 +35,7 @@ pub enum RunKind {
     Interrupted,
     /// The run itself failed.
     Failed,
-    /// A replay: no agent ran, stored outputs were graded again.
+    /// A regrade: no agent ran, stored outputs were graded again.
     Regrade,
 }
 
@@ -51,15 +55,22 @@ impl RunKind {
 /// A run file's run-level fields, read without keeping its tasks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
+    /// The run file.
     pub path: PathBuf,
+    /// The run's id.
     pub run_id: String,
     /// The suite's name as the file records it (empty when it does not).
     pub suite: String,
+    /// When the run started (RFC 3339, UTC).
     pub created_at: String,
+    /// How the run ended (completed for AG2's files, which only exist once complete).
     pub status: RunStatus,
+    /// Which tasks it covered, when it records it.
     pub selection: Option<Selection>,
+    /// Set when it resumed an interrupted run.
     pub resumed: Option<Resumed>,
-    pub replayed_from: Option<String>,
+    /// The run it re-graded (`replayed_from` in the file), for a regrade.
+    pub regraded_from: Option<String>,
     /// When the file was last written.
     pub modified: SystemTime,
 }
@@ -99,7 +110,7 @@ impl StoredRun {
     pub fn read(path: impl AsRef<Path>) -> Result<StoredRun, StoreError> {
         let path = path.as_ref();
         let modified = modified(path)?;
-        let bytes = super::read_file(path, "load run", super::Links::Follow, super::MAX_RUN_FILE_BYTES)?;
+        let bytes = read_file(path, "load run", Links::Follow, MAX_RUN_FILE_BYTES)?;
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let not_a_run = |why: String| StoreError::NotARun {
             path: path.to_owned(),
@@ -107,7 +118,7 @@ impl StoredRun {
         };
         let head: RunHeadIn = match serde_json::from_slice(bytes) {
             Ok(head) => head,
-            Err(e) if e.is_data() => return Err(not_a_run(super::message_without_position(&e))),
+            Err(e) if e.is_data() => return Err(not_a_run(message_without_position(&e))),
             Err(e) => return Err(syntax_error(path, &e)),
         };
         check_schema(head.schema_version.as_deref(), path)?;
@@ -126,7 +137,7 @@ impl StoredRun {
             status: head.status.unwrap_or(RunStatus::Completed),
             selection: head.selection,
             resumed: head.resumed,
-            replayed_from: head.replayed_from,
+            regraded_from: head.replayed_from,
             modified,
         })
     }
@@ -136,7 +147,7 @@ impl StoredRun {
         match self.status {
             RunStatus::Interrupted => RunKind::Interrupted,
             RunStatus::Failed => RunKind::Failed,
-            RunStatus::Completed if self.replayed_from.is_some() => RunKind::Regrade,
+            RunStatus::Completed if self.regraded_from.is_some() => RunKind::Regrade,
             // A run that does not record its selection (AG2's) ran what its suite held.
             RunStatus::Completed if self.selection.as_ref().is_some_and(|s| !s.complete) => RunKind::Partial,
             RunStatus::Completed => RunKind::Complete,
@@ -190,6 +201,7 @@ impl RegradeChoice {
 /// A journal in the store: `<suite>/<run_id>.journal.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
+    /// The journal file.
     pub path: PathBuf,
     /// The run it journals (its file name).
     pub run_id: String,
@@ -265,7 +277,7 @@ impl Store {
 
     /// The journals of `suite`, newest first.
     pub fn journals(&self, suite: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        crate::name::check_file_name("suite name", suite)?;
+        crate::file_name::check_file_name("suite name", suite)?;
         let dir = self.suite_dir(suite);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,

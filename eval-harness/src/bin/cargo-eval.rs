@@ -137,7 +137,7 @@ fn assemble(dir: &Path, output: Option<PathBuf>) -> ExitCode {
         let parent = dir.parent().unwrap_or(Path::new("."));
         parent.join(format!("{}.json", run.meta.run_id))
     });
-    match eval_engine::save_run(&run, &output) {
+    match eval_engine::store::save_run(&run, &output) {
         Ok(()) => {
             print_out(&output.display().to_string());
             ExitCode::SUCCESS

@@ -4,7 +4,9 @@
 
 use crate::client::{ChatClient, ChatRequest, ClientError, Message};
 use crate::weather::{Weather, current_weather, get_weather_spec};
-use eval_engine::{CassetteError, Ctx, ModelResponse};
+use eval_engine::Ctx;
+use eval_engine::cassette::CassetteError;
+use eval_engine::trace::ModelResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thiserror::Error;

@@ -1,7 +1,7 @@
 //! A client for OpenAI-compatible chat completions: `POST <base>/chat/completions`, JSON in and
 //! out. Only the fields the agent uses are modelled; the rest of a response is ignored.
 
-use eval_engine::CassetteError;
+use eval_engine::cassette::CassetteError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;

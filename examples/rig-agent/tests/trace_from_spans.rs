@@ -2,7 +2,9 @@
 //! `eval_engine::run` under the subscriber the harness installs, then check the tokens and tool
 //! calls of every task, in memory and in the saved run JSON.
 
-use eval_engine::{Ctx, RunOptions, RunResult, Suite, Task, TokenUsage, Trace, capture, load_run, save_run};
+use eval_engine::store::save_run;
+use eval_engine::trace::TokenUsage;
+use eval_engine::{Ctx, RunOptions, RunResult, Suite, Task, Trace, capture, load_run};
 use rig_agent_example::{ANSWER_TURN_TOKENS, DIRECT_TURN_TOKENS, TOOL_TURN_TOKENS, ask};
 use serde_json::json;
 use std::sync::Arc;

@@ -111,7 +111,7 @@ pub(crate) fn run_to_show(arg: &Path, store: Option<&Path>) -> Result<Shown, Str
     }
     let text = arg.to_string_lossy();
     let looks_like_a_path = text.contains(['/', '\\']) || arg.extension().is_some_and(|ext| ext == "json");
-    if looks_like_a_path || eval_engine::check_file_name("name", &text).is_err() {
+    if looks_like_a_path || eval_engine::file_name::check_file_name("name", &text).is_err() {
         // Let the loader name the file and say it is not there.
         return load(arg).map(|run| Shown { run, chosen: None });
     }
@@ -139,7 +139,7 @@ fn in_directory(dir: &Path) -> Result<Shown, String> {
         });
     }
     let as_suite = Store::new(parent);
-    if eval_engine::check_file_name("suite name", name).is_ok()
+    if eval_engine::file_name::check_file_name("suite name", name).is_ok()
         && let Some(path) = as_suite.latest(name).map_err(|e| e.to_string())?
     {
         let run = load(&path)?;

@@ -3,7 +3,9 @@
 //! one run or one comparison asks next: what kind of run it was, and which pairs failed or
 //! moved, with the scorers' comments.
 
-use eval_engine::{Flip, Mismatches, RunDiff, RunResult, RunStatus, RunsNotComparable, Verdict};
+use eval_engine::diff::{Flip, Mismatches, RunsNotComparable};
+use eval_engine::result::RunStatus;
+use eval_engine::{RunDiff, RunResult, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -43,6 +45,8 @@ fn kinds(run: &RunResult) -> Vec<String> {
             meta.run_id
         )),
         RunStatus::Failed => kinds.push("failed: the run itself failed".to_owned()),
+        // A status of a newer engine: shown as the run file writes it.
+        other => kinds.push(format!("{other:?}").to_lowercase()),
     }
     match &meta.selection {
         Some(selection) if !selection.complete => {
@@ -65,7 +69,7 @@ fn kinds(run: &RunResult) -> Vec<String> {
         }
         _ => {}
     }
-    if let Some(from) = &meta.replayed_from {
+    if let Some(from) = &meta.regraded_from {
         kinds.push(format!(
             "regrade of run {from}: no agent ran; its stored outputs were graded again"
         ));

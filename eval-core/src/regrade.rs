@@ -2,7 +2,8 @@
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
 use crate::feedback::Feedback;
-use crate::result::{Budgets, RunResult, TaskResult};
+use crate::record::TaskRecord;
+use crate::result::{Budgets, RunResult};
 use crate::runner::{Done, Graded, RunOptions, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
@@ -21,7 +22,8 @@ pub type OutputDecoder<O> = fn(&Value) -> Result<O, String>;
 /// The [`OutputDecoder`] of any output type that can be deserialized.
 ///
 /// ```
-/// use eval_engine::{OutputDecoder, decode_output};
+/// use eval_engine::decode_output;
+/// use eval_engine::regrade::OutputDecoder;
 ///
 /// let decode: OutputDecoder<Vec<u8>> = decode_output;
 /// assert_eq!(decode(&serde_json::json!([1, 2])), Ok(vec![1, 2]));
@@ -37,9 +39,9 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// is graded as the task stands today, so a fixed reference output counts too.
 ///
 /// A task that cannot be re-graded is recorded with an exception of kind
-/// [`Exception::NOT_REPLAYED`] and every scorer's feedback ungradeable, saying why: it is not in
+/// [`Exception::NOT_REGRADED`] and every scorer's feedback ungradeable, saying why: it is not in
 /// `stored`, its inputs changed since (the stored output answers other inputs), or its stored
-/// output does not read back as `O`. The run records `replayed_from`; options that concern
+/// output does not read back as `O`. The run records `regraded_from` (`replayed_from` in the run JSON); options that concern
 /// agents (timeout, cassettes) have no effect. Scorers run as in [`run`](crate::run), under
 /// the scorer timeout, on [`RunOptions::work_runtime`] if given.
 ///
@@ -58,9 +60,9 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// });
 /// let scorers: Scorers<Value, Value, String> = vec![Arc::new(shouts)];
 /// let stored_id = stored.meta.run_id.clone();
-/// let replayed = regrade(&suite, stored, decode_output, scorers, RunOptions::default()).await;
-/// assert_eq!(replayed.pass_rate("shouts", None), Some(1.0));
-/// assert_eq!(replayed.meta.replayed_from, Some(stored_id));
+/// let regraded = regrade(&suite, stored, decode_output, scorers, RunOptions::default()).await;
+/// assert_eq!(regraded.pass_rate("shouts", None), Some(1.0));
+/// assert_eq!(regraded.meta.regraded_from, Some(stored_id));
 /// # }
 /// ```
 pub async fn regrade<I, R, O>(
@@ -79,16 +81,16 @@ where
     let (stored_meta, stored_tasks) = stored.into_parts();
     let target = options.target.clone().unwrap_or(stored_meta.target);
     let mut meta = start_meta(suite, &scorers, &options, target);
-    meta.replayed_from = Some(stored_meta.run_id.clone());
-    // A record of an earlier replay that could not re-grade its task holds no output either.
-    let mut records: HashMap<String, TaskResult> = stored_tasks
+    meta.regraded_from = Some(stored_meta.run_id.clone());
+    // A record of an earlier regrade that could not re-grade its task holds no output either.
+    let mut records: HashMap<String, TaskRecord> = stored_tasks
         .into_iter()
         .filter(|record| {
             record
                 .trace
                 .exception
                 .as_ref()
-                .is_none_or(|e| e.kind != Exception::NOT_REPLAYED)
+                .is_none_or(|e| e.kind != Exception::NOT_REGRADED)
         })
         .map(|record| (record.task_id.clone(), record))
         .collect();
@@ -98,11 +100,7 @@ where
     let repeated = options.repeats > 1;
     let work = options.work(None, !scorers.is_empty());
     schedule(suite, meta, &options, started, &work, |task, attempt, done| {
-        let record_id = if repeated {
-            format!("{}#{attempt}", task.id())
-        } else {
-            task.id().to_owned()
-        };
+        let record_id = TaskRecord::id_of(task.id(), repeated.then_some(attempt));
         let job = Regrade {
             stored: records.remove(&record_id),
             record_id,
@@ -125,7 +123,7 @@ struct Regrade<I, R, O> {
     task: Arc<Task<I, R>>,
     record_id: String,
     attempt: Option<u32>,
-    stored: Option<TaskResult>,
+    stored: Option<TaskRecord>,
     decode: OutputDecoder<O>,
     scorers: Arc<Scorers<I, R, O>>,
     from: Arc<str>,
@@ -164,7 +162,7 @@ where
     }
 
     /// Grades the stored output and trace as the task stands today.
-    fn regrade(self, stored: TaskResult, inputs: Value, work: &Arc<Work>, done: Done) {
+    fn regrade(self, stored: TaskRecord, inputs: Value, work: &Arc<Work>, done: Done) {
         // A run stores `null` both for an agent that failed (its trace holds the exception)
         // and for an output that is `null` itself (`()`, `None`): only the first has none.
         let outputs = if stored.trace.exception.is_some() {
@@ -196,7 +194,7 @@ where
                 trace,
                 feedback,
             } = watched;
-            done.send(TaskResult {
+            done.send(TaskRecord {
                 feedback,
                 budget_violation,
                 trace,
@@ -208,12 +206,12 @@ where
     }
 
     /// The record of an attempt that cannot be re-graded: every scorer ungradeable, saying why.
-    fn not_regraded(&self, inputs: Value, outputs: Value, trace: Trace, why: &str) -> TaskResult {
+    fn not_regraded(&self, inputs: Value, outputs: Value, trace: Trace, why: &str) -> TaskRecord {
         let trace = Trace {
-            exception: Some(Exception::new(Exception::NOT_REPLAYED, why)),
+            exception: Some(Exception::new(Exception::NOT_REGRADED, why)),
             ..trace
         };
-        TaskResult {
+        TaskRecord {
             feedback: self
                 .scorers
                 .iter()
@@ -226,9 +224,9 @@ where
     }
 
     /// The attempt's record as the task stands today, without trace, output or feedback.
-    fn record(&self, inputs: Value) -> TaskResult {
+    fn record(&self, inputs: Value) -> TaskRecord {
         let task = &self.task;
-        TaskResult {
+        TaskRecord {
             task_id: self.record_id.clone(),
             inputs,
             reference_outputs: serde_json::to_value(task.reference_outputs()).unwrap_or(Value::Null),

@@ -15,7 +15,9 @@ impl RunResult {
     ///
     /// ```
     /// use eval_engine::{Feedback, RunResult};
-    /// # use eval_engine::{RunMeta, RunStatus, SuiteInfo, Budgets, TaskResult, Trace, ContentHash};
+    /// # use eval_engine::{TaskRecord, Trace};
+    /// # use eval_engine::result::{RunMeta, RunStatus, SuiteInfo, Budgets};
+    /// # use eval_engine::task::ContentHash;
     /// # use serde_json::{json, Map, Value};
     /// # let meta = RunMeta {
     /// #     schema_version: "0.2".into(), run_id: "r1".into(), label: None,
@@ -23,9 +25,9 @@ impl RunResult {
     /// #     suite: SuiteInfo { name: "s".into(), size: 1, source: "inline".into() },
     /// #     target: "agent".into(), concurrency: 1, status: RunStatus::Completed,
     /// #     selection: None, repeats: 1, budgets: Budgets::default(), producer: None,
-    /// #     git: None, scorers: vec![], resumed: None, replayed_from: None,
+    /// #     git: None, scorers: vec![], resumed: None, regraded_from: None,
     /// # };
-    /// # let task = TaskResult {
+    /// # let task = TaskRecord {
     /// #     task_id: "t".into(), inputs: json!({}), reference_outputs: Value::Null,
     /// #     tags: vec![], metadata: Map::new(), trace: Trace::default(),
     /// #     feedback: vec![Feedback::pass_fail("exact", true)], budget_violation: false,
@@ -154,7 +156,8 @@ fn python_fixed(value: f64, width: usize, precision: usize) -> String {
 mod tests {
     use super::*;
     use crate::feedback::Feedback;
-    use crate::result::{Budgets, SuiteInfo, TaskResult};
+    use crate::record::TaskRecord;
+    use crate::result::{Budgets, SuiteInfo};
     use crate::task::ContentHash;
     use crate::trace::{Exception, TokenUsage, Trace};
     use serde_json::{Map, Value, json};
@@ -181,13 +184,13 @@ mod tests {
             git: None,
             scorers: Vec::new(),
             resumed: None,
-            replayed_from: None,
+            regraded_from: None,
         }
     }
 
-    fn task(id: &str, feedback: Vec<Feedback>, failed: bool) -> TaskResult {
+    fn task(id: &str, feedback: Vec<Feedback>, failed: bool) -> TaskRecord {
         let inputs = json!({"input": id});
-        TaskResult {
+        TaskRecord {
             task_id: id.to_owned(),
             content_hash: ContentHash::of(&inputs, &Value::Null),
             inputs,

@@ -23,7 +23,7 @@ const GRID: usize = 400;
 /// run): small when the run passes markedly less often than the baseline did.
 ///
 /// ```
-/// use eval_engine::drop_p_value;
+/// use eval_engine::stats::drop_p_value;
 /// // 48/50 in the baseline, 1/3 now: a real drop.
 /// assert!(drop_p_value(48, 50, 1, 3) < 0.05);
 /// // 3/3 then 2/3: chance explains it.
@@ -55,7 +55,7 @@ pub fn drop_p_value(x0: u32, n0: u32, x1: u32, n1: u32) -> f64 {
 /// exact test up to 64 attempts, the normal approximation beyond.
 ///
 /// ```
-/// use eval_engine::{attempts_to_show_drop, drop_p_value};
+/// use eval_engine::stats::{attempts_to_show_drop, drop_p_value};
 /// let needed = attempts_to_show_drop(45, 50, 0.6, 0.05).unwrap();
 /// assert!(drop_p_value(45, 50, (0.6 * needed as f64).round() as u32, needed) < 0.05);
 /// assert_eq!(attempts_to_show_drop(40, 50, 0.9, 0.05), None);
@@ -105,6 +105,7 @@ pub struct SuiteDrop {
     pub tasks: usize,
     /// The pass rate over those tasks (every attempt counted), in the baseline and now.
     pub baseline_rate: f64,
+    /// The pass rate now.
     pub rate: f64,
     /// The mean of the tasks' changes of pass rate (negative: a drop).
     pub mean_change: f64,
@@ -125,7 +126,7 @@ pub struct SuiteDrop {
 /// run it falls back to the normal approximation).
 ///
 /// ```
-/// use eval_engine::suite_drop;
+/// use eval_engine::stats::suite_drop;
 /// // 40 tasks: 10 of them fell from 3/3 to 1/3.
 /// let tasks: Vec<_> = (0..40).map(|i| ((3, 3), if i < 10 { (1, 3) } else { (3, 3) })).collect();
 /// let drop = suite_drop(&tasks).unwrap();

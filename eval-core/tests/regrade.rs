@@ -1,9 +1,12 @@
 //! Re-grading a stored run: no agent runs, today's scorers see the stored outputs and traces,
 //! and a task that cannot be re-graded says why instead of being graded on nothing.
 
+use eval_engine::regrade::OutputDecoder;
+use eval_engine::store::save_run;
+use eval_engine::trace::Exception;
 use eval_engine::{
-    Agent, Ctx, Exception, Feedback, OutputDecoder, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers,
-    Suite, Task, Verdict, decode_output, load_run, regrade, run, save_run, scorer_fn,
+    Agent, Ctx, Feedback, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Scorers, Suite, Task, Verdict,
+    decode_output, load_run, regrade, run, scorer_fn,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -101,14 +104,14 @@ async fn a_changed_scorer_regrades_the_stored_outputs_without_running_the_agent(
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(verdict(&stored, "rome", "temperature"), Some(Verdict::Fail));
 
-    // Through the file, as a replay reads it.
+    // Through the file, as a regrade reads it.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.json");
     save_run(&stored, &path).unwrap();
     let stored = load_run(&path).unwrap();
 
     let scorers: Scorers<Value, Value, Answer> = vec![tolerant_temperature(), looked_up_once(), agent_failed()];
-    let replayed = regrade(
+    let regraded = regrade(
         &weather_suite(),
         stored.clone(),
         decode_output,
@@ -119,32 +122,32 @@ async fn a_changed_scorer_regrades_the_stored_outputs_without_running_the_agent(
 
     assert_eq!(calls.load(Ordering::SeqCst), 3, "no agent ran");
     assert_eq!(
-        replayed.meta.replayed_from.as_deref(),
+        regraded.meta.regraded_from.as_deref(),
         Some(stored.meta.run_id.as_str())
     );
-    assert_ne!(replayed.meta.run_id, stored.meta.run_id);
-    assert_eq!(verdict(&replayed, "paris", "temperature"), Some(Verdict::Pass));
+    assert_ne!(regraded.meta.run_id, stored.meta.run_id);
+    assert_eq!(verdict(&regraded, "paris", "temperature"), Some(Verdict::Pass));
     assert_eq!(
-        verdict(&replayed, "rome", "temperature"),
+        verdict(&regraded, "rome", "temperature"),
         Some(Verdict::Pass),
         "the new scorer's verdict"
     );
     assert_eq!(
-        verdict(&replayed, "paris", "looked_up"),
+        verdict(&regraded, "paris", "looked_up"),
         Some(Verdict::Pass),
         "the stored trace is graded"
     );
     // The failed agent stays failed: no output, the same exception, seen by a new scorer.
     assert_eq!(
-        verdict(&replayed, "oslo", "temperature"),
+        verdict(&regraded, "oslo", "temperature"),
         None,
         "not applicable without an output"
     );
     assert_eq!(
-        feedback(&replayed, "oslo", "agent_failed").value.as_deref(),
+        feedback(&regraded, "oslo", "agent_failed").value.as_deref(),
         Some("the weather service timed out")
     );
-    for (old, new) in stored.tasks().iter().zip(replayed.tasks()) {
+    for (old, new) in stored.tasks().iter().zip(regraded.tasks()) {
         assert_eq!(old.task_id, new.task_id);
         assert_eq!(old.outputs, new.outputs, "task {}", old.task_id);
         assert_eq!(old.trace, new.trace, "task {}", old.task_id);
@@ -152,7 +155,7 @@ async fn a_changed_scorer_regrades_the_stored_outputs_without_running_the_agent(
 }
 
 #[tokio::test]
-async fn a_fixed_reference_output_counts_in_the_replay() {
+async fn a_fixed_reference_output_counts_in_the_regrade() {
     let calls = Arc::new(AtomicUsize::new(0));
     let stored = stored_run(&calls).await;
     let fixed = suite(&[
@@ -160,14 +163,14 @@ async fn a_fixed_reference_output_counts_in_the_replay() {
         json!({"task_id": "rome", "inputs": {"input": "Rome"}, "reference_outputs": {"city": "Rome", "temp_c": 28.0}}),
     ]);
     let scorers: Scorers<Value, Value, Answer> = vec![exact_temperature()];
-    let replayed = regrade(&fixed, stored.clone(), decode_output, scorers, RunOptions::default()).await;
-    assert_eq!(verdict(&replayed, "rome", "temperature"), Some(Verdict::Pass));
-    assert_eq!(replayed.task("rome").unwrap().reference_outputs["temp_c"], 28.0);
+    let regraded = regrade(&fixed, stored.clone(), decode_output, scorers, RunOptions::default()).await;
+    assert_eq!(verdict(&regraded, "rome", "temperature"), Some(Verdict::Pass));
+    assert_eq!(regraded.task("rome").unwrap().reference_outputs["temp_c"], 28.0);
     assert_eq!(
-        replayed.task("rome").unwrap().content_hash,
+        regraded.task("rome").unwrap().content_hash,
         fixed.tasks()[1].content_hash().clone()
     );
-    assert_eq!(replayed.tasks().len(), 2, "only today's tasks");
+    assert_eq!(regraded.tasks().len(), 2, "only today's tasks");
 }
 
 #[tokio::test]
@@ -182,34 +185,34 @@ async fn a_task_that_cannot_be_regraded_is_ungradeable_and_says_why() {
         json!({"task_id": "rome", "inputs": {"input": "Rome"}, "reference_outputs": {"city": "Rome", "temp_c": 25.0}}),
     ]);
     let scorers: Scorers<Value, Value, Answer> = vec![exact_temperature(), looked_up_once()];
-    let replayed = regrade(&today, stored.clone(), decode_output, scorers, RunOptions::default()).await;
+    let regraded = regrade(&today, stored.clone(), decode_output, scorers, RunOptions::default()).await;
     let run_id = &stored.meta.run_id;
 
-    let lima = replayed.task("lima").unwrap();
+    let lima = regraded.task("lima").unwrap();
     let why = format!("not re-graded: run {run_id} has no record of this task");
     assert_eq!(
         lima.trace.exception,
-        Some(Exception::new(Exception::NOT_REPLAYED, &why))
+        Some(Exception::new(Exception::NOT_REGRADED, &why))
     );
     for key in ["temperature", "looked_up"] {
         assert_eq!(lima.verdict(key), Some(Verdict::Ungradeable));
-        assert_eq!(feedback(&replayed, "lima", key).comment.as_deref(), Some(why.as_str()));
+        assert_eq!(feedback(&regraded, "lima", key).comment.as_deref(), Some(why.as_str()));
     }
-    let paris = feedback(&replayed, "paris", "temperature");
+    let paris = feedback(&regraded, "paris", "temperature");
     assert_eq!(paris.verdict(), Verdict::Ungradeable);
     assert!(
         paris.comment.as_deref().unwrap().contains("inputs changed since run"),
         "{paris:?}"
     );
     assert_eq!(
-        verdict(&replayed, "rome", "temperature"),
+        verdict(&regraded, "rome", "temperature"),
         Some(Verdict::Fail),
         "the rest is re-graded"
     );
 
-    // Replaying the replay: a record that was not re-graded holds no output to grade either.
+    // Regrading the regrade: a record that was not re-graded holds no output to grade either.
     let scorers: Scorers<Value, Value, Answer> = vec![exact_temperature()];
-    let again = regrade(&today, replayed.clone(), decode_output, scorers, RunOptions::default()).await;
+    let again = regrade(&today, regraded.clone(), decode_output, scorers, RunOptions::default()).await;
     assert_eq!(verdict(&again, "lima", "temperature"), Some(Verdict::Ungradeable));
     assert_eq!(verdict(&again, "rome", "temperature"), Some(Verdict::Fail));
 }
@@ -228,7 +231,7 @@ async fn an_output_that_no_longer_reads_as_the_output_type_is_ungradeable() {
         |s: &ScoreInput<Value, Value, Renamed>| s.outputs.is_some(),
     ));
     let decode: OutputDecoder<Renamed> = decode_output;
-    let replayed = regrade(
+    let regraded = regrade(
         &weather_suite(),
         stored.clone(),
         decode,
@@ -236,9 +239,9 @@ async fn an_output_that_no_longer_reads_as_the_output_type_is_ungradeable() {
         RunOptions::default(),
     )
     .await;
-    let paris = replayed.task("paris").unwrap();
+    let paris = regraded.task("paris").unwrap();
     let comment = paris.feedback_for("answered").unwrap().comment.as_deref().unwrap();
-    assert!(comment.contains("does not read as `replay::"), "{comment}");
+    assert!(comment.contains("does not read as `regrade::"), "{comment}");
     assert!(comment.contains("Renamed`: missing field `town`"), "{comment}");
     assert_eq!(
         paris.outputs,
@@ -246,7 +249,7 @@ async fn an_output_that_no_longer_reads_as_the_output_type_is_ungradeable() {
         "the stored output is kept"
     );
     // Oslo's agent failed: there is no output to read, and the scorer grades its absence.
-    assert_eq!(verdict(&replayed, "oslo", "answered"), Some(Verdict::Fail));
+    assert_eq!(verdict(&regraded, "oslo", "answered"), Some(Verdict::Fail));
 }
 
 #[tokio::test]
@@ -264,11 +267,11 @@ async fn repeats_regrade_every_attempt_and_a_different_count_is_explained() {
     assert_eq!(calls.load(Ordering::SeqCst), 6);
 
     let scorers: Scorers<Value, Value, Answer> = vec![tolerant_temperature()];
-    let replayed = regrade(&weather_suite(), stored.clone(), decode_output, scorers, options).await;
-    let ids: Vec<&str> = replayed.tasks().iter().map(|t| t.task_id.as_str()).collect();
+    let regraded = regrade(&weather_suite(), stored.clone(), decode_output, scorers, options).await;
+    let ids: Vec<&str> = regraded.tasks().iter().map(|t| t.task_id.as_str()).collect();
     assert_eq!(ids, ["paris#1", "paris#2", "rome#1", "rome#2", "oslo#1", "oslo#2"]);
-    assert_eq!(verdict(&replayed, "rome#2", "temperature"), Some(Verdict::Pass));
-    assert_eq!(replayed.meta.repeats, 2);
+    assert_eq!(verdict(&regraded, "rome#2", "temperature"), Some(Verdict::Pass));
+    assert_eq!(regraded.meta.repeats, 2);
 
     let scorers: Scorers<Value, Value, Answer> = vec![tolerant_temperature()];
     let three = regrade(

@@ -6,8 +6,11 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{what} `{name}` is not a plain file name: {why}")]
 pub struct InvalidName {
+    /// What the name is for (`run id`, `label`, `suite name`).
     pub what: &'static str,
+    /// The name given.
     pub name: String,
+    /// What is wrong with it.
     pub why: &'static str,
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// interval it stays inside [0, 1] and is honest for small counts and rates near 0 or 1.
 ///
 /// ```
-/// let (low, high) = eval_engine::wilson_interval(8, 10);
+/// let (low, high) = eval_engine::stats::wilson_interval(8, 10);
 /// assert!((low - 0.490).abs() < 1e-3 && (high - 0.943).abs() < 1e-3);
 /// ```
 pub fn wilson_interval(passed: u64, total: u64) -> (f64, f64) {
@@ -43,7 +43,7 @@ impl PassAtK {
     /// or only passes.
     ///
     /// ```
-    /// use eval_engine::PassAtK;
+    /// use eval_engine::stats::PassAtK;
     /// let estimate = PassAtK::estimate(&[(2, 4), (4, 4)], 2).unwrap();
     /// // Task 1: 1 − C(2,2)/C(4,2) = 5/6 and C(2,2)/C(4,2) = 1/6; task 2: 1 and 1.
     /// assert!((estimate.pass_at_k - (5.0 / 6.0 + 1.0) / 2.0).abs() < 1e-12);
