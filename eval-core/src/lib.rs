@@ -17,6 +17,8 @@ mod drop_test;
 mod estimate;
 mod feedback;
 mod gate;
+#[cfg(feature = "history")]
+pub mod history;
 pub mod journal;
 mod name;
 mod observer;
