@@ -475,3 +475,45 @@ fn an_import_of_something_that_is_not_a_run_exits_2_naming_it() {
     );
     assert_eq!(run_ids(&json_of(store.path(), &["runs"], 0)), ["run_a"]);
 }
+
+#[test]
+fn a_process_killed_while_indexing_leaves_an_index_the_next_one_completes() {
+    let store = tempfile::tempdir().unwrap();
+    let saved = Store::new(store.path());
+    for i in 0..150 {
+        let mut run = weather_run(&format!("01K{i:03}"), i % 60, &["rome"]);
+        run.meta.created_at = format!("2026-11-22T{:02}:{:02}:00Z", 8 + i / 60, i % 60);
+        saved.save(&run).unwrap();
+    }
+    // Killed at later and later moments of a rebuild from the files.
+    for delay_ms in [5, 20, 40, 80, 160] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(store.path().join(format!("history.sqlite{suffix}")));
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-eval"))
+            .args(["runs", "--json"])
+            .env("EVAL_STORE_DIR", store.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let output = cargo_eval(store.path(), ["runs", "--json"]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "after {delay_ms} ms: {}",
+            stderr(&output)
+        );
+        let runs: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(runs.as_array().unwrap().len(), 150, "after {delay_ms} ms");
+        let check = json_of(store.path(), &["sql", "PRAGMA integrity_check"], 0);
+        assert_eq!(check[0]["integrity_check"], "ok", "after {delay_ms} ms");
+        let cases = json_of(store.path(), &["sql", "SELECT COUNT(*) AS n FROM cases"], 0);
+        assert_eq!(cases[0]["n"], 450, "after {delay_ms} ms: no case twice");
+    }
+}
