@@ -470,6 +470,7 @@ fn write_run(tx: &Transaction<'_>, run: &IndexedRun) -> rusqlite::Result<()> {
         "INSERT OR IGNORE INTO scores (case_id, key, score, kind, value, verdict, comment)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut keys: std::collections::BTreeMap<&str, KeyTotals> = std::collections::BTreeMap::new();
     for c in &run.cases {
         let (error_type, error_message) = match &c.error {
             Some((kind, message)) => (Some(kind.as_str()), Some(message.as_str())),
@@ -498,11 +499,63 @@ fn write_run(tx: &Transaction<'_>, run: &IndexedRun) -> rusqlite::Result<()> {
             continue;
         }
         let case_row = tx.last_insert_rowid();
+        let mut seen = BTreeSet::new();
         for s in &c.scores {
             score.execute(params![case_row, s.key, s.score, s.kind, s.value, s.verdict, s.comment])?;
+            if seen.insert(s.key.as_str()) {
+                keys.entry(s.key.as_str()).or_default().add(s);
+            }
         }
     }
+    let mut key_row = tx.prepare_cached(
+        "INSERT INTO run_keys (run, key, n, passes, fails, bools, bool_passes, numbers, number_sum)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for (key, t) in keys {
+        key_row.execute(params![
+            run_row,
+            key,
+            t.n,
+            t.passes,
+            t.fails,
+            t.bools,
+            t.bool_passes,
+            t.numbers,
+            t.number_sum
+        ])?;
+    }
     Ok(())
+}
+
+/// One key's counts over a run's cases (the first score of the key in each case).
+#[derive(Default)]
+struct KeyTotals {
+    n: i64,
+    passes: i64,
+    fails: i64,
+    bools: i64,
+    bool_passes: i64,
+    numbers: i64,
+    number_sum: f64,
+}
+
+impl KeyTotals {
+    fn add(&mut self, score: &IndexedScore) {
+        self.n += 1;
+        self.passes += i64::from(score.verdict == "pass");
+        self.fails += i64::from(score.verdict == "fail" || score.verdict == "ungradeable");
+        match (score.kind, score.score) {
+            (Some("bool"), Some(value)) => {
+                self.bools += 1;
+                self.bool_passes += i64::from(value == 1.0);
+            }
+            (Some("number"), Some(value)) => {
+                self.numbers += 1;
+                self.number_sum += value;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The distinct models the tasks' model responses name, sorted.

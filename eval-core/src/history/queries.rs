@@ -479,8 +479,8 @@ impl History {
     pub fn keys(&self, suite: &str) -> Result<Vec<String>, HistoryError> {
         self.check_suite(suite)?;
         self.strings(
-            "SELECT DISTINCT sc.key FROM scores sc JOIN cases c ON c.id = sc.case_id JOIN runs r ON r.id = c.run
-             JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 ORDER BY sc.key",
+            "SELECT DISTINCT k.key FROM run_keys k JOIN runs r ON r.id = k.run
+             JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 ORDER BY k.key",
             [suite],
         )
     }
@@ -494,14 +494,12 @@ impl History {
             .conn
             .prepare_cached(
                 "SELECT run_id, created_at, n, passes, bools, mean FROM (
-                     SELECT r.run_id, r.created_at, r.created_ms, COUNT(*) AS n,
-                            SUM(sc.kind = 'bool' AND sc.score = 1) AS passes,
-                            SUM(sc.kind = 'bool') AS bools,
-                            AVG(CASE WHEN sc.kind = 'number' THEN sc.score END) AS mean
+                     SELECT r.run_id, r.created_at, r.created_ms, k.n, k.bool_passes AS passes, k.bools,
+                            CASE WHEN k.numbers > 0 THEN k.number_sum / k.numbers END AS mean
                      FROM runs r JOIN suites s ON s.id = r.suite_id
-                     JOIN cases c ON c.run = r.id JOIN scores sc ON sc.case_id = c.id AND sc.key = ?2
+                     JOIN run_keys k ON k.run = r.id AND k.key = ?2
                      WHERE s.name = ?1 AND r.status = 'completed'
-                     GROUP BY r.id ORDER BY r.created_ms DESC, r.run_id DESC LIMIT ?3)
+                     ORDER BY r.created_ms DESC, r.run_id DESC LIMIT ?3)
                  ORDER BY created_ms, run_id",
             )
             .map_err(read)?;
@@ -628,7 +626,8 @@ impl History {
     }
 
     /// Runs one read-only statement on the index (tables `suites`, `runs`, `run_models`,
-    /// `cases`, `scores`, `files`). A statement that would write is refused.
+    /// `cases`, `scores`, `run_keys` (each run's counts per key), `files`). A statement that
+    /// would write is refused.
     pub fn sql(&self, query: &str) -> Result<SqlAnswer, HistoryError> {
         let refused = || HistoryError::NotReadOnly {
             sql: query.trim().to_owned(),
