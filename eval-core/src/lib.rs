@@ -39,7 +39,7 @@ mod wire;
 pub use agent::Agent;
 pub use aggregates::{Aggregates, PassCount, ScoreStats, TokenTotals, percentile};
 pub use cassette::{CassetteError, CassetteMode, Cassettes};
-pub use ctx::Ctx;
+pub use ctx::{Ctx, PROMPT_EVENT};
 pub use dataset::DatasetError;
 pub use diff::{DiffMode, Flip, MeanDelta, Mismatches, RateDelta, RunDiff, RunsNotComparable, diff};
 pub use drop_test::{Attempts, SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};

@@ -517,3 +517,49 @@ fn a_process_killed_while_indexing_leaves_an_index_the_next_one_completes() {
         assert_eq!(cases[0]["n"], 450, "after {delay_ms} ms: no case twice");
     }
 }
+
+#[test]
+fn prompt_versions_are_listed_in_order_of_first_appearance() {
+    let store = tempfile::tempdir().unwrap();
+    let saved = Store::new(store.path());
+    for (run_id, minute, text, wrong) in [
+        ("01A", 1, "Be brief.", &["rome"][..]),
+        ("01B", 2, "Be thorough.", &[][..]),
+        ("01C", 3, "Be brief.", &["rome", "tokyo"][..]),
+    ] {
+        let mut run = weather_run(run_id, minute, wrong);
+        let (meta, mut tasks) = run.into_parts();
+        for task in &mut tasks {
+            let ctx = eval_engine::Ctx::new(task.task_id.clone(), 1);
+            ctx.prompt("system", text);
+            task.trace.events.extend(ctx.events());
+        }
+        run = RunResult::new(meta, tasks);
+        saved.save(&run).unwrap();
+    }
+    let versions = json_of(store.path(), &["prompts", "weather"], 0);
+    let shown: Vec<(u64, &str, u64)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["first_run"].as_str().unwrap(),
+                v["runs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, [(1, "01A", 2), (2, "01B", 1)]);
+    // "Be brief." failed rome in 01A and rome and tokyo in 01C: 3 of 6 cases pass.
+    let city = versions[0]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "city_matches")
+        .unwrap();
+    assert_eq!(city["pass_rate"].as_f64(), Some(0.5));
+    let output = cargo_eval(store.path(), ["prompts", "weather", "--name", "user"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`system`"), "{}", stderr(&output));
+}

@@ -6,6 +6,7 @@
 //! version meanwhile: concurrent indexers add each run once, and a process killed half-way
 //! leaves every other run as it was.
 
+use crate::ctx::PROMPT_EVENT;
 use crate::feedback::{Score, Verdict};
 use crate::journal::{JournalContents, read_journal};
 use crate::result::{RunResult, RunStatus, TaskResult};
@@ -307,6 +308,8 @@ struct IndexedCase {
     error: Option<(String, String)>,
     budget_violation: bool,
     scores: Vec<IndexedScore>,
+    /// The prompts the agent named: (name, hash).
+    prompts: Vec<(String, String)>,
 }
 
 struct IndexedScore {
@@ -397,6 +400,7 @@ impl IndexedCase {
                 .as_ref()
                 .map(|e| (e.kind.clone(), e.message.clone())),
             budget_violation: task.budget_violation,
+            prompts: prompts_of(task),
             scores: task
                 .feedback
                 .iter()
@@ -470,6 +474,8 @@ fn write_run(tx: &Transaction<'_>, run: &IndexedRun) -> rusqlite::Result<()> {
         "INSERT OR IGNORE INTO scores (case_id, key, score, kind, value, verdict, comment)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut prompt =
+        tx.prepare_cached("INSERT OR IGNORE INTO case_prompts (case_id, name, hash) VALUES (?1, ?2, ?3)")?;
     let mut keys: std::collections::BTreeMap<&str, KeyTotals> = std::collections::BTreeMap::new();
     for c in &run.cases {
         let (error_type, error_message) = match &c.error {
@@ -499,6 +505,10 @@ fn write_run(tx: &Transaction<'_>, run: &IndexedRun) -> rusqlite::Result<()> {
             continue;
         }
         let case_row = tx.last_insert_rowid();
+        // A name recorded twice in one task keeps its first text.
+        for (name, hash) in &c.prompts {
+            prompt.execute(params![case_row, name, hash])?;
+        }
         let mut seen = BTreeSet::new();
         for s in &c.scores {
             score.execute(params![case_row, s.key, s.score, s.kind, s.value, s.verdict, s.comment])?;
@@ -556,6 +566,22 @@ impl KeyTotals {
             _ => {}
         }
     }
+}
+
+/// The prompts a task's agent named with `Ctx::prompt`.
+fn prompts_of(task: &TaskResult) -> Vec<(String, String)> {
+    task.trace
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Custom(custom) if custom.name == PROMPT_EVENT => {
+                let name = custom.data.get("name")?.as_str()?;
+                let hash = custom.data.get("hash")?.as_str()?;
+                Some((name.to_owned(), hash.to_owned()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The distinct models the tasks' model responses name, sorted.

@@ -34,8 +34,8 @@ mod schema;
 
 pub use import::{Imported, relabel};
 pub use queries::{
-    CaseRecord, FlakyPair, KeySummary, PairPoint, RunFilter, RunRecord, RunState, RunSummary, ScoreRecord, SqlAnswer,
-    TrendPoint,
+    CaseRecord, FlakyPair, KeySummary, PairPoint, PromptVersion, RunFilter, RunRecord, RunState, RunSummary,
+    ScoreRecord, SqlAnswer, TrendPoint,
 };
 pub use schema::SCHEMA_VERSION;
 
@@ -82,6 +82,13 @@ pub enum HistoryError {
     UnknownTask {
         suite: String,
         task: String,
+        known: Vec<String>,
+    },
+    /// No prompt of that name in the suite's runs.
+    #[error("no prompt `{name}` in the runs of suite `{suite}`{}", known_list("prompts", known))]
+    UnknownPrompt {
+        suite: String,
+        name: String,
         known: Vec<String>,
     },
     /// A query given to [`History::sql`] would change the index.

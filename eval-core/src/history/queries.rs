@@ -238,6 +238,25 @@ pub struct FlakyPair {
     pub runs: u64,
 }
 
+/// One version of a named prompt in a suite's runs: a distinct text, numbered by when it
+/// first appeared, with the pass rates of the cases that used it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromptVersion {
+    pub name: String,
+    /// 1 for the first text seen under the name, 2 for the next, …
+    pub version: u32,
+    /// The text's hash, as [`crate::Ctx::prompt`] recorded it.
+    pub hash: String,
+    /// The run it first appeared in.
+    pub first_run: String,
+    /// How many runs used it.
+    pub runs: u64,
+    /// How many cases used it.
+    pub cases: u64,
+    /// Per key, over the cases of completed runs that used it.
+    pub keys: Vec<KeySummary>,
+}
+
 /// The answer to [`History::sql`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SqlAnswer {
@@ -448,18 +467,7 @@ impl History {
             )
             .map_err(read)?;
         let keys: Vec<KeySummary> = stmt
-            .query_map([run_row], |row| {
-                let bools: i64 = row.get::<_, Option<i64>>(4)?.unwrap_or(0);
-                let true_bools: i64 = row.get::<_, Option<i64>>(5)?.unwrap_or(0);
-                Ok(KeySummary {
-                    key: row.get(0)?,
-                    n: count(row.get(1)?),
-                    passes: count(row.get::<_, Option<i64>>(2)?.unwrap_or(0)),
-                    fails: count(row.get::<_, Option<i64>>(3)?.unwrap_or(0)),
-                    pass_rate: (bools > 0).then(|| true_bools as f64 / bools as f64),
-                    mean: row.get(6)?,
-                })
-            })
+            .query_map([run_row], key_summary)
             .and_then(Iterator::collect)
             .map_err(read)?;
         Ok(RunSummary {
@@ -625,8 +633,84 @@ impl History {
         .map_err(read)
     }
 
+    /// The names of the prompts the agents of `suite` named with [`crate::Ctx::prompt`].
+    pub fn prompts(&self, suite: &str) -> Result<Vec<String>, HistoryError> {
+        self.check_suite(suite)?;
+        self.strings(
+            "SELECT DISTINCT p.name FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+             JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 ORDER BY p.name",
+            [suite],
+        )
+    }
+
+    /// Every version of prompt `name` in the runs of `suite`, in order of first appearance,
+    /// each with its pass rates and means per key.
+    pub fn prompt_versions(&self, suite: &str, name: &str) -> Result<Vec<PromptVersion>, HistoryError> {
+        let names = self.prompts(suite)?;
+        if !names.iter().any(|n| n == name) {
+            return Err(HistoryError::UnknownPrompt {
+                suite: suite.to_owned(),
+                name: name.to_owned(),
+                known: names,
+            });
+        }
+        let read = |e| self.sql_error("read prompt versions", e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "WITH uses AS (
+                     SELECT p.hash, r.id AS run, r.run_id, r.created_ms
+                     FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+                     JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 AND p.name = ?2),
+                 ranked AS (
+                     SELECT hash, run_id, ROW_NUMBER() OVER (PARTITION BY hash ORDER BY created_ms, run_id) AS nth,
+                            created_ms
+                     FROM uses)
+                 SELECT r.hash, r.run_id, (SELECT COUNT(DISTINCT run) FROM uses u WHERE u.hash = r.hash),
+                        (SELECT COUNT(*) FROM uses u WHERE u.hash = r.hash)
+                 FROM ranked r WHERE r.nth = 1 ORDER BY r.created_ms, r.run_id",
+            )
+            .map_err(read)?;
+        let firsts: Vec<(String, String, i64, i64)> = stmt
+            .query_map([suite, name], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(read)?;
+        let mut keys = self
+            .conn
+            .prepare(
+                "SELECT sc.key, COUNT(*),
+                        SUM(sc.verdict = 'pass'), SUM(sc.verdict IN ('fail', 'ungradeable')),
+                        SUM(sc.kind = 'bool'), SUM(sc.kind = 'bool' AND sc.score = 1),
+                        AVG(CASE WHEN sc.kind = 'number' THEN sc.score END)
+                 FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+                 JOIN suites s ON s.id = r.suite_id JOIN scores sc ON sc.case_id = c.id
+                 WHERE s.name = ?1 AND p.name = ?2 AND p.hash = ?3 AND r.status = 'completed'
+                 GROUP BY sc.key ORDER BY sc.key",
+            )
+            .map_err(read)?;
+        let mut versions = Vec::with_capacity(firsts.len());
+        for (index, (hash, first_run, runs, cases)) in firsts.into_iter().enumerate() {
+            let per_key: Vec<KeySummary> = keys
+                .query_map([suite, name, hash.as_str()], key_summary)
+                .and_then(Iterator::collect)
+                .map_err(read)?;
+            versions.push(PromptVersion {
+                name: name.to_owned(),
+                version: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                hash,
+                first_run,
+                runs: count(runs),
+                cases: count(cases),
+                keys: per_key,
+            });
+        }
+        Ok(versions)
+    }
+
     /// Runs one read-only statement on the index (tables `suites`, `runs`, `run_models`,
-    /// `cases`, `scores`, `run_keys` (each run's counts per key), `files`). A statement that
+    /// `cases`, `scores`, `run_keys` (each run's counts per key), `case_prompts`, `files`). A statement that
     /// would write is refused.
     pub fn sql(&self, query: &str) -> Result<SqlAnswer, HistoryError> {
         let refused = || HistoryError::NotReadOnly {
@@ -734,6 +818,20 @@ impl History {
             .and_then(Iterator::collect)
             .map_err(read)
     }
+}
+
+/// A key's row of counts: key, n, passes, fails, pass/fail scores, their passes, mean.
+fn key_summary(row: &Row<'_>) -> rusqlite::Result<KeySummary> {
+    let bools: i64 = row.get::<_, Option<i64>>(4)?.unwrap_or(0);
+    let true_bools: i64 = row.get::<_, Option<i64>>(5)?.unwrap_or(0);
+    Ok(KeySummary {
+        key: row.get(0)?,
+        n: count(row.get(1)?),
+        passes: count(row.get::<_, Option<i64>>(2)?.unwrap_or(0)),
+        fails: count(row.get::<_, Option<i64>>(3)?.unwrap_or(0)),
+        pass_rate: (bools > 0).then(|| true_bools as f64 / bools as f64),
+        mean: row.get(6)?,
+    })
 }
 
 /// The filter in words, for "no completed run matching …".

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema this version writes and reads.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One step: the SQL that moves the index from `version - 1` to `version`.
 struct Migration {
@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 3,
         sql: V3,
+        reindex: true,
+    },
+    Migration {
+        version: 4,
+        sql: V4,
         reindex: true,
     },
 ];
@@ -135,6 +140,19 @@ CREATE TABLE run_keys (
     PRIMARY KEY (run, key)
 ) WITHOUT ROWID;
 DROP INDEX scores_by_key;
+";
+
+/// The prompts each case named (`Ctx::prompt`): name and hash of the text. Versions are not
+/// stored: they are numbered by first appearance when asked, so a run imported later that
+/// used an older text takes its place in the order.
+const V4: &str = "
+CREATE TABLE case_prompts (
+    case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    hash    TEXT NOT NULL,
+    PRIMARY KEY (case_id, name)
+) WITHOUT ROWID;
+CREATE INDEX case_prompts_by_name ON case_prompts (name, hash);
 ";
 
 /// Why the index's schema cannot be used.

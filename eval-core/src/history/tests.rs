@@ -712,3 +712,64 @@ fn a_missing_store_is_named() {
     let error = History::open(&missing).unwrap_err().to_string();
     assert!(error.contains(&missing.display().to_string()), "{error}");
 }
+
+#[test]
+fn prompt_versions_are_numbered_by_first_appearance_with_their_pass_rates() {
+    use crate::ctx::Ctx;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    // A task whose agent named the system prompt `text`.
+    let prompted = |id: &str, passed: bool, text: &str| {
+        let ctx = Ctx::new(id, 1);
+        assert_eq!(ctx.prompt("system", text), text);
+        let mut task = task(id, passed, 0.5, "m-1");
+        task.trace.events.extend(ctx.events());
+        task
+    };
+    let runs = [
+        ("01A", 1, "You are terse.", [true, false]),
+        ("01B", 2, "You are terse.", [true, true]),
+        ("01C", 3, "You are thorough.", [false, false]),
+    ];
+    for (run_id, minute, text, passes) in runs {
+        let tasks = vec![prompted("paris", passes[0], text), prompted("rome", passes[1], text)];
+        store
+            .save(&RunResult::new(meta("weather", run_id, minute), tasks))
+            .unwrap();
+    }
+    let history = History::open(dir.path()).unwrap();
+    assert_eq!(history.prompts("weather").unwrap(), ["system"]);
+    let versions = history.prompt_versions("weather", "system").unwrap();
+    let shown: Vec<(u32, &str, u64, u64)> = versions
+        .iter()
+        .map(|v| (v.version, v.first_run.as_str(), v.runs, v.cases))
+        .collect();
+    assert_eq!(shown, [(1, "01A", 2, 4), (2, "01C", 1, 2)]);
+    assert_ne!(versions[0].hash, versions[1].hash);
+
+    // The pass rates per version, counted from the run files.
+    for version in &versions {
+        let (mut passes, mut n) = (0, 0);
+        for (run_id, ..) in runs {
+            let file = load_run(store.run_path("weather", run_id).unwrap()).unwrap();
+            for task in file.tasks() {
+                let used = task.trace.events.iter().any(|e| {
+                    matches!(e, Event::Custom(c) if c.name == crate::ctx::PROMPT_EVENT && c.data["hash"] == version.hash.as_str())
+                });
+                if used {
+                    n += 1;
+                    passes += usize::from(task.feedback_for("exact").unwrap().as_bool() == Some(true));
+                }
+            }
+        }
+        let exact = version.keys.iter().find(|k| k.key == "exact").unwrap();
+        assert_eq!(
+            exact.pass_rate,
+            Some(passes as f64 / n as f64),
+            "version {}",
+            version.version
+        );
+    }
+    let error = history.prompt_versions("weather", "user").unwrap_err().to_string();
+    assert!(error.contains("`user`") && error.contains("`system`"), "{error}");
+}

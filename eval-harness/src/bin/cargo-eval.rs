@@ -5,7 +5,7 @@
 //! cargo eval diff <current.json> <baseline.json> [--lenient]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval gc [--store DIR] [--dry-run]
-//! cargo eval runs | latest | failing | trend | pair | flaky | sql | label | import   (history.rs)
+//! cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import
 //! ```
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be

@@ -1,4 +1,4 @@
-//! `cargo eval runs | latest | failing | trend | pair | flaky | sql | label | import`: questions
+//! `cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import`: questions
 //! across the runs of a store, answered from its history index (see `eval_engine::history`).
 //!
 //! Every command prints a table for people, or JSON with `--json`; notes (files skipped, an
@@ -117,6 +117,16 @@ pub(crate) enum HistoryCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// List the versions of the prompts a suite's agents named (`ctx.prompt(name, text)`),
+    /// numbered by first appearance, with each version's pass rate and mean per key.
+    Prompts {
+        suite: String,
+        /// Only this prompt (default: every prompt).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Run one read-only SQL statement on the history index (tables suites, runs,
     /// run_models, cases, scores, files).
     Sql {
@@ -150,6 +160,7 @@ impl HistoryCommand {
             | HistoryCommand::Trend { common, .. }
             | HistoryCommand::Pair { common, .. }
             | HistoryCommand::Flaky { common, .. }
+            | HistoryCommand::Prompts { common, .. }
             | HistoryCommand::Sql { common, .. }
             | HistoryCommand::Label { common, .. }
             | HistoryCommand::Import { common, .. } => common,
@@ -310,6 +321,18 @@ fn answer(history: &mut History, command: HistoryCommand) -> Result<Answer, Hist
             let pairs = history.flaky_pairs(&suite, limit)?;
             let matched = !pairs.is_empty();
             Ok(Answer::new(table::flaky(&pairs), pairs, matched))
+        }
+        HistoryCommand::Prompts { suite, name, .. } => {
+            let names = match name {
+                Some(name) => vec![name],
+                None => history.prompts(&suite)?,
+            };
+            let mut versions = Vec::new();
+            for name in names {
+                versions.extend(history.prompt_versions(&suite, &name)?);
+            }
+            let matched = !versions.is_empty();
+            Ok(Answer::new(table::prompts(&versions), versions, matched))
         }
         HistoryCommand::Sql { query, .. } => {
             let answer = history.sql(&query)?;

@@ -1,6 +1,8 @@
 //! The history commands' answers as text: aligned tables and sparklines.
 
-use eval_engine::history::{CaseRecord, FlakyPair, Imported, PairPoint, RunRecord, RunSummary, SqlAnswer, TrendPoint};
+use eval_engine::history::{
+    CaseRecord, FlakyPair, Imported, PairPoint, PromptVersion, RunRecord, RunSummary, SqlAnswer, TrendPoint,
+};
 use serde_json::Value;
 
 /// Columns padded to their widest cell, two spaces apart; the last column is not padded.
@@ -235,6 +237,39 @@ pub(crate) fn flaky(pairs: &[FlakyPair]) -> String {
         })
         .collect();
     table(&["TASK", "KEY", "FLIPS", "RUNS"], &rows)
+}
+
+/// `prompts`: one line per version, its keys' pass rates (or means) last.
+pub(crate) fn prompts(versions: &[PromptVersion]) -> String {
+    if versions.is_empty() {
+        return "no prompt was named in this suite's runs".to_owned();
+    }
+    let rows: Vec<Vec<String>> = versions
+        .iter()
+        .map(|v| {
+            let keys: Vec<String> = v
+                .keys
+                .iter()
+                .map(|k| match k.pass_rate {
+                    Some(r) => format!("{} {}", k.key, rate(Some(r))),
+                    None => format!("{} {}", k.key, number(k.mean)),
+                })
+                .collect();
+            vec![
+                v.name.clone(),
+                v.version.to_string(),
+                v.hash.clone(),
+                v.first_run.clone(),
+                v.runs.to_string(),
+                v.cases.to_string(),
+                keys.join(", "),
+            ]
+        })
+        .collect();
+    table(
+        &["PROMPT", "VERSION", "HASH", "FIRST RUN", "RUNS", "CASES", "KEYS"],
+        &rows,
+    )
 }
 
 /// `sql`: the columns and rows as they came.
