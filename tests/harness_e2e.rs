@@ -1365,6 +1365,86 @@ fn suite_gates_judge_a_key_across_the_suite() {
     assert_eq!(scenario.take_calls().len(), WEATHER_TASKS.len(), "{alone}");
 }
 
+/// Three runs of the real suite with a change in between, then the history's questions asked
+/// with `cargo eval`; every answer is checked against the saved run files.
+#[test]
+fn the_history_answers_across_runs_of_the_real_suite() {
+    let scenario = Scenario::start();
+    let saved: Vec<SavedRun> = [
+        scenario.run(&["weather"], &[]),
+        scenario.run(&["weather"], &[("E2E_WRONG", "paris")]),
+        scenario.run(&["weather"], &[("E2E_FIX", "atlantis")]),
+    ]
+    .iter()
+    .map(|run| run.saved_run("weather"))
+    .collect();
+    assert!(
+        scenario.store_dir().join("history.sqlite").is_file(),
+        "the harness indexed its runs as it saved them"
+    );
+    let ask = |args: &[&str], code: i32| -> Value {
+        let run: Run = run_to_end(scenario.command(cargo_eval()).args(args).arg("--json")).into();
+        assert_eq!(run.code(), code, "{args:?}: {run}");
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {run}"))
+    };
+
+    let runs = ask(&["runs", "--suite", "weather"], 0);
+    let listed: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    let newest_first: Vec<&str> = saved.iter().rev().map(|s| s.run.meta.run_id.as_str()).collect();
+    assert_eq!(listed, newest_first);
+
+    let latest = ask(&["latest", "weather"], 0);
+    assert_eq!(latest["run"]["run_id"], saved[2].run.meta.run_id.as_str());
+
+    for run in saved.iter().map(|s| &s.run) {
+        let from_file: BTreeSet<(String, String)> = verdicts(run)
+            .into_iter()
+            .filter(|(_, verdict)| verdict == "Fail" || verdict == "Ungradeable")
+            .map(|(pair, _)| pair)
+            .collect();
+        let code = if from_file.is_empty() { 1 } else { 0 };
+        let failing = ask(&["failing", &run.meta.run_id], code);
+        let answered: BTreeSet<(String, String)> = failing["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|case| {
+                case["scores"].as_array().unwrap().iter().map(move |score| {
+                    (
+                        case["task_id"].as_str().unwrap().to_owned(),
+                        score["key"].as_str().unwrap().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(answered, from_file, "run {}", run.meta.run_id);
+    }
+
+    let trend = ask(&["trend", "weather", "--key", "city_matches"], 0);
+    let rates: Vec<Option<f64>> = trend["keys"]["city_matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| point["pass_rate"].as_f64())
+        .collect();
+    let from_files: Vec<Option<f64>> = saved.iter().map(|s| s.run.pass_rate("city_matches", None)).collect();
+    assert_eq!(rates, from_files);
+
+    let pair = ask(&["pair", "weather", "paris", "city_matches"], 0);
+    let history: Vec<&str> = pair["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| point["verdicts"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["pass", "fail", "pass"]);
+}
+
 /// Verdict of every (task, key) of a run.
 fn verdicts(run: &eval_engine::RunResult) -> BTreeMap<(String, String), String> {
     run.tasks()

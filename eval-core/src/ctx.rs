@@ -9,6 +9,12 @@ use std::fmt::Display;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// The name of the custom event [`Ctx::prompt`] records: `{"name": …, "hash": …}`.
+pub const PROMPT_EVENT: &str = "eval.prompt";
+
+/// Hex digits of a prompt's hash kept: as many as a task's content hash.
+const PROMPT_HASH_LEN: usize = 16;
+
 /// The agent's handle on its task's trace. Cheap to clone; clones record into the same trace,
 /// so an agent can hand it to the futures it spawns.
 ///
@@ -230,6 +236,25 @@ impl Ctx {
     /// Records a custom event.
     pub fn custom(&self, name: impl Into<String>, data: Value) {
         self.record(Event::custom(name, data));
+    }
+
+    /// Names a prompt the agent uses (`"system"`, a template) and gives the text back. The
+    /// trace records the name and a hash of the text (a custom event [`PROMPT_EVENT`]), so that
+    /// the run history can number each name's distinct texts 1, 2, 3… and read pass rates per
+    /// prompt version. Name the template, not a rendering that differs from task to task.
+    ///
+    /// ```
+    /// use eval_engine::Ctx;
+    ///
+    /// let ctx = Ctx::new("task-0000", 1);
+    /// let system = ctx.prompt("system", "You answer weather questions.");
+    /// assert_eq!(system, "You answer weather questions.");
+    /// ```
+    pub fn prompt<'a>(&self, name: impl Into<String>, text: &'a str) -> &'a str {
+        let hash = crate::canonical::sha256_hex(&[text]);
+        let data = serde_json::json!({ "name": name.into(), "hash": &hash[..PROMPT_HASH_LEN] });
+        self.record(Event::custom(PROMPT_EVENT, data));
+        text
     }
 
     /// A copy of the events recorded so far.

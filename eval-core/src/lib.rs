@@ -36,6 +36,8 @@ pub mod diff;
 mod feedback;
 pub mod file_name;
 pub mod gate;
+#[cfg(feature = "history")]
+pub mod history;
 // Reached only through `__harness`, an internal API; its items are documented where the
 // harness uses them.
 #[allow(missing_docs)]
@@ -61,7 +63,7 @@ mod wire;
 
 pub use agent::Agent;
 pub use cassette::{CassetteMode, Cassettes};
-pub use ctx::Ctx;
+pub use ctx::{Ctx, PROMPT_EVENT};
 pub use diff::{DiffMode, RunDiff, diff};
 pub use feedback::{Feedback, Score, Verdict};
 pub use record::TaskRecord;

@@ -5,6 +5,7 @@
 //! cargo eval diff <current.json> <baseline.json> [--lenient]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval gc [--store DIR] [--dry-run]
+//! cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import
 //! ```
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be
@@ -14,6 +15,9 @@
 // Beside this file rather than in `src/bin/`, where cargo would take them for binaries.
 #[path = "cargo-eval/gc.rs"]
 mod gc;
+#[cfg(feature = "history")]
+#[path = "cargo-eval/history.rs"]
+mod history;
 #[path = "cargo-eval/locate.rs"]
 mod locate;
 #[path = "cargo-eval/render.rs"]
@@ -86,6 +90,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    #[cfg(feature = "history")]
+    #[command(flatten)]
+    History(history::HistoryCommand),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +129,8 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_UNUSABLE)
             }
         },
+        #[cfg(feature = "history")]
+        Command::History(command) => history::run(command),
     }
 }
 

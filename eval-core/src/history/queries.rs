@@ -1,0 +1,925 @@
+//! The questions the history answers.
+//!
+//! Runs are ordered by when they started (`created_at`), then by run id (a ULID sorts by time
+//! too). Trends, pair histories and flaky pairs read completed runs only: a run in progress or
+//! interrupted holds a part of the suite and would read as a drop.
+
+use super::{History, HistoryError};
+use rusqlite::types::ValueRef;
+use rusqlite::{OptionalExtension, Row, params_from_iter};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How a run stands, as the history knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// A journal a process is writing now.
+    Running,
+    /// Every selected task ran and the run was saved.
+    Completed,
+    /// Stopped before every selected task ran (a run file, or a journal nobody writes).
+    Interrupted,
+    /// The run itself failed.
+    Failed,
+}
+
+impl RunState {
+    /// The state as the index writes it: `running`, `completed`, `interrupted`, `failed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Completed => "completed",
+            RunState::Interrupted => "interrupted",
+            RunState::Failed => "failed",
+        }
+    }
+
+    /// Reads a state's name.
+    pub fn parse(name: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Completed,
+            RunState::Interrupted,
+            RunState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.name() == name)
+    }
+}
+
+/// Which runs a query is about. Every field left `None` matches every run.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Runs of this suite.
+    pub suite: Option<String>,
+    /// Runs under this label.
+    pub label: Option<String>,
+    /// A model one of the run's tasks used.
+    pub model: Option<String>,
+    /// Runs of this variant.
+    pub variant: Option<String>,
+    /// Runs in this state.
+    pub status: Option<RunState>,
+    /// Started at or after.
+    pub since: Option<SystemTime>,
+    /// Started before.
+    pub until: Option<SystemTime>,
+}
+
+impl RunFilter {
+    /// The runs of `suite`.
+    pub fn suite(suite: impl Into<String>) -> RunFilter {
+        RunFilter {
+            suite: Some(suite.into()),
+            ..RunFilter::default()
+        }
+    }
+
+    /// The SQL condition on `runs r JOIN suites s` and its parameters.
+    fn condition(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value as P;
+        let mut clauses = vec!["1".to_owned()];
+        let mut params = Vec::new();
+        let mut add = |clause: &str, value: P| {
+            params.push(value);
+            clauses.push(clause.replace('?', &format!("?{}", params.len())));
+        };
+        if let Some(suite) = &self.suite {
+            add("s.name = ?", P::Text(suite.clone()));
+        }
+        if let Some(label) = &self.label {
+            add("r.label = ?", P::Text(label.clone()));
+        }
+        if let Some(model) = &self.model {
+            add(
+                "EXISTS (SELECT 1 FROM run_models m WHERE m.run = r.id AND m.model = ?)",
+                P::Text(model.clone()),
+            );
+        }
+        if let Some(variant) = &self.variant {
+            add("r.variant = ?", P::Text(variant.clone()));
+        }
+        if let Some(status) = self.status {
+            add("r.status = ?", P::Text(status.name().to_owned()));
+        }
+        if let Some(since) = self.since {
+            add("r.created_ms >= ?", P::Integer(unix_ms(since)));
+        }
+        if let Some(until) = self.until {
+            add("r.created_ms < ?", P::Integer(unix_ms(until)));
+        }
+        (clauses.join(" AND "), params)
+    }
+}
+
+/// One run as the history lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub run_id: String,
+    /// The suite it ran.
+    pub suite: String,
+    /// The label it was saved under.
+    pub label: Option<String>,
+    /// The variant it ran, if any.
+    pub variant: Option<String>,
+    /// How it stands.
+    pub status: RunState,
+    /// RFC 3339, as the run file records it.
+    pub created_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Whether every task of the suite ran (`None` when the file does not say: AG2's).
+    pub selection_complete: Option<bool>,
+    /// The interrupted run it carried on.
+    pub resumed_from: Option<String>,
+    /// The stored run it graded again.
+    pub regraded_from: Option<String>,
+    /// The commit it ran on.
+    pub git_commit: Option<String>,
+    /// The models its tasks used (from the captured GenAI spans).
+    pub models: Vec<String>,
+    /// Target, concurrency, repeats, budgets, scorers, producer, schema version.
+    pub config: Value,
+    /// The run file (or journal) it was read from.
+    pub path: PathBuf,
+    /// How many task attempts it holds.
+    pub cases: u64,
+}
+
+/// One score of a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRecord {
+    /// The feedback key.
+    pub key: String,
+    /// The grade: a number, or 1/0 for a pass/fail score.
+    pub score: Option<f64>,
+    /// `bool` or `number` (what `score` was in the run file).
+    pub kind: Option<String>,
+    /// A label, for a categorical score.
+    pub value: Option<String>,
+    /// `pass`, `fail`, `informational` or `ungradeable`.
+    pub verdict: String,
+    /// The scorer's comment.
+    pub comment: Option<String>,
+}
+
+/// One task attempt of a run, with its scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRecord {
+    /// As recorded: `<id>#<n>` for an attempt of a repeated task.
+    pub task_id: String,
+    /// Without the attempt suffix.
+    pub base_id: String,
+    /// The attempt number, for a repeated task.
+    pub attempt: Option<u32>,
+    /// The hash of the task's inputs and reference.
+    pub content_hash: String,
+    /// The task's inputs.
+    pub inputs: Value,
+    /// What the agent answered.
+    pub outputs: Value,
+    /// The expected answer.
+    pub reference_outputs: Value,
+    /// How long the attempt took.
+    pub duration_ms: u64,
+    /// Input tokens the agent spent.
+    pub tokens_in: u64,
+    /// Output tokens the agent spent.
+    pub tokens_out: u64,
+    /// The exception's type and message, when the agent failed.
+    pub error: Option<(String, String)>,
+    /// Its scores, one per feedback.
+    pub scores: Vec<ScoreRecord>,
+}
+
+/// One key's numbers in a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeySummary {
+    /// The feedback key.
+    pub key: String,
+    /// How many cases carry the key.
+    pub n: u64,
+    /// Cases that passed.
+    pub passes: u64,
+    /// Fails and ungradeables.
+    pub fails: u64,
+    /// Passes over pass/fail scores (`None` without any).
+    pub pass_rate: Option<f64>,
+    /// Mean of the numeric scores (`None` without any).
+    pub mean: Option<f64>,
+}
+
+/// What a run amounts to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run: RunRecord,
+    /// Task attempts.
+    pub cases: u64,
+    /// Pairs (case × key) that passed.
+    pub passes: u64,
+    /// Pairs that failed or could not be graded.
+    pub fails: u64,
+    /// Attempts whose agent failed.
+    pub errors: u64,
+    /// Per key, in key order.
+    pub keys: Vec<KeySummary>,
+    /// Sum of the attempts' durations.
+    pub total_duration_ms: u64,
+    /// Input tokens over every attempt.
+    pub tokens_in: u64,
+    /// Output tokens over every attempt.
+    pub tokens_out: u64,
+}
+
+/// One run's point of a key's trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendPoint {
+    /// The run.
+    pub run_id: String,
+    /// When it started (RFC 3339).
+    pub created_at: String,
+    /// The feedback key.
+    pub key: String,
+    /// How many cases carry the key.
+    pub n: u64,
+    /// Cases that passed.
+    pub passes: u64,
+    /// Passes over pass/fail scores (`None` without any).
+    pub pass_rate: Option<f64>,
+    /// Mean of the numeric scores (`None` without any).
+    pub mean: Option<f64>,
+}
+
+/// One run's verdicts of a (task, key) pair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairPoint {
+    /// The run.
+    pub run_id: String,
+    /// When it started (RFC 3339).
+    pub created_at: String,
+    /// The task's content hash in that run.
+    pub content_hash: String,
+    /// Every attempt's verdict, in attempt order.
+    pub verdicts: Vec<String>,
+    /// How many attempts passed.
+    pub passes: u64,
+    /// The scores, in attempt order.
+    pub scores: Vec<Option<f64>>,
+}
+
+/// A (task, key) pair whose verdict changed between consecutive runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlakyPair {
+    /// The task.
+    pub task_id: String,
+    /// The feedback key.
+    pub key: String,
+    /// How often its class (pass, fail, mixed) changed from one run to the next.
+    pub flips: u64,
+    /// In how many runs it was graded.
+    pub runs: u64,
+}
+
+/// One version of a named prompt in a suite's runs: a distinct text, numbered by when it
+/// first appeared, with the pass rates of the cases that used it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromptVersion {
+    /// The prompt's name.
+    pub name: String,
+    /// 1 for the first text seen under the name, 2 for the next, …
+    pub version: u32,
+    /// The text's hash, as [`crate::Ctx::prompt`] recorded it.
+    pub hash: String,
+    /// The run it first appeared in.
+    pub first_run: String,
+    /// How many runs used it.
+    pub runs: u64,
+    /// How many cases used it.
+    pub cases: u64,
+    /// Per key, over the cases of completed runs that used it.
+    pub keys: Vec<KeySummary>,
+}
+
+/// The answer to [`History::sql`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SqlAnswer {
+    /// The result's column names.
+    pub columns: Vec<String>,
+    /// The rows, as JSON values.
+    pub rows: Vec<Vec<Value>>,
+}
+
+const RUN_COLUMNS: &str = "r.run_id, s.name, r.label, r.variant, r.status, r.created_at, r.duration_ms,
+    r.selection_complete, r.resumed_from, r.regraded_from, r.git_commit, r.models, r.config, r.source_path,
+    (SELECT COUNT(*) FROM cases c WHERE c.run = r.id)";
+
+const NEWEST_FIRST: &str = "ORDER BY r.created_ms DESC, r.run_id DESC";
+
+impl History {
+    /// The suites with runs, by name.
+    pub fn suites(&self) -> Result<Vec<String>, HistoryError> {
+        self.strings(
+            "SELECT name FROM suites s WHERE EXISTS (SELECT 1 FROM runs r WHERE r.suite_id = s.id) ORDER BY name",
+            [],
+        )
+    }
+
+    /// The runs `filter` matches, newest first.
+    pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, HistoryError> {
+        if let Some(suite) = &filter.suite {
+            self.check_suite(suite)?;
+        }
+        let (condition, params) = filter.condition();
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN suites s ON s.id = r.suite_id WHERE {condition} {NEWEST_FIRST}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql_error("list runs", e))?;
+        stmt.query_map(params_from_iter(params), |row| self.run_record(row))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.sql_error("list runs", e))
+    }
+
+    /// The run `run_id` (of any suite).
+    pub fn run(&self, run_id: &str) -> Result<RunRecord, HistoryError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN suites s ON s.id = r.suite_id WHERE r.run_id = ?1 {NEWEST_FIRST}"
+        );
+        let found = self
+            .conn
+            .query_row(&sql, [run_id], |row| self.run_record(row))
+            .optional()
+            .map_err(|e| self.sql_error("find a run", e))?;
+        match found {
+            Some(run) => Ok(run),
+            None => Err(HistoryError::UnknownRun {
+                run_id: run_id.to_owned(),
+                known: self.strings(&format!("SELECT r.run_id FROM runs r {NEWEST_FIRST}"), [])?,
+            }),
+        }
+    }
+
+    /// The latest completed run `filter` matches (its status is ignored: always completed).
+    pub fn latest_completed(&self, filter: &RunFilter) -> Result<RunRecord, HistoryError> {
+        let filter = RunFilter {
+            status: Some(RunState::Completed),
+            ..filter.clone()
+        };
+        if let Some(suite) = &filter.suite {
+            self.check_suite(suite)?;
+        }
+        let (condition, params) = filter.condition();
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN suites s ON s.id = r.suite_id WHERE {condition} {NEWEST_FIRST} LIMIT 1"
+        );
+        let found = self
+            .conn
+            .query_row(&sql, params_from_iter(params), |row| self.run_record(row))
+            .optional()
+            .map_err(|e| self.sql_error("find the latest run", e))?;
+        found.ok_or_else(|| HistoryError::UnknownRun {
+            run_id: format!("completed run matching {}", describe(&filter)),
+            known: self
+                .runs(&RunFilter {
+                    status: None,
+                    ..filter.clone()
+                })
+                .map(|runs| {
+                    runs.into_iter()
+                        .map(|r| format!("{} ({})", r.run_id, r.status.name()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Every case of run `run_id`, in the order the run file lists them, with its scores.
+    pub fn cases(&self, run_id: &str) -> Result<Vec<CaseRecord>, HistoryError> {
+        self.cases_where(run_id, "1", None)
+    }
+
+    /// The cases of run `run_id` with a failing score: a fail or ungradeable verdict, or with
+    /// `threshold`, also any score below it (a pass/fail score counts as 1 or 0). Each case
+    /// comes with only its failing scores.
+    pub fn failing_cases(&self, run_id: &str, threshold: Option<f64>) -> Result<Vec<CaseRecord>, HistoryError> {
+        self.cases_where(
+            run_id,
+            "(sc.verdict IN ('fail', 'ungradeable') OR (?2 IS NOT NULL AND sc.score < ?2))",
+            threshold,
+        )
+    }
+
+    fn cases_where(
+        &self,
+        run_id: &str,
+        score_condition: &str,
+        threshold: Option<f64>,
+    ) -> Result<Vec<CaseRecord>, HistoryError> {
+        let run_row = self.run_row(run_id)?;
+        let sql = format!(
+            "SELECT c.id, c.task_id, c.base_id, c.attempt, c.content_hash, c.inputs, c.outputs, c.reference_outputs,
+                    c.duration_ms, c.tokens_in, c.tokens_out, c.error_type, c.error_message,
+                    sc.key, sc.score, sc.kind, sc.value, sc.verdict, sc.comment
+             FROM cases c LEFT JOIN scores sc ON sc.case_id = c.id
+             WHERE c.run = ?1 AND (sc.key IS NULL OR {score_condition})
+             ORDER BY c.id, sc.key"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql_error("read cases", e))?;
+        let mut rows = if score_condition == "1" {
+            stmt.query(rusqlite::params![run_row])
+        } else {
+            stmt.query(rusqlite::params![run_row, threshold])
+        }
+        .map_err(|e| self.sql_error("read cases", e))?;
+        let mut cases: Vec<(i64, CaseRecord)> = Vec::new();
+        let read = |e| self.sql_error("read cases", e);
+        while let Some(row) = rows.next().map_err(read)? {
+            let id: i64 = row.get(0).map_err(read)?;
+            if cases.last().is_none_or(|(last, _)| *last != id) {
+                let error = match (row.get::<_, Option<String>>(11), row.get::<_, Option<String>>(12)) {
+                    (Ok(Some(kind)), Ok(message)) => Some((kind, message.unwrap_or_default())),
+                    _ => None,
+                };
+                cases.push((
+                    id,
+                    CaseRecord {
+                        task_id: row.get(1).map_err(read)?,
+                        base_id: row.get(2).map_err(read)?,
+                        attempt: row.get(3).map_err(read)?,
+                        content_hash: row.get(4).map_err(read)?,
+                        inputs: json_column(row, 5),
+                        outputs: json_column(row, 6),
+                        reference_outputs: json_column(row, 7),
+                        duration_ms: row.get::<_, i64>(8).map_err(read)?.max(0) as u64,
+                        tokens_in: row.get::<_, i64>(9).map_err(read)?.max(0) as u64,
+                        tokens_out: row.get::<_, i64>(10).map_err(read)?.max(0) as u64,
+                        error,
+                        scores: Vec::new(),
+                    },
+                ));
+            }
+            if let Some(key) = row.get::<_, Option<String>>(13).map_err(read)?
+                && let Some((_, case)) = cases.last_mut()
+            {
+                case.scores.push(ScoreRecord {
+                    key,
+                    score: row.get(14).map_err(read)?,
+                    kind: row.get(15).map_err(read)?,
+                    value: row.get(16).map_err(read)?,
+                    verdict: row.get(17).map_err(read)?,
+                    comment: row.get(18).map_err(read)?,
+                });
+            }
+        }
+        let mut cases: Vec<CaseRecord> = cases.into_iter().map(|(_, case)| case).collect();
+        if score_condition != "1" {
+            // A case without a failing score came only through the join's empty side.
+            cases.retain(|case| !case.scores.is_empty());
+        }
+        Ok(cases)
+    }
+
+    /// Cases, passes, fails, mean score per key, total latency and tokens of run `run_id`.
+    pub fn summary(&self, run_id: &str) -> Result<RunSummary, HistoryError> {
+        let run = self.run(run_id)?;
+        let run_row = self.run_row(run_id)?;
+        let read = |e| self.sql_error("summarise a run", e);
+        let (cases, errors, total_duration_ms, tokens_in, tokens_out) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COUNT(error_type), TOTAL(duration_ms), TOTAL(tokens_in), TOTAL(tokens_out)
+                 FROM cases WHERE run = ?1",
+                [run_row],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, f64>(2)?,
+                        row.get::<_, f64>(3)?,
+                        row.get::<_, f64>(4)?,
+                    ))
+                },
+            )
+            .map_err(read)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT sc.key, COUNT(*),
+                        SUM(sc.verdict = 'pass'), SUM(sc.verdict IN ('fail', 'ungradeable')),
+                        SUM(sc.kind = 'bool'), SUM(sc.kind = 'bool' AND sc.score = 1),
+                        AVG(CASE WHEN sc.kind = 'number' THEN sc.score END)
+                 FROM scores sc JOIN cases c ON c.id = sc.case_id WHERE c.run = ?1
+                 GROUP BY sc.key ORDER BY sc.key",
+            )
+            .map_err(read)?;
+        let keys: Vec<KeySummary> = stmt
+            .query_map([run_row], key_summary)
+            .and_then(Iterator::collect)
+            .map_err(read)?;
+        Ok(RunSummary {
+            run,
+            cases: count(cases),
+            passes: keys.iter().map(|k| k.passes).sum(),
+            fails: keys.iter().map(|k| k.fails).sum(),
+            errors: count(errors),
+            keys,
+            total_duration_ms: total_duration_ms as u64,
+            tokens_in: tokens_in as u64,
+            tokens_out: tokens_out as u64,
+        })
+    }
+
+    /// The keys scored in the runs of `suite`, by name.
+    pub fn keys(&self, suite: &str) -> Result<Vec<String>, HistoryError> {
+        self.check_suite(suite)?;
+        self.strings(
+            "SELECT DISTINCT k.key FROM run_keys k JOIN runs r ON r.id = k.run
+             JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 ORDER BY k.key",
+            [suite],
+        )
+    }
+
+    /// Key `key`'s pass rate and mean over the last `last` completed runs of `suite`, oldest
+    /// first. A run that did not score the key is left out.
+    pub fn trend(&self, suite: &str, key: &str, last: usize) -> Result<Vec<TrendPoint>, HistoryError> {
+        self.check_key(suite, key)?;
+        let read = |e| self.sql_error("read a trend", e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, created_at, n, passes, bools, mean FROM (
+                     SELECT r.run_id, r.created_at, r.created_ms, k.n, k.bool_passes AS passes, k.bools,
+                            CASE WHEN k.numbers > 0 THEN k.number_sum / k.numbers END AS mean
+                     FROM runs r JOIN suites s ON s.id = r.suite_id
+                     JOIN run_keys k ON k.run = r.id AND k.key = ?2
+                     WHERE s.name = ?1 AND r.status = 'completed'
+                     ORDER BY r.created_ms DESC, r.run_id DESC LIMIT ?3)
+                 ORDER BY created_ms, run_id",
+            )
+            .map_err(read)?;
+        stmt.query_map(
+            rusqlite::params![suite, key, i64::try_from(last).unwrap_or(i64::MAX)],
+            |row| {
+                let passes = row.get::<_, Option<i64>>(3)?.unwrap_or(0);
+                let bools = row.get::<_, Option<i64>>(4)?.unwrap_or(0);
+                Ok(TrendPoint {
+                    run_id: row.get(0)?,
+                    created_at: row.get(1)?,
+                    key: key.to_owned(),
+                    n: count(row.get(2)?),
+                    passes: count(passes),
+                    pass_rate: (bools > 0).then(|| passes as f64 / bools as f64),
+                    mean: row.get(5)?,
+                })
+            },
+        )
+        .and_then(Iterator::collect)
+        .map_err(read)
+    }
+
+    /// The verdicts of task `task` (its id without attempt suffix) under key `key` in every
+    /// completed run of `suite` that graded it, oldest first.
+    pub fn pair_history(&self, suite: &str, task: &str, key: &str) -> Result<Vec<PairPoint>, HistoryError> {
+        self.check_key(suite, key)?;
+        let known_task: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM cases c JOIN runs r ON r.id = c.run JOIN suites s ON s.id = r.suite_id
+                                WHERE s.name = ?1 AND c.base_id = ?2)",
+                [suite, task],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sql_error("find a task", e))?;
+        if !known_task {
+            return Err(HistoryError::UnknownTask {
+                suite: suite.to_owned(),
+                task: task.to_owned(),
+                known: self.strings(
+                    "SELECT DISTINCT c.base_id FROM cases c JOIN runs r ON r.id = c.run JOIN suites s ON s.id = r.suite_id
+                     WHERE s.name = ?1 ORDER BY c.base_id",
+                    [suite],
+                )?,
+            });
+        }
+        let read = |e| self.sql_error("read a pair's history", e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.run_id, r.created_at, c.content_hash, sc.verdict, sc.score
+                 FROM runs r JOIN suites s ON s.id = r.suite_id
+                 JOIN cases c ON c.run = r.id JOIN scores sc ON sc.case_id = c.id AND sc.key = ?3
+                 WHERE s.name = ?1 AND c.base_id = ?2 AND r.status = 'completed'
+                 ORDER BY r.created_ms, r.run_id, c.attempt",
+            )
+            .map_err(read)?;
+        let mut rows = stmt.query([suite, task, key]).map_err(read)?;
+        let mut points: Vec<(i64, PairPoint)> = Vec::new();
+        while let Some(row) = rows.next().map_err(read)? {
+            let id: i64 = row.get(0).map_err(read)?;
+            if points.last().is_none_or(|(last, _)| *last != id) {
+                points.push((
+                    id,
+                    PairPoint {
+                        run_id: row.get(1).map_err(read)?,
+                        created_at: row.get(2).map_err(read)?,
+                        content_hash: row.get(3).map_err(read)?,
+                        verdicts: Vec::new(),
+                        passes: 0,
+                        scores: Vec::new(),
+                    },
+                ));
+            }
+            if let Some((_, point)) = points.last_mut() {
+                let verdict: String = row.get(4).map_err(read)?;
+                point.passes += u64::from(verdict == "pass");
+                point.verdicts.push(verdict);
+                point.scores.push(row.get(5).map_err(read)?);
+            }
+        }
+        Ok(points.into_iter().map(|(_, point)| point).collect())
+    }
+
+    /// The (task, key) pairs of `suite` whose class (every attempt passed, none did, or some)
+    /// changed most often from one completed run to the next; at most `limit`, most flips
+    /// first. Pairs that never changed are left out.
+    pub fn flaky_pairs(&self, suite: &str, limit: usize) -> Result<Vec<FlakyPair>, HistoryError> {
+        self.check_suite(suite)?;
+        let read = |e| self.sql_error("find flaky pairs", e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "WITH per_run AS (
+                     SELECT c.base_id AS task, sc.key AS key, r.created_ms AS at, r.run_id AS run_id,
+                            CASE WHEN SUM(sc.verdict = 'pass') = COUNT(*) THEN 'pass'
+                                 WHEN SUM(sc.verdict = 'pass') = 0 THEN 'fail' ELSE 'mixed' END AS class
+                     FROM runs r JOIN suites s ON s.id = r.suite_id
+                     JOIN cases c ON c.run = r.id JOIN scores sc ON sc.case_id = c.id
+                     WHERE s.name = ?1 AND r.status = 'completed' AND sc.verdict <> 'informational'
+                     GROUP BY r.id, c.base_id, sc.key),
+                 lagged AS (
+                     SELECT task, key, class, LAG(class) OVER (PARTITION BY task, key ORDER BY at, run_id) AS previous
+                     FROM per_run)
+                 SELECT task, key, SUM(previous IS NOT NULL AND previous <> class) AS flips, COUNT(*) AS runs
+                 FROM lagged GROUP BY task, key HAVING flips > 0
+                 ORDER BY flips DESC, task, key LIMIT ?2",
+            )
+            .map_err(read)?;
+        stmt.query_map(
+            rusqlite::params![suite, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
+                Ok(FlakyPair {
+                    task_id: row.get(0)?,
+                    key: row.get(1)?,
+                    flips: count(row.get(2)?),
+                    runs: count(row.get(3)?),
+                })
+            },
+        )
+        .and_then(Iterator::collect)
+        .map_err(read)
+    }
+
+    /// The names of the prompts the agents of `suite` named with [`crate::Ctx::prompt`].
+    pub fn prompts(&self, suite: &str) -> Result<Vec<String>, HistoryError> {
+        self.check_suite(suite)?;
+        self.strings(
+            "SELECT DISTINCT p.name FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+             JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 ORDER BY p.name",
+            [suite],
+        )
+    }
+
+    /// Every version of prompt `name` in the runs of `suite`, in order of first appearance,
+    /// each with its pass rates and means per key.
+    pub fn prompt_versions(&self, suite: &str, name: &str) -> Result<Vec<PromptVersion>, HistoryError> {
+        let names = self.prompts(suite)?;
+        if !names.iter().any(|n| n == name) {
+            return Err(HistoryError::UnknownPrompt {
+                suite: suite.to_owned(),
+                name: name.to_owned(),
+                known: names,
+            });
+        }
+        let read = |e| self.sql_error("read prompt versions", e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "WITH uses AS (
+                     SELECT p.hash, r.id AS run, r.run_id, r.created_ms
+                     FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+                     JOIN suites s ON s.id = r.suite_id WHERE s.name = ?1 AND p.name = ?2),
+                 ranked AS (
+                     SELECT hash, run_id, ROW_NUMBER() OVER (PARTITION BY hash ORDER BY created_ms, run_id) AS nth,
+                            created_ms
+                     FROM uses)
+                 SELECT r.hash, r.run_id, (SELECT COUNT(DISTINCT run) FROM uses u WHERE u.hash = r.hash),
+                        (SELECT COUNT(*) FROM uses u WHERE u.hash = r.hash)
+                 FROM ranked r WHERE r.nth = 1 ORDER BY r.created_ms, r.run_id",
+            )
+            .map_err(read)?;
+        let firsts: Vec<(String, String, i64, i64)> = stmt
+            .query_map([suite, name], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(read)?;
+        let mut keys = self
+            .conn
+            .prepare(
+                "SELECT sc.key, COUNT(*),
+                        SUM(sc.verdict = 'pass'), SUM(sc.verdict IN ('fail', 'ungradeable')),
+                        SUM(sc.kind = 'bool'), SUM(sc.kind = 'bool' AND sc.score = 1),
+                        AVG(CASE WHEN sc.kind = 'number' THEN sc.score END)
+                 FROM case_prompts p JOIN cases c ON c.id = p.case_id JOIN runs r ON r.id = c.run
+                 JOIN suites s ON s.id = r.suite_id JOIN scores sc ON sc.case_id = c.id
+                 WHERE s.name = ?1 AND p.name = ?2 AND p.hash = ?3 AND r.status = 'completed'
+                 GROUP BY sc.key ORDER BY sc.key",
+            )
+            .map_err(read)?;
+        let mut versions = Vec::with_capacity(firsts.len());
+        for (index, (hash, first_run, runs, cases)) in firsts.into_iter().enumerate() {
+            let per_key: Vec<KeySummary> = keys
+                .query_map([suite, name, hash.as_str()], key_summary)
+                .and_then(Iterator::collect)
+                .map_err(read)?;
+            versions.push(PromptVersion {
+                name: name.to_owned(),
+                version: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                hash,
+                first_run,
+                runs: count(runs),
+                cases: count(cases),
+                keys: per_key,
+            });
+        }
+        Ok(versions)
+    }
+
+    /// Runs one read-only statement on the index (tables `suites`, `runs`, `run_models`,
+    /// `cases`, `scores`, `run_keys` (each run's counts per key), `case_prompts`, `files`). A statement that
+    /// would write is refused.
+    pub fn sql(&self, query: &str) -> Result<SqlAnswer, HistoryError> {
+        let refused = || HistoryError::NotReadOnly {
+            sql: query.trim().to_owned(),
+        };
+        let mut stmt = self.conn.prepare(query).map_err(|e| match e {
+            rusqlite::Error::MultipleStatement => refused(),
+            e => self.sql_error("run the query", e),
+        })?;
+        // SQLite's own answer to "does this statement write?", not a guess from its text.
+        if !stmt.readonly() {
+            return Err(refused());
+        }
+        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let width = columns.len();
+        let read = |e| self.sql_error("run the query", e);
+        let mut rows = stmt.query([]).map_err(read)?;
+        let mut answer = Vec::new();
+        while let Some(row) = rows.next().map_err(read)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match row.get_ref(i).map_err(read)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::from(n),
+                    ValueRef::Real(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+                    ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::String(b.iter().map(|byte| format!("{byte:02x}")).collect()),
+                });
+            }
+            answer.push(values);
+        }
+        Ok(SqlAnswer { columns, rows: answer })
+    }
+
+    fn run_record(&self, row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+        let status: String = row.get(4)?;
+        let models: String = row.get(11)?;
+        let config: String = row.get(12)?;
+        let source: String = row.get(13)?;
+        Ok(RunRecord {
+            run_id: row.get(0)?,
+            suite: row.get(1)?,
+            label: row.get(2)?,
+            variant: row.get(3)?,
+            status: RunState::parse(&status).unwrap_or(RunState::Failed),
+            created_at: row.get(5)?,
+            duration_ms: count(row.get(6)?),
+            selection_complete: row.get(7)?,
+            resumed_from: row.get(8)?,
+            regraded_from: row.get(9)?,
+            git_commit: row.get(10)?,
+            models: serde_json::from_str(&models).unwrap_or_default(),
+            config: serde_json::from_str(&config).unwrap_or(Value::Null),
+            path: self.root.join(source),
+            cases: count(row.get(14)?),
+        })
+    }
+
+    /// The row id of run `run_id` (the newest, should two suites share the id).
+    fn run_row(&self, run_id: &str) -> Result<i64, HistoryError> {
+        let found = self
+            .conn
+            .query_row(
+                &format!("SELECT r.id FROM runs r WHERE r.run_id = ?1 {NEWEST_FIRST}"),
+                [run_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_error("find a run", e))?;
+        match found {
+            Some(id) => Ok(id),
+            None => self.run(run_id).map(|_| 0),
+        }
+    }
+
+    fn check_suite(&self, suite: &str) -> Result<(), HistoryError> {
+        let suites = self.suites()?;
+        if suites.iter().any(|s| s == suite) {
+            Ok(())
+        } else {
+            Err(HistoryError::UnknownSuite {
+                suite: suite.to_owned(),
+                known: suites,
+            })
+        }
+    }
+
+    fn check_key(&self, suite: &str, key: &str) -> Result<(), HistoryError> {
+        let keys = self.keys(suite)?;
+        if keys.iter().any(|k| k == key) {
+            Ok(())
+        } else {
+            Err(HistoryError::UnknownKey {
+                suite: suite.to_owned(),
+                key: key.to_owned(),
+                known: keys,
+            })
+        }
+    }
+
+    fn strings<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<String>, HistoryError> {
+        let read = |e| self.sql_error("read the index", e);
+        let mut stmt = self.conn.prepare_cached(sql).map_err(read)?;
+        stmt.query_map(params, |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(read)
+    }
+}
+
+/// A key's row of counts: key, n, passes, fails, pass/fail scores, their passes, mean.
+fn key_summary(row: &Row<'_>) -> rusqlite::Result<KeySummary> {
+    let bools: i64 = row.get::<_, Option<i64>>(4)?.unwrap_or(0);
+    let true_bools: i64 = row.get::<_, Option<i64>>(5)?.unwrap_or(0);
+    Ok(KeySummary {
+        key: row.get(0)?,
+        n: count(row.get(1)?),
+        passes: count(row.get::<_, Option<i64>>(2)?.unwrap_or(0)),
+        fails: count(row.get::<_, Option<i64>>(3)?.unwrap_or(0)),
+        pass_rate: (bools > 0).then(|| true_bools as f64 / bools as f64),
+        mean: row.get(6)?,
+    })
+}
+
+/// The filter in words, for "no completed run matching …".
+fn describe(filter: &RunFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(suite) = &filter.suite {
+        parts.push(format!("suite `{suite}`"));
+    }
+    if let Some(label) = &filter.label {
+        parts.push(format!("label `{label}`"));
+    }
+    if let Some(model) = &filter.model {
+        parts.push(format!("model `{model}`"));
+    }
+    if let Some(variant) = &filter.variant {
+        parts.push(format!("variant `{variant}`"));
+    }
+    if parts.is_empty() {
+        "any suite".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn json_column(row: &Row<'_>, index: usize) -> Value {
+    row.get::<_, String>(index)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn unix_ms(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
