@@ -92,6 +92,13 @@ fn save(
         }
         (Ok(_), _) => {}
     }
+    #[cfg(feature = "history")]
+    if let Ok(Saved::RunFile(path)) = &saved
+        && let Err(e) = eval_engine::history::record_run(store.root(), path, run)
+    {
+        // A query reads the file anyway: the run is not lost to the history.
+        eprintln!("warning: the run was saved, but not added to the history index: {e}");
+    }
     if saved.is_ok() {
         // What this run supersedes goes now, so that abandoned journals and nextest
         // directories do not pile up.

@@ -27,13 +27,13 @@
 //! - two processes indexing at once add every run once: each file is indexed in its own
 //!   transaction, under unique keys, after checking again that no one indexed it meanwhile.
 
-mod import;
+pub mod import;
 mod indexer;
 mod queries;
+mod records;
 mod schema;
 
-pub use import::{Imported, relabel};
-pub use queries::{
+pub use records::{
     CaseRecord, FlakyPair, KeySummary, PairPoint, PromptVersion, RunFilter, RunRecord, RunState, RunSummary,
     ScoreRecord, SqlAnswer, TrendPoint,
 };

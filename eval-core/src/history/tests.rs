@@ -128,10 +128,12 @@ fn three_runs(dir: &Path) -> Store {
 }
 
 #[test]
-fn a_saved_run_is_indexed_by_the_save_itself() {
+fn a_saved_run_is_indexed_when_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     save(&store, "01A", 1, &[]);
+    let path = store.run_path("weather", "01A").unwrap();
+    record_run(dir.path(), &path, &load_run(&path).unwrap()).unwrap();
     let index = dir.path().join(INDEX_FILE);
     assert!(index.is_file(), "the save wrote the index");
     // Read the index as it is, without the refresh an open does.
@@ -623,7 +625,7 @@ fn a_label_is_written_into_the_run_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = three_runs(dir.path());
     let mut history = History::open(dir.path()).unwrap();
-    let path = relabel(&mut history, "01B", "candidate").unwrap();
+    let path = super::import::relabel(&mut history, "01B", "candidate").unwrap();
     assert_eq!(path, store.run_path("weather", "01B").unwrap());
     assert_eq!(load_run(&path).unwrap().meta.label.as_deref(), Some("candidate"));
     let labelled = RunFilter {
@@ -631,9 +633,11 @@ fn a_label_is_written_into_the_run_file() {
         ..RunFilter::default()
     };
     assert_eq!(history.runs(&labelled).unwrap().len(), 1);
-    let error = relabel(&mut history, "01B", "../x").unwrap_err().to_string();
+    let error = super::import::relabel(&mut history, "01B", "../x")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("label"), "{error}");
-    assert!(relabel(&mut history, "nope", "x").is_err());
+    assert!(super::import::relabel(&mut history, "nope", "x").is_err());
 }
 
 fn ag2_fixture(name: &str) -> PathBuf {

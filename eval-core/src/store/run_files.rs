@@ -430,7 +430,6 @@ impl Store {
     pub fn save(&self, run: &RunResult) -> Result<PathBuf, StoreError> {
         let path = self.run_path(&run.meta.suite.name, &run.meta.run_id)?;
         save_run(run, &path)?;
-        self.record_in_history(&path, run);
         Ok(path)
     }
 
@@ -443,17 +442,7 @@ impl Store {
             serde_json::to_writer_pretty(&mut *out, &RunOut::new(run))?;
             out.write_all(b"\n")
         })?;
-        self.record_in_history(&path, run);
         Ok(path)
-    }
-
-    /// With the `history` feature, indexes the run just saved at `path`; never fails the save
-    /// (a query reads the file anyway).
-    fn record_in_history(&self, _path: &Path, _run: &RunResult) {
-        #[cfg(feature = "history")]
-        if let Err(e) = crate::history::record_run(&self.root, _path, _run) {
-            eprintln!("warning: the run was saved, but not added to the history index: {e}");
-        }
     }
 
     /// Where the journal of run `run_id` of `suite` lives while the run is in progress.

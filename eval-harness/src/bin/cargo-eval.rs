@@ -26,7 +26,6 @@ mod render;
 use clap::{Parser, Subcommand};
 use eval_engine::{DiffMode, RunResult};
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -148,7 +147,7 @@ fn assemble(dir: &Path, output: Option<PathBuf>) -> ExitCode {
     });
     match eval_engine::store::save_run(&run, &output) {
         Ok(()) => {
-            print_out(&output.display().to_string());
+            render::print_out(&output.display().to_string());
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -164,7 +163,7 @@ fn show(arg: &Path, store: Option<&Path>) -> ExitCode {
             if let Some(chosen) = &shown.chosen {
                 eprintln!("{chosen}");
             }
-            print_out(&render::show(&shown.run));
+            render::print_out(&render::show(&shown.run));
             ExitCode::SUCCESS
         }
         Err(why) => {
@@ -181,7 +180,7 @@ fn diff(current_path: &Path, baseline_path: &Path, mode: DiffMode) -> ExitCode {
     };
     match current.diff(&baseline, mode) {
         Ok(diff) => {
-            print_out(&render::diff(&diff, &current));
+            render::print_out(&render::diff(&diff, &current));
             let regressions: Vec<String> = diff
                 .regressions()
                 .map(|flip| format!("{} · {}", flip.task_id, flip.key))
@@ -211,11 +210,6 @@ fn load(path: &Path) -> Result<RunResult, ExitCode> {
         eprintln!("error: {error}");
         ExitCode::from(EXIT_UNUSABLE)
     })
-}
-
-/// Prints to stdout; a closed pipe (`cargo eval show run.json | head -1`) is not an error.
-fn print_out(text: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 #[cfg(test)]

@@ -204,9 +204,9 @@ pub(crate) fn run(command: HistoryCommand) -> ExitCode {
     match answer {
         Ok(answer) => {
             if json {
-                crate::print_out(&serde_json::to_string_pretty(&answer.json).unwrap_or_default());
+                crate::render::print_out(&serde_json::to_string_pretty(&answer.json).unwrap_or_default());
             } else if !answer.text.is_empty() {
-                crate::print_out(answer.text.trim_end());
+                crate::render::print_out(answer.text.trim_end());
             }
             if answer.matched {
                 ExitCode::SUCCESS
@@ -345,7 +345,7 @@ fn answer(history: &mut History, command: HistoryCommand) -> Result<Answer, Hist
             Ok(Answer::new(table::sql(&answer), rows, matched))
         }
         HistoryCommand::Label { run, label, .. } => {
-            let path = eval_engine::history::relabel(history, &run, &label)?;
+            let path = eval_engine::history::import::relabel(history, &run, &label)?;
             Ok(Answer::new(
                 format!("run {run}: label `{label}` written to {}", path.display()),
                 json!({"run_id": run, "label": label, "path": path}),
@@ -370,7 +370,7 @@ fn answer(history: &mut History, command: HistoryCommand) -> Result<Answer, Hist
             if all_in {
                 Ok(answer)
             } else {
-                crate::print_out(answer.text.trim_end());
+                crate::render::print_out(answer.text.trim_end());
                 Err(HistoryError::BadFile(if imported.is_empty() {
                     format!("no run file found in {}", shown_paths(&paths))
                 } else {

@@ -1,7 +1,7 @@
 //! The history commands' answers as text: aligned tables and sparklines.
 
 use eval_engine::history::{
-    CaseRecord, FlakyPair, Imported, PairPoint, PromptVersion, RunRecord, RunSummary, SqlAnswer, TrendPoint,
+    CaseRecord, FlakyPair, PairPoint, PromptVersion, RunRecord, RunSummary, SqlAnswer, TrendPoint,
 };
 use serde_json::Value;
 
@@ -294,7 +294,7 @@ pub(crate) fn sql(answer: &SqlAnswer) -> String {
 }
 
 /// `import`: one line per file.
-pub(crate) fn imported(imported: &[Imported]) -> String {
+pub(crate) fn imported(imported: &[eval_engine::history::import::Imported]) -> String {
     imported
         .iter()
         .map(|i| match &i.stored {

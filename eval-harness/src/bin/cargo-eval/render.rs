@@ -8,6 +8,7 @@ use eval_engine::result::RunStatus;
 use eval_engine::{RunDiff, RunResult, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// A run: AG2's summary, then what kind of run it was and every failing pair.
 pub(crate) fn show(run: &RunResult) -> String {
@@ -244,4 +245,9 @@ pub(crate) fn flip_line(flip: &Flip, current: &RunResult) -> String {
         .and_then(|task| task.feedback_for(&flip.key))
         .and_then(|feedback| feedback.comment.as_deref());
     format!("{} · {}{}", flip.task_id, flip.key, comment_suffix(comment))
+}
+
+/// Prints to stdout; a closed pipe (`cargo eval show run.json | head -1`) is not an error.
+pub(crate) fn print_out(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
