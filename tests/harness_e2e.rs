@@ -1323,6 +1323,61 @@ fn eval_repeats_records_a_stronger_baseline_that_a_shorter_run_is_gated_against(
 }
 
 #[test]
+fn adaptive_repeats_add_attempts_only_where_the_gate_is_undecided() {
+    let scenario = Scenario::start();
+    let baseline = scenario.run(&["weather"], &[("EVAL_REPEATS", "20")]);
+    assert_eq!(baseline.code(), 101, "atlantis is a new failure: {baseline}");
+    scenario.accept_pending_by_renaming();
+    scenario.take_calls();
+
+    // An unchanged agent: green, and fewer attempts than always running ten.
+    let unchanged = scenario.run(&["weather"], &[("EVAL_REPEATS", "3..=10"), ("CI", "true")]);
+    assert_eq!(unchanged.code(), 0, "{unchanged}");
+    let run = unchanged.saved_run("weather").run;
+    assert_eq!((run.meta.fewest_repeats, run.meta.repeats), (Some(3), 10));
+    let attempts = &run.aggregates().attempts;
+    assert_eq!(attempts.len(), WEATHER_TASKS.len(), "{attempts:?}");
+    // Every task passed `called_tool` in all 20 baseline attempts (atlantis fails only
+    // `city_matches`), and passes it still: each task takes the attempts the plan needs to rule
+    // a drop from 20/20 out, fewer than ten.
+    let plan = eval_engine::gate::adaptive_plan(3, 10, 20, eval_engine::gate::RegressionPolicy::default());
+    let needed = (3..=10)
+        .find(|n| plan.look(20, *n, *n) == eval_engine::stats::Look::Settled)
+        .unwrap();
+    assert!(needed < 10, "{needed}");
+    assert!(attempts.values().all(|n| *n == needed), "{attempts:?}");
+    let made: u32 = attempts.values().sum();
+    assert_eq!(scenario.take_calls().len(), made as usize);
+    assert_eq!(run.tasks().len(), made as usize);
+    let summary = unchanged.summary();
+    assert!(
+        summary.contains(&format!(
+            "  adaptive repeats 3..=10: {made} attempt(s) of 50 at most ({:.0}% saved)",
+            f64::from(50 - made) / 50.0 * 100.0
+        )),
+        "{summary}"
+    );
+
+    // A broken pair regresses: its task goes on only as long as its other pairs need.
+    let broken = scenario.run(
+        &["weather"],
+        &[("EVAL_REPEATS", "3..=10"), ("CI", "true"), ("E2E_WRONG", "paris")],
+    );
+    assert_eq!(broken.results()["weather::paris::city_matches"], "FAILED", "{broken}");
+    assert_eq!(broken.code(), 101, "{broken}");
+    let run = broken.saved_run("weather").run;
+    assert_eq!(run.aggregates().attempts["paris"], needed, "{broken}");
+    // The pair was decided at its first look; the attempts made for `called_tool` after that
+    // are in the verdict, not in the numbers that decided it.
+    assert!(
+        broken.failure("weather::paris::city_matches").contains(&format!(
+            "gives 0/{needed} (0/3 now vs 20/20 in the baseline: it passed every attempt and now passes none)"
+        )),
+        "{broken}"
+    );
+}
+
+#[test]
 fn suite_gates_judge_a_key_across_the_suite() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[("EVAL_REPEATS", "4")]);

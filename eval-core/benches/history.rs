@@ -81,6 +81,7 @@ fn run(run_id: &str, minute: usize, tasks: usize) -> RunResult {
             complete: true,
         }),
         repeats: 1,
+        fewest_repeats: None,
         budgets: Default::default(),
         producer: None,
         git: None,

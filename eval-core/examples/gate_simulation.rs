@@ -11,9 +11,12 @@
 //! cargo run --release -p eval-engine --example gate_simulation -- [p0] [p1] [k] [n0] [pairs] [seeds]
 //! cargo run --release -p eval-engine --example gate_simulation -- table   # the README's table, exact
 //! cargo run --release -p eval-engine --example gate_simulation -- suite   # the suite-level gate, seeded
+//! cargo run --release -p eval-engine --example gate_simulation -- adaptive # repeats = 3..=10, exact
+//! cargo run --release -p eval-engine --example gate_simulation -- adaptive-run [seeds] # through the runner
 //! ```
 
-use eval_engine::gate::{Decision, RegressionPolicy, binomial_cdf, decide};
+use eval_engine::RunOptions;
+use eval_engine::gate::{Decision, RegressionPolicy, adaptive_plan, binomial_cdf, decide};
 use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
 use eval_engine::stats::suite_drop;
 use rand::rngs::StdRng;
@@ -82,6 +85,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("table") => return table(),
         Some("suite") => return suite_table(),
+        Some("adaptive") => return adaptive_table(),
+        Some("adaptive-run") => {
+            let seeds = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+            return adaptive_runs(seeds);
+        }
         _ => {}
     }
     let number = |i: usize, default: f64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
@@ -226,4 +234,144 @@ fn suite_table() {
             println!("| unchanged, rate {rate} | {n0} | {k} | {:.1}% |", false_alarms * 100.0);
         }
     }
+}
+
+/// Adaptive repeats `min..=max` against baselines of 50 and of `max` attempts, computed exactly
+/// from the plan the runner follows (every path of counts): detection of 0.95 → 0.5 next to the
+/// fixed `max`-attempt gate and its bound, the worst false alarms over true rates 0.5 … 1.0,
+/// and the attempts a pair takes on average for an unchanged agent.
+fn adaptive_table() {
+    let policy = RegressionPolicy {
+        alpha: ALPHA,
+        floor: None,
+    };
+    println!(
+        "| repeats | baseline attempts | look level | detection of 0.95 → 0.5 | fixed test at the most attempts | its Neyman–Pearson bound | worst false alarms (0.5–1.0) | attempts at 0.95, unchanged | most attempts on average (any unchanged rate 0.5–1.0) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (min, max) in [(3, 10), (3, 5), (5, 20)] {
+        for n0 in [50, max] {
+            let started = std::time::Instant::now();
+            let plan = adaptive_plan(min, max, n0, policy);
+            let calibration = started.elapsed();
+            let (detection, _) = plan.operating(n0, 0.95, 0.5);
+            let fixed = exact_rate(0.95, 0.5, max, n0, gate(n0, max));
+            let bound = Scenario {
+                p0: 0.95,
+                p1: 0.5,
+                k: max,
+                n0,
+                pairs: 0,
+                seeds: 0,
+            }
+            .neyman_pearson_bound();
+            let unchanged: Vec<(f64, f64)> = (50..=100)
+                .map(|percent| {
+                    let p = f64::from(percent) / 100.0;
+                    plan.operating(n0, p, p)
+                })
+                .collect();
+            let worst = unchanged.iter().map(|u| u.0).fold(0.0, f64::max);
+            let most = unchanged.iter().map(|u| u.1).fold(0.0, f64::max);
+            let (_, at_95) = plan.operating(n0, 0.95, 0.95);
+            println!(
+                "| {min}..={max} | {n0} | {:.4} | {:.1}% | {:.1}% | {:.1}% | {:.2}% | {at_95:.2} | {most:.2} |",
+                plan.look_alpha(),
+                detection * 100.0,
+                fixed * 100.0,
+                bound * 100.0,
+                worst * 100.0,
+            );
+            eprintln!("  (plan {min}..={max} against {n0} computed in {calibration:.2?})");
+        }
+    }
+}
+
+/// Adaptive repeats through the runner itself, seeded: a baseline run of 400 tasks at 50
+/// attempts each with `eval_engine::run`, its scorecard, then runs with `repeats = 3..=10`
+/// settled against it by [`SettleAgainst`] (what the harness gives the runner), each pair
+/// decided as the harness decides it ([`AdaptiveRepeats::decided`], then `decide` at the look
+/// level). Prints the share of pairs that regress and the attempts a task took on average.
+fn adaptive_runs(seeds: u64) {
+    use eval_engine::gate::{AdaptiveRepeats, SettleAgainst};
+    use eval_engine::scorecard::Scorecard;
+    const TASKS: usize = 400;
+    let repeats = AdaptiveRepeats { min: 3, max: 10 };
+    let policy = RegressionPolicy {
+        alpha: ALPHA,
+        floor: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "| baseline rate | rate now | seeds × tasks | regressions | attempts per task | exact: regressions | exact: attempts |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (p0, p1) in [(0.95, 0.95), (0.95, 0.5), (0.8, 0.8), (0.6, 0.6)] {
+        let (mut regressions, mut attempts) = (0u64, 0u64);
+        for seed in 0..seeds {
+            let baseline = runtime.block_on(flaky_run(seed, p0, RunOptions::default().repeats(50), TASKS));
+            let baseline = Scorecard::from_run(&baseline);
+            let settle = SettleAgainst {
+                repeats,
+                baseline: baseline.clone(),
+                keys: vec!["passes".to_owned()],
+                policy,
+            };
+            let options = RunOptions::default().adaptive_repeats(3..=10, std::sync::Arc::new(settle));
+            let run = runtime.block_on(flaky_run(seed + 1_000_000, p1, options, TASKS));
+            attempts += run.tasks().len() as u64;
+            let mut by_task: std::collections::BTreeMap<&str, Vec<Option<eval_engine::Verdict>>> = Default::default();
+            for record in run.tasks() {
+                by_task
+                    .entry(record.base_id())
+                    .or_default()
+                    .push(record.verdict("passes"));
+            }
+            for (task, verdicts) in by_task {
+                let base = baseline.get(task, "passes");
+                let (verdict, _) = repeats.decided(&verdicts, base, policy);
+                let entry = ScorecardEntry {
+                    content_hash: base.map(|b| b.content_hash.clone()).unwrap_or_default(),
+                    verdict,
+                };
+                if decide(&entry, base, false, repeats.policy(base, policy)) == Decision::Regression {
+                    regressions += 1;
+                }
+            }
+        }
+        let pairs = (TASKS as u64 * seeds) as f64;
+        let plan = adaptive_plan(3, 10, 50, policy);
+        let (exact_regressions, exact_attempts) = plan.operating(50, p0, p1);
+        println!(
+            "| {p0} | {p1} | {seeds} × {TASKS} | {:.1}% | {:.2} | {:.1}% | {exact_attempts:.2} |",
+            regressions as f64 / pairs * 100.0,
+            attempts as f64 / pairs,
+            exact_regressions * 100.0,
+        );
+    }
+}
+
+/// A run of `tasks` tasks whose every attempt passes with probability `p`, drawn from `seed`,
+/// the task and the attempt (so a run is the same whatever the order attempts finish in).
+async fn flaky_run(seed: u64, p: f64, options: RunOptions, tasks: usize) -> eval_engine::RunResult {
+    use eval_engine::{Ctx, ScoreInput, ScorerSpec, Suite, Task, run, scorer_fn};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+    let values = (0..tasks)
+        .map(|i| json!({"task_id": format!("t{i:04}"), "inputs": {"input": i}}))
+        .collect();
+    let suite: Suite = Suite::from_values("flaky", values).unwrap();
+    let agent = move |task: Arc<Task>, ctx: Ctx| async move {
+        let index = task.inputs()["input"].as_u64().unwrap();
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003) ^ (index << 20) ^ u64::from(ctx.attempt()));
+        Ok::<bool, String>(rng.random::<f64>() < p)
+    };
+    let passes = scorer_fn(ScorerSpec::new("passes"), |s: &ScoreInput<Value, Value, bool>| {
+        s.outputs.copied()
+    });
+    run(&suite, agent, vec![Arc::new(passes)], options.concurrency(64)).await
 }

@@ -34,6 +34,9 @@ pub struct Aggregates {
     /// With repeats, per pass/fail key: pass@k and pass^k for k attempts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pass_at_k: BTreeMap<String, PassAtK>,
+    /// With adaptive repeats: the attempts each task had, by task id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attempts: BTreeMap<String, u32>,
 }
 
 /// Mean and linear-interpolated percentiles of a numeric key.
@@ -123,6 +126,22 @@ impl Aggregates {
             total: input.saturating_add(output),
         };
         agg
+    }
+}
+
+impl Aggregates {
+    /// How many records each task has (its attempts), by task id.
+    pub fn attempts_per_task(tasks: &[TaskRecord]) -> BTreeMap<String, u32> {
+        let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
+        for task in tasks {
+            match attempts.get_mut(task.base_id()) {
+                Some(count) => *count += 1,
+                None => {
+                    attempts.insert(task.base_id().to_owned(), 1);
+                }
+            }
+        }
+        attempts
     }
 }
 

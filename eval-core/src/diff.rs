@@ -659,6 +659,7 @@ mod tests {
             status: RunStatus::Completed,
             selection: None,
             repeats: 1,
+            fewest_repeats: None,
             budgets: Budgets::default(),
             producer: None,
             git: None,

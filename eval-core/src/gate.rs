@@ -13,9 +13,19 @@
 //! falls below the floor, or when an exact test ([`drop_p_value`]) says chance does not explain
 //! the drop, whatever the baseline's rate was (a flaky baseline can regress too). Other drops
 //! are flaky, or known failures when the baseline failed as well.
+//!
+//! With adaptive repeats ([`AdaptiveRepeats`]) a pair is decided by a sequential test
+//! ([`adaptive_plan`]): on its counts at the attempt where that test regressed or settled it,
+//! at the level the test holds each look to.
 
-use crate::scorecard::{PairClass, PairVerdict, ScorecardEntry};
-use crate::stats::drop_p_value;
+use crate::feedback::Verdict;
+use crate::record::TaskRecord;
+use crate::runner::Settle;
+use crate::scorecard::{PairClass, PairVerdict, Scorecard, ScorecardEntry};
+use crate::stats::Look;
+use crate::stats::{SequentialPlan, drop_p_value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// What a pair's test reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -199,6 +209,151 @@ pub fn drop_evidence(
         p_value: drop_p_value(base_passed, base_attempts, passed, attempts),
         alpha: policy.alpha,
     })
+}
+
+/// The sequential plan of adaptive repeats `min..=max` against baselines of `base_attempts`
+/// attempts a pair, at the policy's α (computed once per process for each combination).
+///
+/// Decided with [`SequentialPlan::look_alpha`] as its α, a pair's final counts get the
+/// verdict the plan gave them: the drop test, and a pair that passed every baseline attempt
+/// and now none regressing whatever the counts, are the rejections the plan is calibrated on.
+/// The floor is not part of it: an absolute rule, it is applied to the final counts.
+///
+/// ```
+/// use eval_engine::gate::{RegressionPolicy, adaptive_plan};
+/// use eval_engine::stats::Look;
+/// let plan = adaptive_plan(3, 10, 50, RegressionPolicy::default());
+/// assert!(plan.look_alpha() < 0.05);
+/// assert_eq!(plan.look(48, 1, 3), Look::Regressed, "1/3 against 48/50 is a drop already");
+/// assert_eq!(plan.look(48, 3, 3), Look::Undecided, "3/3 cannot yet rule a drop out");
+/// assert_eq!(plan.look(48, 5, 5), Look::Settled);
+/// ```
+pub fn adaptive_plan(min: u32, max: u32, base_attempts: u32, policy: RegressionPolicy) -> Arc<SequentialPlan> {
+    type Key = (u32, u32, u32, u64);
+    static PLANS: OnceLock<Mutex<HashMap<Key, Arc<SequentialPlan>>>> = OnceLock::new();
+    let key = (min, max, base_attempts, policy.alpha.to_bits());
+    let plans = PLANS.get_or_init(Default::default);
+    if let Some(plan) = plans.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return plan.clone();
+    }
+    let plan = Arc::new(SequentialPlan::calibrate(
+        min,
+        max,
+        base_attempts,
+        policy.alpha,
+        |x0, x, n| drop_level(x0, base_attempts, x, n),
+    ));
+    plans
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, plan.clone());
+    plan
+}
+
+/// Adaptive repeats `min..=max`: the pairs' attempts, and the level each pair is decided at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdaptiveRepeats {
+    /// Attempts every task gets.
+    pub min: u32,
+    /// Attempts an undecided task gets at most.
+    pub max: u32,
+}
+
+impl AdaptiveRepeats {
+    /// The policy a pair of this run is decided with against its `baseline` entry: the look
+    /// level of the plan for the baseline's attempts (the policy itself when there is no
+    /// baseline count to test against).
+    pub fn policy(self, baseline: Option<&ScorecardEntry>, policy: RegressionPolicy) -> RegressionPolicy {
+        match baseline.and_then(|b| b.verdict.pass_count()) {
+            Some((_, n0)) => RegressionPolicy {
+                alpha: adaptive_plan(self.min, self.max, n0, policy).look_alpha(),
+                ..policy
+            },
+            None => policy,
+        }
+    }
+
+    /// Where `current` stands against `baseline`: a pair without a baseline count to test
+    /// against, or without a count of its own (informational, not applicable), is settled;
+    /// so is a pair whose floor decides it already.
+    pub fn look(self, current: PairVerdict, baseline: Option<&ScorecardEntry>, policy: RegressionPolicy) -> Look {
+        let (Some((x, n)), Some((x0, n0))) = (current.pass_count(), baseline.and_then(|b| b.verdict.pass_count()))
+        else {
+            return Look::Settled;
+        };
+        if policy.floor.is_some_and(|floor| f64::from(x) / f64::from(n) < floor) {
+            return Look::Regressed;
+        }
+        adaptive_plan(self.min, self.max, n0, policy).look(x0, x, n)
+    }
+
+    /// The verdict a pair was decided on, from the verdict of each of its attempts in attempt
+    /// order: its counts at the first look (from `min` attempts on) that regressed or settled
+    /// it, and that look; all its attempts and [`Look::Undecided`] when none did. A task goes on
+    /// while any of its pairs is undecided, and the attempts made for the others do not count
+    /// for a pair already decided: the sequential plan holds its false-alarm rate only so.
+    pub fn decided(
+        self,
+        attempts: &[Option<Verdict>],
+        baseline: Option<&ScorecardEntry>,
+        policy: RegressionPolicy,
+    ) -> (PairVerdict, Look) {
+        for n in (self.min as usize).min(attempts.len())..attempts.len() {
+            let verdict = PairVerdict::from_attempts(attempts[..n].iter().copied());
+            if n > 0 {
+                let look = self.look(verdict, baseline, policy);
+                if look != Look::Undecided {
+                    return (verdict, look);
+                }
+            }
+        }
+        let verdict = PairVerdict::from_attempts(attempts.iter().copied());
+        let look = match attempts.is_empty() {
+            true => Look::Undecided,
+            false => self.look(verdict, baseline, policy),
+        };
+        (verdict, look)
+    }
+}
+
+/// The [`Settle`] rule of adaptive repeats against a baseline scorecard: a task is settled
+/// once every gating pair of it is (advisory keys never hold a task back; a task whose content
+/// changed since the baseline has nothing to test against).
+pub struct SettleAgainst {
+    /// The attempts.
+    pub repeats: AdaptiveRepeats,
+    /// The baseline's entries.
+    pub baseline: Scorecard,
+    /// The keys that gate (not advisory).
+    pub keys: Vec<String>,
+    /// The policy of the gate.
+    pub policy: RegressionPolicy,
+}
+
+impl Settle for SettleAgainst {
+    fn settled(&self, task_id: &str, attempts: &[&TaskRecord]) -> bool {
+        let Some(first) = attempts.first() else {
+            return false;
+        };
+        self.keys.iter().all(|key| {
+            let baseline = self
+                .baseline
+                .get(task_id, key)
+                .filter(|b| b.content_hash == first.content_hash.as_str());
+            let verdicts: Vec<Option<Verdict>> = attempts.iter().map(|a| a.verdict(key)).collect();
+            self.repeats.decided(&verdicts, baseline, self.policy).1 != Look::Undecided
+        })
+    }
+}
+
+/// The smallest α at which `x`/`n` regresses from `x0`/`n0` in [`decide`] (floor aside): 0
+/// for every baseline attempt passing and none now, else the drop test's p-value.
+fn drop_level(x0: u32, n0: u32, x: u32, n: u32) -> f64 {
+    if x0 == n0 && x == 0 {
+        0.0
+    } else {
+        drop_p_value(x0, n0, x, n)
+    }
 }
 
 /// P(X ≤ k) for X ~ Binomial(n, p).

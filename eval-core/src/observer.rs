@@ -12,6 +12,9 @@ pub trait Observer: Send + Sync {
     fn run_started(&self, _run: &RunStarted<'_>) {}
     /// A task (one attempt) has been run and graded.
     fn task_evaluated(&self, _task: &TaskRecord) {}
+    /// With adaptive repeats ([`crate::RunOptions::adaptive_repeats`]): task `task_id` is
+    /// decided after `attempts` attempts and gets no more.
+    fn task_settled(&self, _task_id: &str, _attempts: u32) {}
     /// Every task has been graded; `run` is what `run()` returns.
     fn run_completed(&self, _run: &RunResult) {}
 }
@@ -39,6 +42,10 @@ impl Observer for FanOut {
 
     fn task_evaluated(&self, task: &TaskRecord) {
         self.0.iter().for_each(|o| o.task_evaluated(task));
+    }
+
+    fn task_settled(&self, task_id: &str, attempts: u32) {
+        self.0.iter().for_each(|o| o.task_settled(task_id, attempts));
     }
 
     fn run_completed(&self, run: &RunResult) {

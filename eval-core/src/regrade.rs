@@ -1,6 +1,7 @@
 //! Re-grading a stored run: no agent runs; every task's stored output and trace go through
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
+use crate::aggregates::Aggregates;
 use crate::feedback::Feedback;
 use crate::record::TaskRecord;
 use crate::result::{Budgets, RunResult};
@@ -79,6 +80,9 @@ where
 {
     let started = Instant::now();
     let (stored_meta, stored_tasks) = stored.into_parts();
+    // Adaptive repeats re-grade the attempts each task had: its verdict is asked of the
+    // scorers again, not whether it needs more attempts, which only the agent could give.
+    let options = options.settled_at(Aggregates::attempts_per_task(&stored_tasks));
     let target = options.target.clone().unwrap_or(stored_meta.target);
     let mut meta = start_meta(suite, &scorers, &options, target);
     meta.regraded_from = Some(stored_meta.run_id.clone());

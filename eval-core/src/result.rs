@@ -25,7 +25,10 @@ pub struct RunResult {
 impl RunResult {
     /// Assembles a run and computes its aggregates.
     pub fn new(meta: RunMeta, tasks: Vec<TaskRecord>) -> Self {
-        let aggregates = Aggregates::compute(&tasks);
+        let mut aggregates = Aggregates::compute(&tasks);
+        if meta.fewest_repeats.is_some() {
+            aggregates.attempts = Aggregates::attempts_per_task(&tasks);
+        }
         RunResult {
             meta,
             tasks,
@@ -126,8 +129,11 @@ pub struct RunMeta {
     pub status: RunStatus,
     /// Which part of the suite ran; `None` when it is not known (AG2 files).
     pub selection: Option<Selection>,
-    /// Attempts per task.
+    /// Attempts per task; with adaptive repeats, the most a task may get.
     pub repeats: u32,
+    /// With adaptive repeats, the fewest attempts a task gets (each task's records say how
+    /// many it had).
+    pub fewest_repeats: Option<u32>,
     /// The per-task limits the run checked.
     pub budgets: Budgets,
     /// The program that wrote the run.

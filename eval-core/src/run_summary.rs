@@ -24,7 +24,7 @@ impl RunResult {
     /// #     created_at: "2026-01-01T00:00:00Z".into(), duration_ms: 5,
     /// #     suite: SuiteInfo { name: "s".into(), size: 1, source: "inline".into() },
     /// #     target: "agent".into(), concurrency: 1, status: RunStatus::Completed,
-    /// #     selection: None, repeats: 1, budgets: Budgets::default(), producer: None,
+    /// #     selection: None, repeats: 1, fewest_repeats: None, budgets: Budgets::default(), producer: None,
     /// #     git: None, scorers: vec![], resumed: None, regraded_from: None,
     /// # };
     /// # let task = TaskRecord {
@@ -179,6 +179,7 @@ mod tests {
             status,
             selection: None,
             repeats: 1,
+            fewest_repeats: None,
             budgets: Budgets::default(),
             producer: None,
             git: None,

@@ -5,6 +5,7 @@ mod grade;
 mod work;
 
 pub use grade::grade;
+
 pub(crate) use work::{Done, Graded, Watched, Work};
 
 use crate::agent::{Agent, short_type_name};
@@ -49,6 +50,7 @@ pub struct RunOptions {
     scorer_timeout: Duration,
     work_runtime: Option<Handle>,
     pub(crate) repeats: u32,
+    adaptive: Option<Adaptive>,
     pub(crate) budgets: Budgets,
     run_id: Option<String>,
     label: Option<String>,
@@ -58,6 +60,29 @@ pub struct RunOptions {
     pub(crate) observer: Option<Arc<dyn Observer>>,
     cassettes: Option<Cassettes>,
     stop: Option<StopRequest>,
+}
+
+/// Says whether a task needs no more attempts, given those it had (adaptive repeats).
+pub trait Settle: Send + Sync {
+    /// Whether `attempts` (the records of one task, in attempt order) decide every pair of
+    /// task `task_id`.
+    fn settled(&self, task_id: &str, attempts: &[&TaskRecord]) -> bool;
+}
+
+/// Settles each task at the attempts it has here.
+struct SettledAt(std::collections::BTreeMap<String, u32>);
+
+impl Settle for SettledAt {
+    fn settled(&self, task_id: &str, attempts: &[&TaskRecord]) -> bool {
+        attempts.len() as u32 >= self.0.get(task_id).copied().unwrap_or(0)
+    }
+}
+
+/// Adaptive repeats: the fewest attempts, and what decides a task.
+#[derive(Clone)]
+struct Adaptive {
+    min: u32,
+    settle: Arc<dyn Settle>,
 }
 
 /// A request to stop a run early: no new task starts once `requested` turns true, and tasks
@@ -76,6 +101,7 @@ impl Default for RunOptions {
             scorer_timeout: RunOptions::DEFAULT_SCORER_TIMEOUT,
             work_runtime: None,
             repeats: 1,
+            adaptive: None,
             budgets: Budgets::default(),
             run_id: None,
             label: None,
@@ -161,7 +187,37 @@ impl RunOptions {
     /// Runs each task `k` times (at least 1); attempts are recorded as `<id>#1` … `<id>#k`.
     pub fn repeats(mut self, k: u32) -> Self {
         self.repeats = k.max(1);
+        self.adaptive = None;
         self
+    }
+
+    /// Runs each task `attempts.start()` times, then one more attempt at a time while `settle`
+    /// says it is undecided, up to `attempts.end()` (recorded as `<id>#1` … like
+    /// [`RunOptions::repeats`], and as `repeats` = the most in the run's metadata).
+    /// [`crate::gate::SettleAgainst`] is the rule that decides against a baseline.
+    ///
+    /// Attempts beyond the fewest go in rounds: every undecided task gets its next attempt,
+    /// then each is asked again once the round is over.
+    pub fn adaptive_repeats(mut self, attempts: std::ops::RangeInclusive<u32>, settle: Arc<dyn Settle>) -> Self {
+        let min = (*attempts.start()).max(1);
+        let max = (*attempts.end()).max(min);
+        self.repeats = max;
+        self.adaptive = Some(Adaptive { min, settle });
+        self
+    }
+
+    /// With adaptive repeats: each task settled at the attempts `attempts` gives it (by task
+    /// id), as when re-grading a stored run.
+    pub(crate) fn settled_at(mut self, attempts: std::collections::BTreeMap<String, u32>) -> Self {
+        if let Some(adaptive) = &mut self.adaptive {
+            adaptive.settle = Arc::new(SettledAt(attempts));
+        }
+        self
+    }
+
+    /// The fewest attempts of a task: the `repeats`, or the start of the adaptive range.
+    pub fn fewest_attempts(&self) -> u32 {
+        self.adaptive.as_ref().map_or(self.repeats, |a| a.min)
     }
 
     /// Per-task token and time budgets, recorded as violations (never aborting a task).
@@ -369,7 +425,8 @@ async fn gather<I, R, F>(
 where
     F: FnMut(Arc<Task<I, R>>, u32, Done),
 {
-    let records = suite.len() * options.repeats as usize;
+    let fewest = options.fewest_attempts();
+    let records = suite.len() * fewest as usize;
     if let Some(observer) = &options.observer {
         observer.run_started(&RunStarted {
             run_id: &meta.run_id,
@@ -380,20 +437,119 @@ where
     }
 
     let limit = Arc::new(Semaphore::new(options.concurrency));
-    let mut pending = Vec::with_capacity(records);
-    let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
-    let mut stopped = false;
-    'starting: for task in suite.tasks() {
-        for attempt in 1..=options.repeats {
+    let mut rounds = Rounds {
+        options,
+        work,
+        limit: &limit,
+        stopped: false,
+        abandoned: false,
+        lost: false,
+    };
+    let first: Vec<(usize, u32)> = (0..suite.len())
+        .flat_map(|task| (1..=fewest).map(move |attempt| (task, attempt)))
+        .collect();
+    let mut by_task: Vec<Vec<TaskRecord>> = (0..suite.len()).map(|_| Vec::with_capacity(fewest as usize)).collect();
+    let mut round = first;
+    while !round.is_empty() {
+        let ran = rounds.run(suite, &round, &mut start).await;
+        for (&(task, _), record) in round.iter().zip(ran) {
+            if let Some(record) = record {
+                by_task[task].push(record);
+            }
+        }
+        round = match (&options.adaptive, rounds.over()) {
+            (Some(adaptive), false) => next_round(suite, &round, &by_task, adaptive, options),
+            _ => Vec::new(),
+        };
+    }
+
+    // A stop requested once every task had started, all of them finishing within the grace
+    // period, leaves a complete run: nothing is missing from it.
+    if rounds.over() {
+        meta.status = RunStatus::Interrupted;
+    }
+    meta.duration_ms = started.elapsed().as_millis() as u64;
+    let result = RunResult::new(meta, by_task.into_iter().flatten().collect());
+    if let Some(observer) = &options.observer {
+        observer.run_completed(&result);
+    }
+    result
+}
+
+/// The next attempt of every task of `round` that is still undecided after its attempts so
+/// far (a settled task is told to the observer, once).
+fn next_round<I, R>(
+    suite: &Suite<I, R>,
+    round: &[(usize, u32)],
+    by_task: &[Vec<TaskRecord>],
+    adaptive: &Adaptive,
+    options: &RunOptions,
+) -> Vec<(usize, u32)> {
+    let mut next = Vec::new();
+    let mut asked = usize::MAX;
+    for &(position, _) in round {
+        // A round holds a task's attempts one after another: each task is asked once.
+        if position == asked {
+            continue;
+        }
+        asked = position;
+        let task = &suite.tasks()[position];
+        let attempts: Vec<&TaskRecord> = by_task[position].iter().collect();
+        let had = attempts.len() as u32;
+        if had < options.repeats && !adaptive.settle.settled(task.id(), &attempts) {
+            next.push((position, had + 1));
+        } else if let Some(observer) = &options.observer {
+            observer.task_settled(task.id(), had);
+        }
+    }
+    next
+}
+
+/// Starts and gathers the attempts of a run, round after round, and remembers whether a stop
+/// left any out.
+struct Rounds<'a> {
+    options: &'a RunOptions,
+    work: &'a Work,
+    limit: &'a Arc<Semaphore>,
+    /// A stop request started nothing more.
+    stopped: bool,
+    /// The grace after a stop ran out: attempts still running were abandoned.
+    abandoned: bool,
+    /// An attempt never handed its record over (its work runtime gone).
+    lost: bool,
+}
+
+impl Rounds<'_> {
+    /// Whether attempts are missing from the run: nothing more is started.
+    fn over(&self) -> bool {
+        self.stopped || self.abandoned || self.lost
+    }
+
+    /// Starts every (task position, attempt) of `round` in order, at most `concurrency` at
+    /// once, and returns their records in the same order (`None` for one that did not run or
+    /// was abandoned).
+    async fn run<I, R, F>(
+        &mut self,
+        suite: &Suite<I, R>,
+        round: &[(usize, u32)],
+        start: &mut F,
+    ) -> Vec<Option<TaskRecord>>
+    where
+        F: FnMut(Arc<Task<I, R>>, u32, Done),
+    {
+        let options = self.options;
+        let mut pending = Vec::with_capacity(round.len());
+        let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
+        for &(task, attempt) in round {
             // Acquired before starting so that at most `concurrency` attempts run at once; a
             // stop request while waiting for a slot starts nothing more.
             let permit = tokio::select! {
                 biased;
                 () = &mut stop_before_start => {
-                    stopped = true;
-                    break 'starting;
+                    self.stopped = true;
+                    break;
                 }
-                permit = limit.clone().acquire_owned() => permit,
+                permit = self.limit.clone().acquire_owned() => permit,
             };
             let Ok(permit) = permit else {
                 unreachable!("the semaphore is never closed")
@@ -404,55 +560,46 @@ where
                 permit,
                 observer: options.observer.clone(),
             };
-            start(task.clone(), attempt, done);
+            start(suite.tasks()[task].clone(), attempt, done);
             pending.push(record);
         }
-    }
 
-    let mut tasks = Vec::with_capacity(records);
-    // A fresh wait: the one above may have completed already.
-    let grace_over = async {
-        stop_requested(options.stop.as_ref()).await;
-        if let Some(stop) = &options.stop {
-            tokio::time::sleep(stop.grace).await;
-        }
-    };
-    let mut grace_over = std::pin::pin!(grace_over);
-    let mut abandoning = false;
-    let mut lost = false;
-    for mut record in pending {
-        let received = if abandoning {
-            // Abandoned: only what was handed over before counts.
-            record.try_recv().map_err(|_| ())
-        } else {
-            tokio::select! {
-                received = &mut record => received.map_err(|_| ()),
-                () = &mut grace_over => {
-                    abandoning = true;
-                    work.abandon_all();
-                    record.try_recv().map_err(|_| ())
-                }
+        let mut records = Vec::with_capacity(round.len());
+        // A fresh wait: the one above may have completed already.
+        let grace_over = async {
+            stop_requested(options.stop.as_ref()).await;
+            if let Some(stop) = &options.stop {
+                tokio::time::sleep(stop.grace).await;
             }
         };
-        match received {
-            Ok(result) => tasks.push(result),
-            // Every attempt hands its record over unless abandoned; one that could not (its
-            // work runtime gone) is missing from the run, like an abandoned one.
-            Err(()) => lost |= !abandoning,
+        let mut grace_over = std::pin::pin!(grace_over);
+        for mut record in pending {
+            let received = if self.abandoned {
+                // Abandoned: only what was handed over before counts.
+                record.try_recv().map_err(|_| ())
+            } else {
+                tokio::select! {
+                    received = &mut record => received.map_err(|_| ()),
+                    () = &mut grace_over => {
+                        self.abandoned = true;
+                        self.work.abandon_all();
+                        record.try_recv().map_err(|_| ())
+                    }
+                }
+            };
+            match received {
+                Ok(result) => records.push(Some(result)),
+                // Every attempt hands its record over unless abandoned; one that could not (its
+                // work runtime gone) is missing from the run, like an abandoned one.
+                Err(()) => {
+                    self.lost |= !self.abandoned;
+                    records.push(None);
+                }
+            }
         }
+        records.resize_with(round.len(), || None);
+        records
     }
-
-    // A stop requested once every task had started, all of them finishing within the grace
-    // period, leaves a complete run: nothing is missing from it.
-    if stopped || abandoning || lost {
-        meta.status = RunStatus::Interrupted;
-    }
-    meta.duration_ms = started.elapsed().as_millis() as u64;
-    let result = RunResult::new(meta, tasks);
-    if let Some(observer) = &options.observer {
-        observer.run_completed(&result);
-    }
-    result
 }
 
 /// The metadata of a run starting now; `target` is what it evaluates.
@@ -478,6 +625,7 @@ pub(crate) fn start_meta<I, R, O>(
         status: RunStatus::Completed,
         selection: options.selection.clone(),
         repeats: options.repeats,
+        fewest_repeats: options.adaptive.as_ref().map(|a| a.min),
         budgets: options.budgets,
         producer: Some(Producer::this_crate()),
         git: options.git.clone(),

@@ -3,6 +3,8 @@
 
 mod drop_test;
 mod estimate;
+mod sequential;
 
 pub use drop_test::{Attempts, SuiteDrop, attempts_to_show_drop, drop_p_value, suite_drop};
 pub use estimate::{PassAtK, wilson_interval};
+pub use sequential::{Look, SETTLE_BELOW, SequentialPlan};

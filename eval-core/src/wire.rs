@@ -44,6 +44,8 @@ pub(crate) struct RunOut<'a> {
     status: RunStatus,
     selection: Option<&'a Selection>,
     repeats: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fewest_repeats: Option<u32>,
     budgets: &'a Budgets,
     producer: Option<&'a Producer>,
     git: Option<&'a GitInfo>,
@@ -71,6 +73,7 @@ impl<'a> RunOut<'a> {
             status: meta.status,
             selection: meta.selection.as_ref(),
             repeats: meta.repeats,
+            fewest_repeats: meta.fewest_repeats,
             budgets: &meta.budgets,
             producer: meta.producer.as_ref(),
             git: meta.git.as_ref(),
@@ -194,6 +197,8 @@ pub(crate) struct RunIn {
     selection: Option<Selection>,
     #[serde(default, deserialize_with = "optional_count")]
     repeats: Option<u64>,
+    #[serde(default, deserialize_with = "optional_count")]
+    fewest_repeats: Option<u64>,
     #[serde(default)]
     budgets: Option<Budgets>,
     #[serde(default)]
@@ -311,6 +316,9 @@ impl RunIn {
             repeats: self
                 .repeats
                 .map_or(1, |repeats| u32::try_from(repeats).unwrap_or(u32::MAX)),
+            fewest_repeats: self
+                .fewest_repeats
+                .map(|fewest| u32::try_from(fewest).unwrap_or(u32::MAX)),
             budgets: self.budgets.unwrap_or_default(),
             producer: self.producer,
             git: self.git,

@@ -122,8 +122,9 @@ fn run_result() -> impl Strategy<Value = RunResult> {
         prop::option::of("[a-z]{1,8}"),
         any::<bool>(),
         prop::option::of("[0-9A-Z]{26}"),
+        prop::option::of(1u32..5),
     )
-        .prop_map(|(tasks, label, complete, regraded_from)| {
+        .prop_map(|(tasks, label, complete, regraded_from, fewest_repeats)| {
             let meta = RunMeta {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 run_id: "01JPROPERTY".to_owned(),
@@ -140,6 +141,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
                 status: RunStatus::Completed,
                 selection: Some(Selection { filter: None, complete }),
                 repeats: 1,
+                fewest_repeats,
                 budgets: Default::default(),
                 producer: None,
                 git: None,

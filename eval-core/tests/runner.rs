@@ -372,3 +372,106 @@ fn run_ids_and_labels_must_be_plain_file_names() {
     assert!(RunOptions::default().label("a/b").is_err());
     assert!(RunOptions::default().run_id("2026-11-24.nightly").is_ok());
 }
+
+/// Settles a task once it has as many attempts as its number says (t00 at once, t01 after one
+/// more...), never beyond the range.
+struct SettleAtNumber;
+
+impl eval_engine::runner::Settle for SettleAtNumber {
+    fn settled(&self, _task_id: &str, attempts: &[&TaskRecord]) -> bool {
+        attempts.len() as u64 >= attempts[0].inputs["n"].as_u64().unwrap() + 2
+    }
+}
+
+#[derive(Default)]
+struct Settled(std::sync::Mutex<Vec<(String, u32)>>);
+
+impl Observer for Settled {
+    fn task_settled(&self, task_id: &str, attempts: u32) {
+        self.0.lock().unwrap().push((task_id.to_owned(), attempts));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_repeats_add_attempts_only_to_undecided_tasks() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let agent = {
+        let calls = calls.clone();
+        move |task: Arc<Task>, ctx: Ctx| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let attempt = ctx.attempt();
+            async move {
+                // Later attempts finish first: records still come back in attempt order.
+                tokio::time::sleep(Duration::from_millis(u64::from(10 - attempt.min(10)))).await;
+                Ok::<u64, String>(task.inputs()["n"].as_u64().unwrap() * 2)
+            }
+        }
+    };
+    let settled = Arc::new(Settled::default());
+    let options = RunOptions::default()
+        .concurrency(3)
+        .adaptive_repeats(2..=5, Arc::new(SettleAtNumber))
+        .observer(settled.clone());
+    assert_eq!(options.fewest_attempts(), 2);
+    let result = run(&suite(5), agent, vec![doubled_correct()], options).await;
+    // t00 settles at 2, t01 at 3, t02 at 4, t03 and t04 run out of attempts at 5.
+    let ids: Vec<&str> = result.tasks().iter().map(|t| t.task_id.as_str()).collect();
+    let expected: Vec<String> = [2, 3, 4, 5, 5]
+        .iter()
+        .enumerate()
+        .flat_map(|(task, attempts)| (1..=*attempts).map(move |a| format!("t{task:02}#{a}")))
+        .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(calls.load(Ordering::SeqCst), 19);
+    assert_eq!(result.meta.repeats, 5, "the most attempts a task may get");
+    let mut told = settled.0.lock().unwrap().clone();
+    told.sort();
+    assert_eq!(
+        told,
+        [("t00", 2), ("t01", 3), ("t02", 4), ("t03", 5), ("t04", 5)].map(|(t, n)| (t.to_owned(), n))
+    );
+    assert!(result.tasks().iter().all(|t| t.attempt.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_repeats_against_a_baseline_go_on_only_where_the_gate_is_undecided() {
+    use eval_engine::gate::{AdaptiveRepeats, RegressionPolicy, SettleAgainst};
+    use eval_engine::scorecard::Scorecard;
+    // The baseline: every task passed 20 of 20 attempts.
+    let baseline_run = {
+        let agent =
+            |task: Arc<Task>, _ctx: Ctx| async move { Ok::<u64, String>(task.inputs()["n"].as_u64().unwrap() * 2) };
+        run(
+            &suite(3),
+            agent,
+            vec![doubled_correct()],
+            RunOptions::default().repeats(20),
+        )
+        .await
+    };
+    let baseline = Scorecard::from_run(&baseline_run);
+    // Now t00 always passes, t01 fails every attempt, t02 fails every other one.
+    let agent = |task: Arc<Task>, ctx: Ctx| async move {
+        let n = task.inputs()["n"].as_u64().unwrap();
+        let right = match n {
+            0 => true,
+            1 => false,
+            _ => ctx.attempt().is_multiple_of(2),
+        };
+        Ok::<u64, String>(if right { n * 2 } else { 999 })
+    };
+    let settle = SettleAgainst {
+        repeats: AdaptiveRepeats { min: 3, max: 10 },
+        baseline,
+        keys: vec!["correct".to_owned()],
+        policy: RegressionPolicy::default(),
+    };
+    let options = RunOptions::default().adaptive_repeats(3..=10, Arc::new(settle));
+    let result = run(&suite(3), agent, vec![doubled_correct()], options).await;
+    let attempts = |task: &str| result.tasks().iter().filter(|t| t.base_id() == task).count();
+    // 0/3 against 20/20 regressed at once; alternating fails reach a regression early too; the
+    // perfect one goes on until a drop is ruled out.
+    assert_eq!(attempts("t01"), 3);
+    assert!(attempts("t02") < 10, "{}", attempts("t02"));
+    assert!((4..=10).contains(&attempts("t00")), "{}", attempts("t00"));
+}

@@ -13,6 +13,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 /// What one graded attempt says about its pairs.
 #[derive(Debug, Clone)]
 pub(crate) struct GradedAttempt {
+    /// The attempt's number (1 without repeats).
+    pub attempt: u32,
     pub content_hash: String,
     pub exception: Option<Exception>,
     /// One entry per feedback key (the first feedback of a key counts).
@@ -43,6 +45,7 @@ impl GradedAttempt {
             }
         }
         GradedAttempt {
+            attempt: task.attempt.unwrap_or(1),
             content_hash: task.content_hash.to_string(),
             exception: task.trace.exception.clone(),
             feedback,
@@ -70,6 +73,15 @@ struct Slot {
     /// The attempts, frozen once the last one is posted.
     done: Option<Arc<[GradedAttempt]>>,
     lost: Option<String>,
+}
+
+impl Slot {
+    /// The attempts are all in: kept in attempt order (they are posted as they finish).
+    fn freeze(&mut self) {
+        let mut attempts = std::mem::take(&mut self.attempts);
+        attempts.sort_by_key(|a| a.attempt);
+        self.done = Some(attempts.into());
+    }
 }
 
 /// The board of one suite: a slot per task that runs, found by the task's position in the
@@ -118,9 +130,25 @@ impl Board {
         if slot.attempts.len() < self.attempts_per_task {
             return;
         }
-        slot.done = Some(std::mem::take(&mut slot.attempts).into());
+        slot.freeze();
         drop(slots);
         // Only a task's last attempt can wake anyone.
+        self.changed.notify_all();
+    }
+
+    /// Freezes `task_id` with the attempts it has: adaptive repeats settled it before its most.
+    fn settle(&self, task_id: &str) {
+        let Some(&position) = self.positions.get(task_id) else {
+            return;
+        };
+        let mut slots = self.slots();
+        let Some(Some(slot)) = slots.get_mut(position) else {
+            return;
+        };
+        if slot.done.is_none() && !slot.attempts.is_empty() {
+            slot.freeze();
+        }
+        drop(slots);
         self.changed.notify_all();
     }
 
@@ -173,5 +201,9 @@ pub(crate) struct BoardObserver(pub Arc<Board>);
 impl Observer for BoardObserver {
     fn task_evaluated(&self, task: &TaskRecord) {
         self.0.post(task.base_id(), GradedAttempt::of(task));
+    }
+
+    fn task_settled(&self, task_id: &str, _attempts: u32) {
+        self.0.settle(task_id);
     }
 }

@@ -5,7 +5,7 @@
 //! | `CI` (or `TF_BUILD`) | nothing is written next to the sources; the outcome table alone decides |
 //! | `EVAL_STORE_DIR` | where run JSON files go (default: `evals/` under cargo's `CARGO_TARGET_TMPDIR`) |
 //! | `EVAL_REGRESSION_ALPHA` | significance of the repeats regression test (default 0.05) |
-//! | `EVAL_REPEATS` | attempts per task for this run, overriding every suite's `repeats` (record a stronger baseline) |
+//! | `EVAL_REPEATS` | attempts per task for this run, overriding every suite's `repeats` (record a stronger baseline); `3..=10` for adaptive repeats |
 //! | `EVAL_REGRESSION_FLOOR` | with repeats, a pass rate below this is a regression (default: none) |
 //! | `NEXTEST` | set by cargo-nextest: one process per test, no baseline writes |
 //! | `NEXTEST_RUN_ID` | set by cargo-nextest: the processes of one run share each task's result (one agent run per task) under `<store>/<suite>/nextest-<id>/` |
@@ -78,8 +78,21 @@ pub(crate) struct HarnessEnv {
     pub grace: Duration,
     /// Which tasks run, by their tags (`EVAL_TAGS`).
     pub tags: Option<TagFilter>,
-    /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`).
-    pub repeats: Option<u32>,
+    /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`): the fewest
+    /// and the most (the same unless adaptive, `EVAL_REPEATS=3..=10`).
+    pub repeats: Option<(u32, u32)>,
+}
+
+/// `EVAL_REPEATS`: a number of attempts, or `a..=b` for adaptive repeats.
+fn repeats_range(value: &str) -> Result<(u32, u32), String> {
+    let attempts = |text: &str| text.trim().parse::<u32>().ok().filter(|k| (1..=100_000).contains(k));
+    let range = match value.split_once("..=") {
+        Some((fewest, most)) => attempts(fewest).zip(attempts(most)).filter(|(a, b)| a <= b),
+        None => attempts(value).map(|k| (k, k)),
+    };
+    range.ok_or_else(|| {
+        format!("EVAL_REPEATS={value} is not a number of attempts from 1 to 100000, nor a range of them such as 3..=10")
+    })
 }
 
 impl HarnessEnv {
@@ -136,14 +149,7 @@ impl HarnessEnv {
                 .ok_or_else(|| format!("EVAL_GRACE_SECONDS={v} is not a number of seconds"))?,
         };
         let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
-        let repeats = var("EVAL_REPEATS")
-            .map(|v| {
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|k| (1..=100_000).contains(k))
-                    .ok_or_else(|| format!("EVAL_REPEATS={v} is not a number of attempts from 1 to 100000"))
-            })
-            .transpose()?;
+        let repeats = var("EVAL_REPEATS").map(|v| repeats_range(&v)).transpose()?;
         let nextest = flag("NEXTEST");
         if nextest && regrade.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
@@ -231,5 +237,18 @@ mod tests {
         assert!(env(&[("CI", "true")]).unwrap().ci);
         assert!(env(&[("CI", "false")]).unwrap().writes_baselines());
         assert!(!env(&[("NEXTEST", "1")]).unwrap().writes_baselines());
+    }
+
+    #[test]
+    fn eval_repeats_takes_a_number_or_an_adaptive_range() {
+        assert_eq!(env(&[("EVAL_REPEATS", "20")]).unwrap().repeats, Some((20, 20)));
+        assert_eq!(env(&[("EVAL_REPEATS", "3..=10")]).unwrap().repeats, Some((3, 10)));
+        for bad in ["10..=3", "0..=3", "3..10", "3..=", "many"] {
+            let message = env(&[("EVAL_REPEATS", bad)]).unwrap_err();
+            assert!(
+                message.starts_with(&format!("EVAL_REPEATS={bad} is not a number of attempts")),
+                "{message}"
+            );
+        }
     }
 }

@@ -103,7 +103,7 @@ impl Launcher<'_> {
         };
         let future = selection(selected, options, execution);
         let board = suite.board.clone();
-        let repeats = plan.config.attempts();
+        let attempts = plan.config.adaptive().map_or(plan.config.attempts(), |a| a.min)..=plan.config.attempts();
         let handle = self.runtimes.control().spawn(async move {
             // On its own task, so that even a panic of the run itself wakes the trials.
             let finished = tokio::spawn(future).await.map_err(|e| format!("the run failed: {e}"));
@@ -112,7 +112,7 @@ impl Launcher<'_> {
                 None => run,
             });
             let finished = finished.map(|run| match shared {
-                Some(shared) => SharedWithNextest::conclude(shared, run, repeats, &suite_order),
+                Some(shared) => SharedWithNextest::conclude(shared, run, attempts.clone(), &suite_order),
                 None => run,
             });
             match &finished {

@@ -220,8 +220,9 @@ fn prepare_suites(suites: Vec<SuiteDef>, selector: &Selector, env: &HarnessEnv) 
     let mut prepared = Vec::new();
     let mut trials = Vec::new();
     for mut def in suites {
-        if let Some(attempts) = env.repeats {
-            def.config.repeats = Some(attempts);
+        if let Some((fewest, most)) = env.repeats {
+            def.config.repeats = Some(most);
+            def.config.fewest_repeats = (fewest < most).then_some(fewest);
         }
         match SuitePlan::prepare(def, selector) {
             Ok(plan) => prepared.push(plan),

@@ -6,6 +6,8 @@ use crate::env::{HarnessEnv, RunRef};
 use crate::last::{self, Lookup};
 use crate::plan::SuitePlan;
 use eval_engine::__harness::{JournalContents, read_journal};
+use eval_engine::gate::RegressionPolicy;
+use eval_engine::runner::Settle;
 use eval_engine::{RunResult, TaskRecord};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +47,7 @@ impl ResumePoint {
     /// Reads the journal at `journal_path` and keeps every journaled record of a selected task
     /// whose content is unchanged and whose feedback covers every current scorer (for repeats,
     /// only when all the task's attempts are journaled).
-    pub fn read(plan: &SuitePlan, journal_path: PathBuf) -> Result<ResumePoint, String> {
+    pub fn read(plan: &SuitePlan, journal_path: PathBuf, policy: RegressionPolicy) -> Result<ResumePoint, String> {
         let journal = read_journal(&journal_path).map_err(|e| e.to_string())?;
         // A task journaled twice (an earlier resume ran it again) counts by its last record.
         let mut latest: HashMap<&str, &TaskRecord> = HashMap::new();
@@ -53,22 +55,31 @@ impl ResumePoint {
             latest.insert(task.task_id.as_str(), task);
         }
         let repeats = plan.config.attempts();
+        let settle = plan.settle(policy);
         let mut reused = Vec::new();
         for &position in &plan.selected_tasks {
             let task = &plan.outline.tasks[position];
-            let record_ids: Vec<String> = if repeats > 1 {
-                (1..=repeats).map(|n| format!("{}#{n}", task.id)).collect()
+            let records: Vec<&TaskRecord> = if repeats > 1 {
+                // The attempts journaled one after another from the first.
+                (1..=repeats)
+                    .map_while(|n| latest.get(TaskRecord::id_of(&task.id, Some(n)).as_str()).copied())
+                    .collect()
             } else {
-                vec![task.id.clone()]
+                latest.get(task.id.as_str()).copied().into_iter().collect()
             };
-            let records: Option<Vec<&TaskRecord>> =
-                record_ids.iter().map(|id| latest.get(id.as_str()).copied()).collect();
-            let Some(records) = records else { continue };
+            let in_full = match &settle {
+                // Adaptive repeats: the attempts the task had when it settled, or its most.
+                Some(settle) => {
+                    let had = records.len() as u32;
+                    had == repeats || (had >= settle.repeats.min && settle.settled(&task.id, &records))
+                }
+                None => records.len() as u32 == repeats,
+            };
             let still_valid = records.iter().all(|record| {
                 record.content_hash == task.content_hash
                     && plan.scorers.iter().all(|spec| record.feedback_for(&spec.key).is_some())
             });
-            if still_valid {
+            if in_full && still_valid {
                 reused.extend(records.into_iter().cloned());
             }
         }
@@ -117,7 +128,7 @@ fn find_runs_to_resume(
         let store = plan.store(env, target_tmpdir);
         match last::journal_to_resume(&store, &plan.suite_name(), resume)? {
             Lookup::Found(path) => {
-                let point = ResumePoint::read(plan, path)?;
+                let point = ResumePoint::read(plan, path, env.policy)?;
                 input.run_id = point.journal.header.run_id.clone();
                 input.resume = Some(point);
                 resumed_any = true;

@@ -137,6 +137,9 @@ pub(crate) struct CachedTask {
     pub suite: SuiteInfo,
     pub target: String,
     pub repeats: u32,
+    /// With adaptive repeats, the fewest attempts a task gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fewest_repeats: Option<u32>,
     pub budgets: Budgets,
     pub created_at: String,
     pub scorers: Vec<ScorerSpec>,
@@ -304,6 +307,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         },
         selection: Some(Selection { filter: None, complete }),
         repeats: first.repeats,
+        fewest_repeats: first.fewest_repeats,
         budgets: first.budgets,
         producer: Some(eval_engine::result::Producer::this_crate()),
         git: None,
@@ -388,6 +392,7 @@ mod tests {
                 complete: true,
             }),
             repeats,
+            fewest_repeats: None,
             budgets: Budgets::default(),
             producer: Some(eval_engine::result::Producer::this_crate()),
             git: None,
@@ -414,6 +419,7 @@ mod tests {
                 suite: meta.suite.clone(),
                 target: meta.target.clone(),
                 repeats: meta.repeats,
+                fewest_repeats: None,
                 budgets: meta.budgets,
                 created_at: meta.created_at.clone(),
                 scorers: meta.scorers.clone(),

@@ -2,7 +2,8 @@
 
 use crate::board::{GradedAttempt, TaskState};
 use crate::plan::Pair;
-use eval_engine::gate::{Decision, RegressionPolicy, decide, drop_evidence};
+use eval_engine::Verdict;
+use eval_engine::gate::{AdaptiveRepeats, Decision, RegressionPolicy, decide, drop_evidence};
 use eval_engine::scorecard::{PairVerdict, ScorecardEntry};
 use eval_engine::stats::Attempts;
 use libtest_mimic::{Completion, Failed};
@@ -28,7 +29,16 @@ pub(crate) struct PairOutcome {
 
 impl PairOutcome {
     /// Decides the outcome of `pair` from its task's graded attempts.
-    pub fn decide(pair: &Pair, state: &TaskState, baseline: Option<&ScorecardEntry>, policy: RegressionPolicy) -> Self {
+    /// With adaptive repeats, each pair is decided on its counts where its sequential test
+    /// decided it (later attempts, made for the task's other pairs, do not count for it), at
+    /// the level of the test's looks; the entry kept for the scorecard holds every attempt.
+    pub fn decide(
+        pair: &Pair,
+        state: &TaskState,
+        baseline: Option<&ScorecardEntry>,
+        policy: RegressionPolicy,
+        adaptive: Option<AdaptiveRepeats>,
+    ) -> Self {
         let (key, advisory) = (&*pair.key, pair.advisory);
         let attempts = match state {
             TaskState::Done(attempts) => attempts,
@@ -48,10 +58,23 @@ impl PairOutcome {
             content_hash: attempts.first().map(|a| a.content_hash.clone()).unwrap_or_default(),
             verdict: PairVerdict::from_attempts(attempts.iter().map(|a| a.get(key).map(|f| f.verdict))),
         };
-        let outcome = decide(&entry, baseline, advisory, policy);
+        let (decided, policy) = match adaptive {
+            Some(repeats) => {
+                let verdicts: Vec<Option<Verdict>> = attempts.iter().map(|a| a.get(key).map(|f| f.verdict)).collect();
+                let current = baseline.filter(|b| b.content_hash == entry.content_hash);
+                let (verdict, _) = repeats.decided(&verdicts, current, policy);
+                let decided = ScorecardEntry {
+                    content_hash: entry.content_hash.clone(),
+                    verdict,
+                };
+                (decided, repeats.policy(baseline, policy))
+            }
+            None => (entry.clone(), policy),
+        };
+        let outcome = decide(&decided, baseline, advisory, policy);
         let evidence = baseline
             .filter(|_| outcome == Decision::Regression)
-            .and_then(|base| evidence(entry.verdict, base.verdict, policy));
+            .and_then(|base| evidence(decided.verdict, base.verdict, policy));
         PairOutcome {
             task_id: pair.task_id.clone(),
             key: pair.key.clone(),
@@ -276,7 +299,9 @@ mod tests {
     fn attempts(verdicts: &[Verdict]) -> TaskState {
         let attempts: Vec<GradedAttempt> = verdicts
             .iter()
-            .map(|verdict| GradedAttempt {
+            .enumerate()
+            .map(|(i, verdict)| GradedAttempt {
+                attempt: i as u32 + 1,
                 content_hash: "00ff".to_owned(),
                 exception: None,
                 feedback: vec![GradedFeedback {
@@ -303,11 +328,65 @@ mod tests {
             name: "evals::weather::paris::judge".to_owned(),
             selected: true,
         };
-        let decided = PairOutcome::decide(&pair, state, Some(&baseline), policy);
+        let decided = PairOutcome::decide(&pair, state, Some(&baseline), policy, None);
         match decided.to_trial_result(Path::new("evals__weather.snap"), false) {
             Err(failed) => failed.message().unwrap_or_default().to_owned(),
             Ok(_) => panic!("{decided:?} did not fail"),
         }
+    }
+
+    #[test]
+    fn adaptive_repeats_decide_a_pair_where_its_own_test_decided_it() {
+        use Verdict::{Fail, Pass};
+        let repeats = AdaptiveRepeats { min: 3, max: 10 };
+        let policy = RegressionPolicy::default();
+        let baseline = ScorecardEntry {
+            content_hash: "00ff".to_owned(),
+            verdict: PairVerdict::Repeated {
+                passed: 20,
+                attempts: 20,
+            },
+        };
+        let pair = Pair {
+            task: 0,
+            task_id: Arc::from("paris"),
+            key: Arc::from("judge"),
+            advisory: false,
+            name: "evals::weather::paris::judge".to_owned(),
+            selected: true,
+        };
+        // The attempts at which an all-pass pair settles against 20/20.
+        let plan = eval_engine::gate::adaptive_plan(3, 10, 20, policy);
+        let needed = (3..=10)
+            .find(|n| plan.look(20, *n, *n) == eval_engine::stats::Look::Settled)
+            .unwrap() as usize;
+        // It settled, then the task went on for another pair and failed three times: those
+        // attempts do not count for it; the scorecard entry still holds them all.
+        let mut verdicts = vec![Pass; needed];
+        verdicts.extend([Fail, Fail, Fail]);
+        let state = attempts(&verdicts);
+        let decided = PairOutcome::decide(&pair, &state, Some(&baseline), policy, Some(repeats));
+        assert_eq!(decided.outcome, Decision::Pass { improvement: false }, "{decided:?}");
+        let kept = decided.entry.unwrap().verdict;
+        assert_eq!(kept.pass_count(), Some((needed as u32, needed as u32 + 3)));
+        // Decided on every attempt, the same pair would have regressed.
+        let all = PairOutcome::decide(&pair, &state, Some(&baseline), policy, None);
+        assert_eq!(all.outcome, Decision::Regression, "{all:?}");
+        // A pair that fails from the start regresses at its first look, at the look level.
+        let broken = PairOutcome::decide(
+            &pair,
+            &attempts(&[Pass, Fail, Fail, Fail, Fail]),
+            Some(&baseline),
+            policy,
+            Some(repeats),
+        );
+        assert_eq!(broken.outcome, Decision::Regression);
+        assert!(
+            broken
+                .evidence
+                .unwrap()
+                .starts_with("1/3 now vs 20/20 in the baseline: p = ")
+        );
     }
 
     #[test]

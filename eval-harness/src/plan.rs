@@ -8,6 +8,7 @@ use crate::env::HarnessEnv;
 use crate::names::ident_segment;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{RunSelection, SuiteConfig, SuiteDef, SuiteOutline, SuiteSite, TaskOutline};
+use eval_engine::gate::{RegressionPolicy, SettleAgainst};
 use eval_engine::result::Selection;
 use eval_engine::scorecard::Scorecard;
 use eval_engine::{CassetteMode, Cassettes, RunOptions, ScorerSpec, Store};
@@ -265,8 +266,13 @@ impl SuitePlan {
         if let Some(n) = config.concurrency {
             options = options.concurrency(n);
         }
-        if let Some(k) = config.repeats {
-            options = options.repeats(k);
+        match (self.settle(env.policy), config.repeats) {
+            (Some(settle), _) => {
+                let range = settle.repeats.min..=settle.repeats.max;
+                options = options.adaptive_repeats(range, Arc::new(settle));
+            }
+            (None, Some(k)) => options = options.repeats(k),
+            (None, None) => {}
         }
         if let Some(limit) = config.timeout {
             options = options.timeout(limit);
@@ -279,6 +285,22 @@ impl SuitePlan {
             options = options.clone().label(label).unwrap_or(options);
         }
         options.cassettes(self.cassettes(env.cassettes))
+    }
+
+    /// With adaptive repeats, what decides that a task needs no more attempts: every gating
+    /// pair settled against the baseline.
+    pub(crate) fn settle(&self, policy: RegressionPolicy) -> Option<SettleAgainst> {
+        Some(SettleAgainst {
+            repeats: self.config.adaptive()?,
+            baseline: self.baseline.clone().unwrap_or_default(),
+            keys: self
+                .scorers
+                .iter()
+                .filter(|spec| !spec.advisory)
+                .map(|spec| spec.key.clone())
+                .collect(),
+            policy,
+        })
     }
 
     /// The suite's cassettes: `tests/cassettes/<suite path, :: as __>/` under its crate, committed

@@ -95,6 +95,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
             resumed.from, resumed.reused
         );
     }
+    render_attempts(report, out);
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
 
@@ -259,6 +260,26 @@ fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &
             estimate.pass_all_k * 100.0
         );
     }
+}
+
+/// With adaptive repeats: the attempts the run made, against always making the most.
+fn render_attempts(report: &SuiteReport<'_>, out: &mut String) {
+    let meta = &report.run.meta;
+    let Some(fewest) = meta.fewest_repeats else { return };
+    let per_task = &report.run.aggregates().attempts;
+    let made: u64 = per_task.values().map(|n| u64::from(*n)).sum();
+    let most = per_task.len() as u64 * u64::from(meta.repeats);
+    let at_most = per_task.values().filter(|n| **n >= meta.repeats).count();
+    let saved = if most == 0 {
+        0.0
+    } else {
+        (most - made.min(most)) as f64 / most as f64 * 100.0
+    };
+    let _ = writeln!(
+        out,
+        "  adaptive repeats {fewest}..={}: {made} attempt(s) of {most} at most ({saved:.0}% saved); {at_most} task(s) took all {}",
+        meta.repeats, meta.repeats
+    );
 }
 
 /// The suite-level gates: each key's rate across the suite and what was decided.

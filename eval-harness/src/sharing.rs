@@ -66,8 +66,15 @@ pub(crate) fn share_with_nextest_processes(
 impl SharedWithNextest {
     /// Caches the records of every task this process ran (releasing its lock) and returns the
     /// run with the cached tasks added, in suite order. A task not graded in full is not
-    /// cached: the next process to lock it runs it.
-    pub fn conclude(self, run: RunResult, repeats: u32, suite_order: &HashMap<String, usize>) -> RunResult {
+    /// cached: the next process to lock it runs it. With adaptive repeats (`attempts` a range)
+    /// a task is in full once the run completed, whatever attempts it settled at.
+    pub fn conclude(
+        self,
+        run: RunResult,
+        attempts: std::ops::RangeInclusive<u32>,
+        suite_order: &HashMap<String, usize>,
+    ) -> RunResult {
+        let completed = run.meta.status == eval_engine::result::RunStatus::Completed;
         for claim in self.claims {
             let records: Vec<eval_engine::TaskRecord> = run
                 .tasks()
@@ -75,7 +82,12 @@ impl SharedWithNextest {
                 .filter(|task| task.base_id() == claim.task_id)
                 .cloned()
                 .collect();
-            if records.len() != repeats as usize {
+            let count = records.len() as u32;
+            let in_full = match attempts.start() == attempts.end() {
+                true => count == *attempts.end(),
+                false => completed && attempts.contains(&count),
+            };
+            if !in_full {
                 continue;
             }
             let meta = &run.meta;
@@ -89,6 +101,7 @@ impl SharedWithNextest {
                 },
                 target: meta.target.clone(),
                 repeats: meta.repeats,
+                fewest_repeats: meta.fewest_repeats,
                 budgets: meta.budgets,
                 created_at: meta.created_at.clone(),
                 scorers: meta.scorers.clone(),

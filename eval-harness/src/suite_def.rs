@@ -3,6 +3,7 @@
 //! suites of different types in one list.
 
 use eval_engine::dataset::DatasetError;
+use eval_engine::gate::AdaptiveRepeats;
 use eval_engine::regrade::OutputDecoder;
 use eval_engine::result::Budgets;
 use eval_engine::{Agent, RunOptions, RunResult, Scorer, ScorerSpec, Scorers, Suite, Task};
@@ -56,7 +57,10 @@ impl SuiteSite {
 #[derive(Debug, Clone, Default)]
 pub struct SuiteConfig {
     pub concurrency: Option<usize>,
+    /// Attempts per task; with adaptive repeats, the most.
     pub repeats: Option<u32>,
+    /// Adaptive repeats (`repeats = 3..=10`): the fewest attempts per task.
+    pub fewest_repeats: Option<u32>,
     pub timeout: Option<Duration>,
     pub scorer_timeout: Option<Duration>,
     pub budgets: Budgets,
@@ -67,9 +71,18 @@ pub struct SuiteConfig {
 }
 
 impl SuiteConfig {
-    /// How many attempts each task gets (`repeats`, 1 without).
+    /// How many attempts each task gets (`repeats`, 1 without); with adaptive repeats, the
+    /// most.
     pub fn attempts(&self) -> u32 {
         self.repeats.unwrap_or(1).max(1)
+    }
+
+    /// Adaptive repeats, if the suite has them.
+    pub fn adaptive(&self) -> Option<AdaptiveRepeats> {
+        self.fewest_repeats.map(|min| AdaptiveRepeats {
+            min,
+            max: self.attempts().max(min),
+        })
     }
 }
 
@@ -328,6 +341,15 @@ where
     /// Attempts per task (`repeats = 5`).
     pub fn repeats(mut self, k: u32) -> Self {
         self.config.repeats = Some(k);
+        self.config.fewest_repeats = None;
+        self
+    }
+
+    /// Adaptive repeats (`repeats = 3..=10`): `min` attempts per task, one more at a time for
+    /// tasks with an undecided pair, up to `max`.
+    pub fn adaptive_repeats(mut self, min: u32, max: u32) -> Self {
+        self.config.repeats = Some(max);
+        self.config.fewest_repeats = Some(min);
         self
     }
 

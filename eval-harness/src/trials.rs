@@ -31,7 +31,7 @@ pub(crate) fn pair_trial(run: &Arc<SuiteRun>, index: usize, context: &Arc<TrialC
             .baseline
             .as_ref()
             .and_then(|card| card.get(&pair.task_id, &pair.key));
-        let decided = PairOutcome::decide(pair, &state, baseline, context.policy);
+        let decided = PairOutcome::decide(pair, &state, baseline, context.policy, plan.config.adaptive());
         let result = decided.to_trial_result(&plan.baseline_display, plan.baseline_error.is_some());
         if let Some(reason) = decided.ignored_reason() {
             context.ignored.record(&pair.name, reason);

@@ -404,6 +404,7 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
             complete: true,
         }),
         repeats: 1,
+        fewest_repeats: None,
         budgets: Budgets::default(),
         producer: None,
         git: None,

@@ -263,6 +263,7 @@ fn weather_run(run_id: &str, minute: u32, wrong: &[&str]) -> RunResult {
             complete: true,
         }),
         repeats: 1,
+        fewest_repeats: None,
         budgets: Budgets::default(),
         producer: None,
         git: None,

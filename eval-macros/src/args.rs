@@ -55,7 +55,7 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
 }
 
 /// Looks through the invisible groups that `macro_rules!` wraps around fragments.
-fn peel(expr: &Expr) -> &Expr {
+pub(crate) fn peel(expr: &Expr) -> &Expr {
     match expr {
         Expr::Group(group) => peel(&group.expr),
         Expr::Paren(paren) => peel(&paren.expr),

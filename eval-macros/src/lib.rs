@@ -67,7 +67,8 @@ pub fn scorer(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   or `tasks = my_tasks`, a function returning `Vec<Value>`, `Vec<Task<I, R>>` or
 ///   `Suite<I, R>` (exactly one of the two);
 /// - `scorers = [called_get_weather, city_matches, ...]`, required;
-/// - `concurrency = 8`, `repeats = 3`, `timeout = "30s"` (the agent's, per attempt; `ms`, `s`,
+/// - `concurrency = 8`, `repeats = 3` (or `repeats = 3..=10`: 3 attempts, more for tasks with an
+///   undecided pair, up to 10), `timeout = "30s"` (the agent's, per attempt; `ms`, `s`,
 ///   `m`, or a number of seconds), `scorer_timeout = "30s"` (each scorer's, per task; default
 ///   60 s), `max_tokens = 20000`, `max_seconds = 60`, `label = "..."`, `store = "..."`;
 /// - `ide = "pairs" | "tasks" | "off"`: the inert `#[test]` anchors emitted in a module named

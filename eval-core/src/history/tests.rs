@@ -32,6 +32,7 @@ fn meta(suite: &str, run_id: &str, minute: u32) -> RunMeta {
             complete: true,
         }),
         repeats: 1,
+        fewest_repeats: None,
         budgets: Default::default(),
         producer: None,
         git: Some(GitInfo {

@@ -552,6 +552,7 @@ mod tests {
                 complete: false,
             }),
             repeats: 2,
+            fewest_repeats: None,
             budgets: Budgets {
                 max_tokens: Some(5000),
                 max_seconds: Some(2.5),

@@ -17,7 +17,7 @@ pub(crate) struct SuiteOptions {
     pub tasks: Option<Setting<ExprPath>>,
     pub scorers: Option<Setting<ExprArray>>,
     pub concurrency: Option<Setting<usize>>,
-    pub repeats: Option<Setting<u32>>,
+    pub repeats: Option<Setting<Repeats>>,
     pub timeout: Option<Setting<f64>>,
     /// How long each scorer may grade a task, in seconds.
     pub scorer_timeout: Option<Setting<f64>>,
@@ -101,7 +101,13 @@ impl SuiteOptions {
                 });
             }
             "concurrency" => self.concurrency = read.whole(errors, "concurrency = 8"),
-            "repeats" => self.repeats = read.whole(errors, "repeats = 3"),
+            "repeats" => {
+                let expected = Expected(
+                    "a whole number, or a range of them for adaptive repeats",
+                    "repeats = 3` or `repeats = 3..=10",
+                );
+                self.repeats = read.with(errors, expected, repeats);
+            }
             "max_tokens" => self.max_tokens = read.whole(errors, "max_tokens = 20000"),
             "max_seconds" => {
                 let expected = Expected("a number of seconds", "max_seconds = 60");
@@ -168,6 +174,41 @@ impl Reader<'_> {
         self.with(errors, Expected("a whole number", example), |value| {
             args::integer(value)?.base10_parse().ok()
         })
+    }
+}
+
+/// `repeats = k` (every task `k` times) or `repeats = a..=b` (adaptive: `a` attempts, more for
+/// undecided pairs up to `b`). A half-open `a..b` is read as written (`b` excluded), and the
+/// validation says so if it leaves no attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeats {
+    pub min: u32,
+    pub max: u32,
+    /// Written as a range.
+    pub adaptive: bool,
+}
+
+fn repeats(value: &Expr) -> Option<Repeats> {
+    let whole = |expr: &Expr| args::integer(expr)?.base10_parse::<u32>().ok();
+    match args::peel(value) {
+        Expr::Range(range) => {
+            let min = whole(range.start.as_deref()?)?;
+            let end = whole(range.end.as_deref()?)?;
+            let max = match range.limits {
+                syn::RangeLimits::Closed(_) => end,
+                syn::RangeLimits::HalfOpen(_) => end.checked_sub(1)?,
+            };
+            Some(Repeats {
+                min,
+                max,
+                adaptive: true,
+            })
+        }
+        _ => whole(value).map(|k| Repeats {
+            min: k,
+            max: k,
+            adaptive: false,
+        }),
     }
 }
 
@@ -265,6 +306,27 @@ mod tests {
     }
 
     #[test]
+    fn repeats_take_a_number_or_a_range() {
+        let read = |tokens: TokenStream| SuiteOptions::parse(tokens).unwrap().repeats.unwrap().value;
+        let adaptive = |min, max| Repeats {
+            min,
+            max,
+            adaptive: true,
+        };
+        assert_eq!(read(quote!(repeats = 3..=10)), adaptive(3, 10));
+        assert_eq!(
+            read(quote!(repeats = 3..11)),
+            adaptive(3, 10),
+            "a half-open range leaves its end out"
+        );
+        assert_eq!(read(quote!(repeats = (2..=4))), adaptive(2, 4));
+        assert_eq!(
+            error_of(quote!(repeats = 3..)),
+            "`repeats` takes a whole number, or a range of them for adaptive repeats: `repeats = 3` or `repeats = 3..=10`"
+        );
+    }
+
+    #[test]
     fn reads_every_option() {
         let options = SuiteOptions::parse(quote!(
             dataset = "tests/data/w.jsonl",
@@ -284,7 +346,14 @@ mod tests {
         assert_eq!(options.dataset.unwrap().value.value(), "tests/data/w.jsonl");
         assert_eq!(options.scorers.unwrap().value.elems.len(), 2);
         assert_eq!(options.concurrency.unwrap().value, 8);
-        assert_eq!(options.repeats.unwrap().value, 3);
+        assert_eq!(
+            options.repeats.unwrap().value,
+            Repeats {
+                min: 3,
+                max: 3,
+                adaptive: false
+            }
+        );
         assert_eq!(options.timeout.unwrap().value, 90.0);
         assert_eq!(options.scorer_timeout.unwrap().value, 0.5);
         assert_eq!(options.max_tokens.unwrap().value, 1000);

@@ -4,7 +4,7 @@
 
 use super::anchors::{anchors, scorer_segment};
 use super::ast::SuiteFn;
-use super::attr::{Ide, Setting, SuiteOptions};
+use super::attr::{Ide, Repeats, Setting, SuiteOptions};
 use super::dataset::task_ids;
 use crate::ident::unraw;
 use proc_macro2::{Literal, Span, TokenStream};
@@ -190,9 +190,18 @@ fn settings(options: &SuiteOptions) -> TokenStream {
         call(&options.concurrency, "concurrency", |n| {
             Literal::usize_unsuffixed(*n).into_token_stream()
         }),
-        call(&options.repeats, "repeats", |n| {
-            Literal::u32_unsuffixed(*n).into_token_stream()
-        }),
+        options
+            .repeats
+            .as_ref()
+            .map(|setting| {
+                let Repeats { min, max, adaptive } = setting.value;
+                let (min, max) = (Literal::u32_unsuffixed(min), Literal::u32_unsuffixed(max));
+                match adaptive {
+                    true => quote!(.adaptive_repeats(#min, #max)),
+                    false => quote!(.repeats(#min)),
+                }
+            })
+            .unwrap_or_default(),
         call(&options.timeout, "timeout_secs", seconds),
         call(&options.scorer_timeout, "scorer_timeout_secs", seconds),
         call(&options.max_tokens, "max_tokens", |n| {

@@ -3,7 +3,7 @@
 //! `dataset.rs`.)
 
 use super::ast::SuiteFn;
-use super::attr::{Setting, SuiteOptions};
+use super::attr::{Repeats, Setting, SuiteOptions};
 use crate::borrow::Borrow;
 use crate::diagnostic::{Errors, type_text};
 use proc_macro2::Span;
@@ -98,12 +98,32 @@ impl SuiteOptions {
         }
         self.validate_scorers(errors);
         at_least_one(&self.concurrency, errors, "tasks run at once");
-        at_least_one(&self.repeats, errors, "runs of each task");
+        self.validate_repeats(errors);
         at_least_one(&self.max_tokens, errors, "tokens per task");
         more_than_zero(&self.timeout, errors);
         more_than_zero(&self.scorer_timeout, errors);
         more_than_zero(&self.max_seconds, errors);
         self.validate_min_pass_rates(errors);
+    }
+
+    fn validate_repeats(&self, errors: &mut Errors) {
+        let Some(setting) = &self.repeats else { return };
+        let Repeats { min, max, adaptive } = setting.value;
+        let problem = match (adaptive, min, max) {
+            (false, 0, _) => Some("`repeats` must be at least 1 (it counts runs of each task)".to_owned()),
+            (true, 0, _) => Some(
+                "adaptive `repeats` start at 1 attempt or more: write the fewest and the most attempts, such as \
+                 `repeats = 3..=10`"
+                    .to_owned(),
+            ),
+            (true, _, _) if max < min => Some(format!(
+                "adaptive `repeats` go from the fewest attempts to the most: write `repeats = {max}..={min}`"
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            errors.at(&setting.original, problem);
+        }
     }
 
     fn validate_min_pass_rates(&self, errors: &mut Errors) {
