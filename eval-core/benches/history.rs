@@ -1,7 +1,8 @@
 //! Benchmark of the history index on a synthetic store: `runs` runs of `tasks` tasks × 5
 //! scorers (default 1,000 × 100), plus one run of 10,000 tasks.
 //!
-//! `cargo bench -p eval-engine --features history --bench history [-- <runs> <tasks>]`.
+//! `cargo bench -p eval-engine --features history --bench history [-- <runs> <tasks>]`
+//! (`--features export` to measure the Parquet export of the whole store too).
 //! Measures a full rebuild from the files (MB of run JSON per second), the index's size
 //! against the JSON's, indexing one new 10,000-task run (from its file, and from memory as a
 //! save does), opening an unchanged store, a key's trend over every run, "runs of a suite in
@@ -230,4 +231,33 @@ fn main() {
         assert_eq!(run.run_id, "01ZBIG1");
     });
     println!("latest completed run: {}", ms(latest));
+    export(&history, root);
+}
+
+/// The whole store exported as Parquet (with the `export` feature).
+#[cfg(feature = "export")]
+fn export(history: &History, root: &Path) {
+    use eval_engine::history::export::ExportFormat;
+    let out = root.join("export");
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let exported = history.export(ExportFormat::Parquet, &out).expect("the export writes");
+    let (took, took_cpu) = (start.elapsed(), cpu_time() - cpu);
+    let bytes: u64 = exported
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(out.join(f)).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let rows: Vec<String> = exported.rows.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    println!(
+        "Parquet export of the whole store ({}; {:.1} MB): {} (CPU {})",
+        rows.join(", "),
+        bytes as f64 / 1e6,
+        ms(took),
+        ms(took_cpu)
+    );
+}
+
+#[cfg(not(feature = "export"))]
+fn export(_history: &History, _root: &Path) {
+    println!("Parquet export: not measured (add --features export)");
 }

@@ -564,3 +564,256 @@ fn prompt_versions_are_listed_in_order_of_first_appearance() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("`system`"), "{}", stderr(&output));
 }
+
+/// The DuckDB the export test reads with.
+#[cfg(feature = "export")]
+const DUCKDB_VERSION: &str = "1.5.6";
+
+#[cfg(feature = "export")]
+/// A Python that imports duckdb at the pinned version: `DUCKDB_PYTHON`, else a virtual
+/// environment made once under cargo's target directory. `None` (after a visible note) when
+/// there is none and `CI` is not set; in CI its absence fails the test.
+fn duckdb_python() -> Option<PathBuf> {
+    let has_duckdb = |python: &Path| {
+        Command::new(python)
+            .args([
+                "-c",
+                &format!("import duckdb; assert duckdb.__version__ == '{DUCKDB_VERSION}', duckdb.__version__"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let found = || -> Result<PathBuf, String> {
+        if let Some(python) = std::env::var_os("DUCKDB_PYTHON") {
+            let python = PathBuf::from(python);
+            return has_duckdb(&python).then_some(python.clone()).ok_or_else(|| {
+                format!(
+                    "DUCKDB_PYTHON={} cannot import duckdb {DUCKDB_VERSION}",
+                    python.display()
+                )
+            });
+        }
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("duckdb-{DUCKDB_VERSION}-venv"));
+        let python = venv.join("bin").join("python");
+        if has_duckdb(&python) {
+            return Ok(python);
+        }
+        let quietly = |command: &mut Command, what: &str| -> Result<(), String> {
+            let output = command.output().map_err(|e| format!("{what}: {e}"))?;
+            match output.status.success() {
+                true => Ok(()),
+                false => Err(format!(
+                    "{what} failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )),
+            }
+        };
+        quietly(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
+        quietly(
+            Command::new(venv.join("bin").join("pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                &format!("duckdb=={DUCKDB_VERSION}"),
+            ]),
+            "pip install duckdb",
+        )?;
+        has_duckdb(&python)
+            .then_some(python)
+            .ok_or_else(|| "duckdb installed but cannot be imported".to_owned())
+    };
+    match found() {
+        Ok(python) => Some(python),
+        Err(why) if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0") => {
+            panic!("DuckDB {DUCKDB_VERSION} is required in CI: {why}")
+        }
+        Err(why) => {
+            // Straight to the process's stderr: a skip must be seen, not captured.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nthe_export_reads_in_duckdb_with_the_numbers_of_the_history: skipped (DuckDB {DUCKDB_VERSION} not available: {why})\n"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(feature = "export")]
+/// The answers DuckDB gives on an export at `dir` (tables read with `reader`, e.g.
+/// `read_parquet`), as JSON.
+fn duckdb_answers(python: &Path, dir: &Path, reader: &str, extension: &str) -> Value {
+    let script = format!(
+        r#"
+import duckdb, json, sys
+d = sys.argv[1]
+def table(name):
+    return f"{reader}('{{d}}/{{name}}/*/*.{extension}', hive_partitioning = true)"
+con = duckdb.connect()
+q = lambda sql: con.execute(sql).fetchall()
+out = {{}}
+out["runs_per_suite"] = dict(q(f"SELECT suite, count(*) FROM {{table('runs')}} GROUP BY suite"))
+out["latest_completed"] = q(f"SELECT run_id FROM {{table('runs')}} WHERE suite = 'weather' AND status = 'completed' ORDER BY created_ms DESC LIMIT 1")[0][0]
+out["failing_01D"] = [list(r) for r in q(f"SELECT task_id, key FROM {{table('scores')}} WHERE suite = 'weather' AND run_id = '01D' AND verdict IN ('fail', 'ungradeable') ORDER BY task_id, key")]
+out["trend_city_matches"] = [[r, float(p)] for r, p in q(f"SELECT s.run_id, avg(CASE WHEN s.verdict = 'pass' THEN 1.0 ELSE 0.0 END) FROM {{table('scores')}} s JOIN {{table('runs')}} r USING (suite, run_id) WHERE s.suite = 'weather' AND s.key = 'city_matches' GROUP BY s.run_id, r.created_ms ORDER BY r.created_ms")]
+out["by_mean_overlap"] = [[r, float(m)] for r, m in q(f"SELECT r.run_id, avg(s.score) AS m FROM {{table('runs')}} r JOIN {{table('scores')}} s USING (suite, run_id) WHERE r.suite = 'weather' AND r.created_at BETWEEN '2026-11-22T08:02:00Z' AND '2026-11-22T08:04:00Z' AND s.key = 'overlap' GROUP BY r.run_id ORDER BY m DESC, r.run_id")]
+print(json.dumps(out))
+"#
+    );
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(dir)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "duckdb: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+}
+
+#[cfg(feature = "export")]
+#[test]
+fn the_export_reads_in_duckdb_with_the_numbers_of_the_history() {
+    let Some(python) = duckdb_python() else { return };
+    let store = tempfile::tempdir().unwrap();
+    let paths = four_runs(store.path());
+    let files: Vec<RunResult> = paths.iter().map(|p| load_run(p).unwrap()).collect();
+    // A second suite, interrupted: a partition of its own, never the latest completed run.
+    let mut other = weather_run("01E", 5, &["paris"]);
+    other.meta.suite.name = "search".to_owned();
+    other.meta.status = RunStatus::Interrupted;
+    Store::new(store.path()).save(&other).unwrap();
+
+    // What the history says, and what the run files say.
+    let latest = json_of(store.path(), &["latest", "weather"], 0);
+    let failing = answered_pairs(&json_of(store.path(), &["failing", "01D"], 0));
+    assert_eq!(failing, failing_pairs(&files[3]));
+    let trend = json_of(store.path(), &["trend", "weather"], 0);
+    let trend: Vec<(String, f64)> = trend["keys"]["city_matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["run_id"].as_str().unwrap().to_owned(),
+                p["pass_rate"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let mut by_mean: Vec<(String, f64)> = files[1..=3]
+        .iter()
+        .map(|f| (f.meta.run_id.clone(), f.aggregates().score_stats["overlap"].mean))
+        .collect();
+    by_mean.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    for (format, reader, extension) in [
+        ("parquet", "read_parquet", "parquet"),
+        ("jsonl", "read_json_auto", "jsonl"),
+        ("csv", "read_csv_auto", "csv"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("history");
+        let exported = json_of(
+            store.path(),
+            &["export", "--format", format, "--out", dir.to_str().unwrap()],
+            0,
+        );
+        assert_eq!(exported["rows"]["runs"], 5, "{exported}");
+        assert_eq!(exported["rows"]["scores"], 5 * 3 * 3, "{exported}");
+        assert!(dir.join("runs/suite=weather").is_dir() && dir.join("scores/suite=search").is_dir());
+
+        let answers = duckdb_answers(&python, &dir, reader, extension);
+        assert_eq!(
+            answers["runs_per_suite"],
+            json!({"weather": 4, "search": 1}),
+            "{format}"
+        );
+        assert_eq!(answers["latest_completed"], latest["run"]["run_id"], "{format}");
+        let from_duckdb: Vec<(String, String)> = serde_json::from_value(answers["failing_01D"].clone()).unwrap();
+        assert_eq!(from_duckdb, failing, "{format}");
+        let duck_trend: Vec<(String, f64)> = serde_json::from_value(answers["trend_city_matches"].clone()).unwrap();
+        assert_eq!(duck_trend.len(), trend.len(), "{format}");
+        for ((run, rate), (want_run, want)) in duck_trend.iter().zip(&trend) {
+            assert_eq!(run, want_run, "{format}");
+            assert!((rate - want).abs() < 1e-9, "{format}: {rate} vs {want}");
+        }
+        let duck_by_mean: Vec<(String, f64)> = serde_json::from_value(answers["by_mean_overlap"].clone()).unwrap();
+        let ids = |v: &[(String, f64)]| v.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&duck_by_mean), ids(&by_mean), "{format}");
+        for ((_, got), (_, want)) in duck_by_mean.iter().zip(&by_mean) {
+            assert!((got - want).abs() < 1e-9, "{format}: {got} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn an_export_replaces_only_an_earlier_export() {
+    let store = tempfile::tempdir().unwrap();
+    four_runs(store.path());
+    let out = tempfile::tempdir().unwrap();
+    let foreign = out.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let refused = cargo_eval(
+        store.path(),
+        ["export", "--format", "jsonl", "--out", foreign.to_str().unwrap()],
+    );
+    if !cfg!(feature = "export") {
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            stderr(&refused).contains("built without the export feature"),
+            "{}",
+            stderr(&refused)
+        );
+        return;
+    }
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("it holds files that are not an earlier export"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep me");
+
+    let dir = out.path().join("export");
+    let first = json_of(
+        store.path(),
+        &["export", "--format", "jsonl", "--out", dir.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(first["rows"]["runs"], 4);
+    Store::new(store.path()).save(&weather_run("01E", 5, &[])).unwrap();
+    let second = json_of(
+        store.path(),
+        &["export", "--format", "csv", "--out", dir.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(second["rows"]["runs"], 5);
+    // Replaced whole: nothing of the JSON Lines export is left, and nothing was left beside it.
+    assert!(!dir.join("runs/suite=weather/runs.jsonl").exists());
+    let runs = std::fs::read_to_string(dir.join("runs/suite=weather/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 6, "a header and five runs: {runs}");
+    let beside: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside.len(), 2, "{beside:?}");
+    let bad = cargo_eval(
+        store.path(),
+        ["export", "--format", "xml", "--out", dir.to_str().unwrap()],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--format xml: give parquet, jsonl or csv"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -27,6 +27,8 @@
 //! - two processes indexing at once add every run once: each file is indexed in its own
 //!   transaction, under unique keys, after checking again that no one indexed it meanwhile.
 
+#[cfg(feature = "export")]
+pub mod export;
 pub mod import;
 mod indexer;
 mod queries;
@@ -139,6 +141,14 @@ pub enum HistoryError {
         /// SQLite's error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// Writing an export failed.
+    #[error("cannot write the export {}: {why}", path.display())]
+    Export {
+        /// The file being written.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
     },
     /// Reading the store failed.
     #[error("cannot {doing} {}: {source}", path.display())]

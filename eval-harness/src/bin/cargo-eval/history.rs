@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use eval_engine::history::{History, HistoryError, RunFilter, RunState};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -149,6 +149,20 @@ pub(crate) enum HistoryCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Write every run as tables other engines read (DuckDB, Spark, pandas): runs, scores
+    /// (one row per run × task attempt × key) and prompts, partitioned by suite
+    /// (`<out>/<table>/suite=<suite>/`). Replaces an earlier export in `--out`, nothing else.
+    /// Needs a cargo-eval built with the `export` feature.
+    Export {
+        /// `parquet`, `jsonl` or `csv`.
+        #[arg(long, default_value = "parquet")]
+        format: String,
+        /// The directory to write (new, empty, or an earlier export).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 impl HistoryCommand {
@@ -163,7 +177,8 @@ impl HistoryCommand {
             | HistoryCommand::Prompts { common, .. }
             | HistoryCommand::Sql { common, .. }
             | HistoryCommand::Label { common, .. }
-            | HistoryCommand::Import { common, .. } => common,
+            | HistoryCommand::Import { common, .. }
+            | HistoryCommand::Export { common, .. } => common,
         }
     }
 }
@@ -352,6 +367,7 @@ fn answer(history: &mut History, command: HistoryCommand) -> Result<Answer, Hist
                 true,
             ))
         }
+        HistoryCommand::Export { format, out, .. } => export(history, &format, &out),
         HistoryCommand::Import { paths, .. } => {
             let imported = history.import(&paths)?;
             let skipped: Vec<&str> = imported
@@ -379,6 +395,34 @@ fn answer(history: &mut History, command: HistoryCommand) -> Result<Answer, Hist
             }
         }
     }
+}
+
+/// `cargo eval export`: the history written out, one line per file.
+#[cfg(feature = "export")]
+fn export(history: &History, format: &str, out: &Path) -> Result<Answer, HistoryError> {
+    use eval_engine::history::export::ExportFormat;
+    let format = ExportFormat::named(format)
+        .ok_or_else(|| HistoryError::BadFile(format!("--format {format}: give parquet, jsonl or csv")))?;
+    let exported = history.export(format, out)?;
+    let mut text = String::new();
+    for file in &exported.files {
+        text.push_str(&format!("{}\n", out.join(file).display()));
+    }
+    let rows: Vec<String> = exported.rows.iter().map(|(table, n)| format!("{n} {table}")).collect();
+    text.push_str(&format!("exported {} to {}", rows.join(", "), out.display()));
+    let json = json!({
+        "out": out,
+        "files": exported.files,
+        "rows": exported.rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    Ok(Answer::new(text, json, true))
+}
+
+#[cfg(not(feature = "export"))]
+fn export(_history: &History, _format: &str, _out: &Path) -> Result<Answer, HistoryError> {
+    Err(HistoryError::BadFile(
+        "this cargo-eval was built without the export feature: install it with `--features export`".to_owned(),
+    ))
 }
 
 fn shown_list(items: &[String]) -> String {
