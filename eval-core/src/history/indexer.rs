@@ -48,11 +48,11 @@ pub(crate) fn refresh(conn: &mut Connection, root: &Path) -> rusqlite::Result<Ve
             .collect::<rusqlite::Result<_>>()?
     };
     // Run files first: a journal is only indexed when no run file of its run exists.
-    for file in found.iter().filter(|f| f.kind == Kind::Run) {
-        if known.get(&file.rel) != Some(&(file.size, file.mtime_ns)) {
-            index_found(conn, file)?;
-        }
-    }
+    let changed: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.kind == Kind::Run && known.get(&f.rel) != Some(&(f.size, f.mtime_ns)))
+        .collect();
+    index_all(conn, &changed)?;
     for file in found.iter().filter(|f| f.kind == Kind::Journal) {
         if known.get(&file.rel) == Some(&(file.size, file.mtime_ns)) {
             // Unchanged, but its writer may have stopped since: running becomes interrupted.
@@ -187,6 +187,31 @@ pub(crate) fn index_saved(conn: &mut Connection, root: &Path, path: &Path, run: 
     };
     write_read(conn, &file, Read::Run(Box::new(IndexedRun::of_run(run, &file.rel))))?;
     Ok(true)
+}
+
+/// Indexes `files` in order, each in its own transaction: one thread reads and parses the
+/// next files while this one writes, so that a rebuild costs about the larger of the two
+/// rather than their sum.
+fn index_all(conn: &mut Connection, files: &[&Found]) -> rusqlite::Result<()> {
+    if files.len() < 2 {
+        return files.iter().try_for_each(|file| index_found(conn, file));
+    }
+    std::thread::scope(|scope| {
+        // A few files ahead at most: a store of large runs must not be held in memory at once.
+        let (sender, reads) = std::sync::mpsc::sync_channel::<Read>(2);
+        scope.spawn(move || {
+            for file in files {
+                if sender.send(read(file)).is_err() {
+                    // The writer stopped on an error: nothing more to read.
+                    return;
+                }
+            }
+        });
+        for (file, read) in files.iter().zip(reads) {
+            write_read(conn, file, read)?;
+        }
+        Ok(())
+    })
 }
 
 /// Reads `file` and writes what it holds, in one transaction.
