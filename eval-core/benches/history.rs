@@ -83,6 +83,7 @@ fn run(run_id: &str, minute: usize, tasks: usize) -> RunResult {
         }),
         repeats: 1,
         fewest_repeats: None,
+        model: None,
         budgets: Default::default(),
         producer: None,
         git: None,

@@ -660,6 +660,7 @@ mod tests {
             selection: None,
             repeats: 1,
             fewest_repeats: None,
+            model: None,
             budgets: Budgets::default(),
             producer: None,
             git: None,

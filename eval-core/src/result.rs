@@ -134,6 +134,9 @@ pub struct RunMeta {
     /// With adaptive repeats, the fewest attempts a task gets (each task's records say how
     /// many it had).
     pub fewest_repeats: Option<u32>,
+    /// The model the run evaluated, as the suite names it (the models its traces' responses
+    /// name are found there too).
+    pub model: Option<String>,
     /// The per-task limits the run checked.
     pub budgets: Budgets,
     /// The program that wrote the run.

@@ -54,6 +54,7 @@ pub struct RunOptions {
     pub(crate) budgets: Budgets,
     run_id: Option<String>,
     label: Option<String>,
+    model: Option<String>,
     pub(crate) target: Option<String>,
     selection: Option<Selection>,
     git: Option<GitInfo>,
@@ -105,6 +106,7 @@ impl Default for RunOptions {
             budgets: Budgets::default(),
             run_id: None,
             label: None,
+            model: None,
             target: None,
             selection: None,
             git: None,
@@ -240,6 +242,13 @@ impl RunOptions {
         check_file_name("label", &label)?;
         self.label = Some(label);
         Ok(self)
+    }
+
+    /// The model the run evaluates, recorded in the run JSON (`model`) and in the history, where
+    /// runs can be filtered by it (besides the models the traces' responses name).
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
     }
 
     /// What is being evaluated, as recorded in the run JSON (default: the agent's type name).
@@ -626,6 +635,7 @@ pub(crate) fn start_meta<I, R, O>(
         selection: options.selection.clone(),
         repeats: options.repeats,
         fewest_repeats: options.adaptive.as_ref().map(|a| a.min),
+        model: options.model.clone(),
         budgets: options.budgets,
         producer: Some(Producer::this_crate()),
         git: options.git.clone(),

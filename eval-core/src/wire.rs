@@ -46,6 +46,8 @@ pub(crate) struct RunOut<'a> {
     repeats: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     fewest_repeats: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
     budgets: &'a Budgets,
     producer: Option<&'a Producer>,
     git: Option<&'a GitInfo>,
@@ -74,6 +76,7 @@ impl<'a> RunOut<'a> {
             selection: meta.selection.as_ref(),
             repeats: meta.repeats,
             fewest_repeats: meta.fewest_repeats,
+            model: meta.model.as_deref(),
             budgets: &meta.budgets,
             producer: meta.producer.as_ref(),
             git: meta.git.as_ref(),
@@ -200,6 +203,8 @@ pub(crate) struct RunIn {
     #[serde(default, deserialize_with = "optional_count")]
     fewest_repeats: Option<u64>,
     #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
     budgets: Option<Budgets>,
     #[serde(default)]
     producer: Option<Producer>,
@@ -319,6 +324,7 @@ impl RunIn {
             fewest_repeats: self
                 .fewest_repeats
                 .map(|fewest| u32::try_from(fewest).unwrap_or(u32::MAX)),
+            model: self.model,
             budgets: self.budgets.unwrap_or_default(),
             producer: self.producer,
             git: self.git,

@@ -123,8 +123,9 @@ fn run_result() -> impl Strategy<Value = RunResult> {
         any::<bool>(),
         prop::option::of("[0-9A-Z]{26}"),
         prop::option::of(1u32..5),
+        prop::option::of("[a-z0-9.-]{1,12}"),
     )
-        .prop_map(|(tasks, label, complete, regraded_from, fewest_repeats)| {
+        .prop_map(|(tasks, label, complete, regraded_from, fewest_repeats, model)| {
             let meta = RunMeta {
                 schema_version: SCHEMA_VERSION.to_owned(),
                 run_id: "01JPROPERTY".to_owned(),
@@ -142,6 +143,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
                 selection: Some(Selection { filter: None, complete }),
                 repeats: 1,
                 fewest_repeats,
+                model,
                 budgets: Default::default(),
                 producer: None,
                 git: None,

@@ -413,6 +413,7 @@ async fn adaptive_repeats_add_attempts_only_to_undecided_tasks() {
         .adaptive_repeats(2..=5, Arc::new(SettleAtNumber))
         .observer(settled.clone());
     assert_eq!(options.fewest_attempts(), 2);
+    let options = options.model("gpt-x");
     let result = run(&suite(5), agent, vec![doubled_correct()], options).await;
     // t00 settles at 2, t01 at 3, t02 at 4, t03 and t04 run out of attempts at 5.
     let ids: Vec<&str> = result.tasks().iter().map(|t| t.task_id.as_str()).collect();
@@ -424,6 +425,8 @@ async fn adaptive_repeats_add_attempts_only_to_undecided_tasks() {
     assert_eq!(ids, expected);
     assert_eq!(calls.load(Ordering::SeqCst), 19);
     assert_eq!(result.meta.repeats, 5, "the most attempts a task may get");
+    assert_eq!(result.meta.fewest_repeats, Some(2));
+    assert_eq!(result.meta.model.as_deref(), Some("gpt-x"));
     let mut told = settled.0.lock().unwrap().clone();
     told.sort();
     assert_eq!(

@@ -140,6 +140,9 @@ pub(crate) struct CachedTask {
     /// With adaptive repeats, the fewest attempts a task gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fewest_repeats: Option<u32>,
+    /// The model the suite names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub budgets: Budgets,
     pub created_at: String,
     pub scorers: Vec<ScorerSpec>,
@@ -308,6 +311,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         selection: Some(Selection { filter: None, complete }),
         repeats: first.repeats,
         fewest_repeats: first.fewest_repeats,
+        model: first.model.clone(),
         budgets: first.budgets,
         producer: Some(eval_engine::result::Producer::this_crate()),
         git: None,
@@ -393,6 +397,7 @@ mod tests {
             }),
             repeats,
             fewest_repeats: None,
+            model: None,
             budgets: Budgets::default(),
             producer: Some(eval_engine::result::Producer::this_crate()),
             git: None,
@@ -420,6 +425,7 @@ mod tests {
                 target: meta.target.clone(),
                 repeats: meta.repeats,
                 fewest_repeats: None,
+                model: None,
                 budgets: meta.budgets,
                 created_at: meta.created_at.clone(),
                 scorers: meta.scorers.clone(),

@@ -280,6 +280,9 @@ impl SuitePlan {
         if let Some(limit) = config.scorer_timeout {
             options = options.scorer_timeout(limit);
         }
+        if let Some(model) = config.model {
+            options = options.model(model);
+        }
         if let Some(label) = config.label {
             // Checked when the suite was prepared.
             options = options.clone().label(label).unwrap_or(options);

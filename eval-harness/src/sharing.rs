@@ -102,6 +102,7 @@ impl SharedWithNextest {
                 target: meta.target.clone(),
                 repeats: meta.repeats,
                 fewest_repeats: meta.fewest_repeats,
+                model: meta.model.clone(),
                 budgets: meta.budgets,
                 created_at: meta.created_at.clone(),
                 scorers: meta.scorers.clone(),

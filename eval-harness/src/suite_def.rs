@@ -65,6 +65,8 @@ pub struct SuiteConfig {
     pub scorer_timeout: Option<Duration>,
     pub budgets: Budgets,
     pub label: Option<&'static str>,
+    /// The model the suite evaluates (`model = "…"`), recorded on its runs.
+    pub model: Option<&'static str>,
     pub store: Option<&'static str>,
     /// Absolute gates: the pass rate a key must keep across the suite (`min_pass_rate`).
     pub min_pass_rates: Vec<(&'static str, f64)>,
@@ -380,6 +382,12 @@ where
     /// The label of the run (`label = "nightly"`).
     pub fn label(mut self, label: &'static str) -> Self {
         self.config.label = Some(label);
+        self
+    }
+
+    /// The model the suite evaluates (`model = "gpt-4o-mini"`), recorded on its runs.
+    pub fn model(mut self, model: &'static str) -> Self {
+        self.config.model = Some(model);
         self
     }
 

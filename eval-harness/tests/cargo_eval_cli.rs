@@ -405,6 +405,7 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
         }),
         repeats: 1,
         fewest_repeats: None,
+        model: None,
         budgets: Budgets::default(),
         producer: None,
         git: None,

@@ -264,6 +264,7 @@ fn weather_run(run_id: &str, minute: u32, wrong: &[&str]) -> RunResult {
         }),
         repeats: 1,
         fewest_repeats: None,
+        model: None,
         budgets: Budgets::default(),
         producer: None,
         git: None,

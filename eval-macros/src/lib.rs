@@ -70,7 +70,8 @@ pub fn scorer(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `concurrency = 8`, `repeats = 3` (or `repeats = 3..=10`: 3 attempts, more for tasks with an
 ///   undecided pair, up to 10), `timeout = "30s"` (the agent's, per attempt; `ms`, `s`,
 ///   `m`, or a number of seconds), `scorer_timeout = "30s"` (each scorer's, per task; default
-///   60 s), `max_tokens = 20000`, `max_seconds = 60`, `label = "..."`, `store = "..."`;
+///   60 s), `max_tokens = 20000`, `max_seconds = 60`, `label = "..."`, `model = "..."` (the model
+///   evaluated, recorded on each run and filterable in the history), `store = "..."`;
 /// - `ide = "pairs" | "tasks" | "off"`: the inert `#[test]` anchors emitted in a module named
 ///   after the suite, so an IDE can run one task or one pair (default `"pairs"`).
 ///

@@ -377,7 +377,7 @@ impl IndexedRun {
             regraded_from: meta.regraded_from.clone(),
             git_commit: meta.git.as_ref().map(|g| g.commit.clone()),
             git_dirty: meta.git.as_ref().map(|g| g.dirty),
-            models: models_of(run.tasks()),
+            models: models_of(meta.model.as_deref(), run.tasks()),
             config,
             source_path: source_path.to_owned(),
             cases: run.tasks().iter().map(IndexedCase::of).collect(),
@@ -400,7 +400,7 @@ impl IndexedRun {
             regraded_from: None,
             git_commit: None,
             git_dirty: None,
-            models: models_of(&journal.tasks),
+            models: models_of(None, &journal.tasks),
             config: json!({ "scorers": header.scorers }),
             source_path: source_path.to_owned(),
             cases: journal.tasks.iter().map(IndexedCase::of).collect(),
@@ -611,9 +611,12 @@ fn prompts_of(task: &TaskRecord) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The distinct models the tasks' model responses name, sorted.
-fn models_of(tasks: &[TaskRecord]) -> Vec<String> {
+/// The model the run names, and the distinct models the tasks' model responses name, sorted.
+fn models_of(named: Option<&str>, tasks: &[TaskRecord]) -> Vec<String> {
     let mut models = BTreeSet::new();
+    if let Some(model) = named {
+        models.insert(model.to_owned());
+    }
     for task in tasks {
         for event in &task.trace.events {
             match event {

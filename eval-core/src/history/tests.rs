@@ -33,6 +33,7 @@ fn meta(suite: &str, run_id: &str, minute: u32) -> RunMeta {
         }),
         repeats: 1,
         fewest_repeats: None,
+        model: None,
         budgets: Default::default(),
         producer: None,
         git: Some(GitInfo {
@@ -282,6 +283,27 @@ fn a_pair_history_and_the_pairs_that_flip_most() {
         ("rome", "exact", 3)
     );
     assert_eq!((flaky[1].task_id.as_str(), flaky[1].flips), ("tokyo", 1));
+}
+
+#[test]
+fn the_model_a_run_names_is_one_of_its_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    // Named by the suite, its traces naming another (a router behind the agent, say).
+    let mut named = meta("weather", "01A", 1);
+    named.model = Some("claude-x".to_owned());
+    store
+        .save(&RunResult::new(named, vec![task("paris", true, 1.0, "gpt-x")]))
+        .unwrap();
+    save(&store, "01B", 2, &[]);
+    let history = History::open(dir.path()).unwrap();
+    assert_eq!(history.run("01A").unwrap().models, ["claude-x", "gpt-x"]);
+    let by_model = RunFilter {
+        model: Some("claude-x".to_owned()),
+        ..RunFilter::default()
+    };
+    let found: Vec<String> = history.runs(&by_model).unwrap().into_iter().map(|r| r.run_id).collect();
+    assert_eq!(found, ["01A"]);
 }
 
 #[test]

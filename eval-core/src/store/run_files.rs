@@ -553,6 +553,7 @@ mod tests {
             }),
             repeats: 2,
             fewest_repeats: None,
+            model: None,
             budgets: Budgets {
                 max_tokens: Some(5000),
                 max_seconds: Some(2.5),

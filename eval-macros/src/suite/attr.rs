@@ -6,7 +6,7 @@ use crate::diagnostic::Errors;
 use proc_macro2::TokenStream;
 use syn::{Expr, ExprArray, ExprPath, Ident, LitStr};
 
-const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `scorer_timeout`, \
+const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `scorer_timeout`, `model`, \
                        `max_tokens`, `max_seconds`, `min_pass_rate`, `label`, `store` and `ide`";
 
 #[derive(Default)]
@@ -26,6 +26,7 @@ pub(crate) struct SuiteOptions {
     /// Absolute suite-level gates: `[key = rate, …]`.
     pub min_pass_rate: Option<Setting<Vec<MinPassRate>>>,
     pub label: Option<Setting<LitStr>>,
+    pub model: Option<Setting<LitStr>>,
     pub store: Option<Setting<LitStr>>,
     pub ide: Option<Setting<Ide>>,
 }
@@ -123,6 +124,7 @@ impl SuiteOptions {
                 self.min_pass_rate = read.with(errors, expected, min_pass_rates);
             }
             "label" => self.label = read.with(errors, Expected("a string", "label = \"nightly\""), string),
+            "model" => self.model = read.with(errors, Expected("a string", "model = \"gpt-4o-mini\""), string),
             "store" => {
                 let expected = Expected("a directory path", "store = \"target/evals\"");
                 self.store = read.with(errors, expected, string);
@@ -339,6 +341,7 @@ mod tests {
             max_seconds = 2.5,
             min_pass_rate = [city_matches = 0.9, "tool_called[x]" = 1],
             label = "nightly",
+            model = "gpt-4o-mini",
             store = "evals",
             ide = "tasks",
         ))

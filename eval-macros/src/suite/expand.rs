@@ -209,6 +209,7 @@ fn settings(options: &SuiteOptions) -> TokenStream {
         }),
         call(&options.max_seconds, "max_seconds", seconds),
         call(&options.label, "label", ToTokens::to_token_stream),
+        call(&options.model, "model", ToTokens::to_token_stream),
         call(&options.store, "store", ToTokens::to_token_stream),
         min_pass_rates(options),
     ]
