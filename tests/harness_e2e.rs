@@ -1378,6 +1378,136 @@ fn adaptive_repeats_add_attempts_only_where_the_gate_is_undecided() {
 }
 
 #[test]
+fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
+    let scenario = Scenario::start();
+    let first = scenario.run(&["weather"], &[]);
+    assert_eq!(first.code(), 101, "{first}");
+    scenario.accept_pending_by_renaming();
+
+    let junit_path = scenario.scratch.path().join("reports/junit.xml");
+    let summary_path = scenario.scratch.path().join("step_summary.md");
+    std::fs::write(&summary_path, "earlier steps wrote this\n").unwrap();
+    let junit_var = junit_path.to_str().unwrap();
+    let summary_var = summary_path.to_str().unwrap();
+    let broken = scenario.run(
+        &["weather"],
+        &[
+            ("E2E_WRONG", "paris"),
+            ("CI", "true"),
+            ("EVAL_JUNIT", junit_var),
+            ("GITHUB_STEP_SUMMARY", summary_var),
+        ],
+    );
+    assert_eq!(broken.code(), 101, "{broken}");
+
+    // The JUnit report: one suite, a case per test the run printed, with the same outcomes.
+    let xml = std::fs::read_to_string(&junit_path).unwrap();
+    let report = quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    assert_eq!(report.test_suites.len(), 1, "{xml}");
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "weather");
+    let mut printed = broken.results();
+    printed.extend(broken.gates());
+    let weather_tests: BTreeMap<&String, &String> = printed
+        .iter()
+        .filter(|(name, _)| name.starts_with("weather::"))
+        .collect();
+    assert_eq!(suite.test_cases.len(), weather_tests.len(), "{xml}");
+    for case in &suite.test_cases {
+        let name = case.name.as_str().to_owned();
+        let expected = weather_tests
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} is not a test the run printed: {xml}"));
+        let status = match &case.status {
+            quick_junit::TestCaseStatus::Success { .. } => "ok",
+            quick_junit::TestCaseStatus::NonSuccess { .. } => "FAILED",
+            quick_junit::TestCaseStatus::Skipped { .. } => "skipped",
+        };
+        let same = match status {
+            "skipped" => expected.starts_with("ignored"),
+            other => *expected == other,
+        };
+        assert!(same, "{name}: JUnit {status}, the run printed {expected}: {xml}");
+    }
+    let regression = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "weather::paris::city_matches")
+        .unwrap();
+    let quick_junit::TestCaseStatus::NonSuccess {
+        message,
+        ty,
+        description,
+        ..
+    } = &regression.status
+    else {
+        panic!("{xml}")
+    };
+    assert_eq!(ty.as_ref().map(|t| t.as_str()), Some("regression"));
+    assert!(
+        message
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .starts_with("regression: `city_matches` passed on task `paris`")
+    );
+    assert_eq!(
+        description.as_ref().map(|d| d.as_str()),
+        Some(broken.failure("weather::paris::city_matches"))
+    );
+    let property = |case: &quick_junit::TestCase, name: &str| {
+        case.properties
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .map(|p| p.value.as_str().to_owned())
+    };
+    assert_eq!(property(regression, "verdict").as_deref(), Some("fail"));
+    assert_eq!(property(regression, "baseline_verdict").as_deref(), Some("pass"));
+    assert_eq!(property(regression, "score").as_deref(), Some("0"));
+    assert!(
+        property(regression, "comment").is_some_and(|c| c.contains("Nowhere")),
+        "{xml}"
+    );
+    let known = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "weather::atlantis::city_matches")
+        .unwrap();
+    assert!(
+        matches!(&known.status, quick_junit::TestCaseStatus::Skipped { message: Some(m), .. } if m.as_str() == "known failure"),
+        "{xml}"
+    );
+
+    // The step summary: appended after what was there, with the regression and the rates.
+    let summary = std::fs::read_to_string(&summary_path).unwrap();
+    assert!(summary.starts_with("earlier steps wrote this\n## Evals\n"), "{summary}");
+    assert!(summary.contains("### ❌ `weather`: "), "{summary}");
+    assert!(
+        summary.contains("| `city_matches` | 60.0% (3/5) | -20.0 |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- **`paris` · `city_matches`**: regression: `city_matches` passed on task `paris`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("<details><summary>Known failures (1)</summary>"),
+        "{summary}"
+    );
+
+    // A report that cannot be written is an error naming it; the run is still saved and gated.
+    let unchanged = scenario.run(&["weather"], &[("CI", "true"), ("EVAL_JUNIT", "/dev/null/junit.xml")]);
+    assert_eq!(unchanged.code(), 0, "{unchanged}");
+    assert!(
+        unchanged
+            .stderr
+            .contains("error: cannot write the JUnit report /dev/null/junit.xml: "),
+        "{unchanged}"
+    );
+    unchanged.saved_run("weather");
+}
+
+#[test]
 fn suite_gates_judge_a_key_across_the_suite() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[("EVAL_REPEATS", "4")]);
@@ -1803,7 +1933,14 @@ impl Scenario {
         command.current_dir(&self.crate_dir);
         for (name, _) in std::env::vars_os() {
             let name_text = name.to_string_lossy();
-            let steers = ["CI", "TF_BUILD", "CARGO_TARGET_DIR", "RUSTC_BOOTSTRAP"].contains(&name_text.as_ref())
+            let steers = [
+                "CI",
+                "TF_BUILD",
+                "CARGO_TARGET_DIR",
+                "RUSTC_BOOTSTRAP",
+                "GITHUB_STEP_SUMMARY",
+            ]
+            .contains(&name_text.as_ref())
                 || ["INSTA_", "NEXTEST", "EVAL_", "E2E_"]
                     .iter()
                     .any(|prefix| name_text.starts_with(prefix));

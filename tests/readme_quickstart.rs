@@ -331,6 +331,7 @@ impl Scratch {
                 "CARGO_TARGET_DIR",
                 "CARGO_BUILD_TARGET_DIR",
                 "RUSTC_BOOTSTRAP",
+                "GITHUB_STEP_SUMMARY",
             ]
             .contains(&text.as_ref())
                 || ["INSTA_", "NEXTEST", "EVAL_"]

@@ -14,6 +14,8 @@
 //! | `EVAL_REGRADE` (or its older name `EVAL_REPLAY`) | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a regrade |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
+//! | `EVAL_JUNIT` | write a JUnit XML report of the decided outcomes to this path (not under nextest, which writes its own) |
+//! | `GITHUB_STEP_SUMMARY` | set by GitHub Actions: a Markdown summary is appended to that file (not under nextest) |
 
 use crate::selection::TagFilter;
 
@@ -81,6 +83,10 @@ pub(crate) struct HarnessEnv {
     /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`): the fewest
     /// and the most (the same unless adaptive, `EVAL_REPEATS=3..=10`).
     pub repeats: Option<(u32, u32)>,
+    /// Where the JUnit report goes (`EVAL_JUNIT`).
+    pub junit: Option<PathBuf>,
+    /// The GitHub Actions step summary to append to (`GITHUB_STEP_SUMMARY`).
+    pub step_summary: Option<PathBuf>,
 }
 
 /// `EVAL_REPEATS`: a number of attempts, or `a..=b` for adaptive repeats.
@@ -178,6 +184,8 @@ impl HarnessEnv {
             grace,
             tags,
             repeats,
+            junit: var("EVAL_JUNIT").filter(|v| !v.is_empty()).map(PathBuf::from),
+            step_summary: var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
         })
     }
 

@@ -194,6 +194,19 @@ pub fn run_main(
         reports.push(report);
     }
     print_summary(&reports, json_output);
+    // Under nextest every process holds one test's outcome: nextest writes the JUnit report.
+    if !env.nextest {
+        if let Some(path) = &env.junit
+            && let Err(why) = crate::junit::write_junit(&reports, path)
+        {
+            eprintln!("error: {why}; the run itself is saved and gated");
+        }
+        if let Some(path) = &env.step_summary
+            && let Err(why) = crate::step_summary::append_step_summary(&reports, path)
+        {
+            eprintln!("warning: {why}");
+        }
+    }
     for (run_id, target) in &interrupted {
         eprintln!("interrupted: resume with EVAL_RESUME={run_id} cargo test --test {target}");
     }

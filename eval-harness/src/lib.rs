@@ -26,6 +26,7 @@ mod execution;
 mod git;
 mod harness;
 mod inputs;
+mod junit;
 mod last;
 pub mod names;
 pub mod nextest;
@@ -41,6 +42,7 @@ mod runtimes;
 mod selection;
 mod sharing;
 mod signals;
+mod step_summary;
 mod suite_def;
 #[cfg(test)]
 mod test_support;

@@ -218,7 +218,32 @@ fn render_vanished(pairs: &[(String, String)], dropped: bool, out: &mut String) 
 }
 
 /// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
-fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mut String) {
+/// One key's pass rate in a run, and in the baseline over the same pairs.
+pub(crate) struct PassRate<'a> {
+    pub key: &'a str,
+    pub passed: u32,
+    pub total: u32,
+    /// The baseline's (passed, total) over the pairs it holds of those.
+    pub baseline: Option<(u32, u32)>,
+    pub advisory: bool,
+}
+
+impl PassRate<'_> {
+    /// The rate in percent.
+    pub fn percent(&self) -> f64 {
+        percent(self.passed, self.total)
+    }
+
+    /// The change in points against the baseline, when it has the key.
+    pub fn delta(&self) -> Option<f64> {
+        self.baseline
+            .filter(|(_, total)| *total > 0)
+            .map(|(passed, total)| self.percent() - percent(passed, total))
+    }
+}
+
+/// The pass rate of every pass/fail key among `outcomes`, by key.
+pub(crate) fn pass_rates<'a>(report: &'a SuiteReport<'_>, outcomes: &[&'a PairOutcome]) -> Vec<PassRate<'a>> {
     let now = sum_pair_counts(outcomes.iter().filter_map(|o| {
         let count = o.entry.as_ref()?.verdict.pass_count()?;
         Some((&*o.key, count))
@@ -227,31 +252,44 @@ fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &
         let entry = report.plan.baseline.as_ref()?.get(&o.task_id, &o.key)?;
         Some((&*o.key, entry.verdict.pass_count()?))
     }));
-    if now.is_empty() {
+    now.into_iter()
+        .map(|(key, (passed, total))| PassRate {
+            key,
+            passed,
+            total,
+            baseline: before.get(key).copied(),
+            advisory: report.plan.scorers.iter().any(|s| s.key == key && s.advisory),
+        })
+        .collect()
+}
+
+fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &mut String) {
+    let rates = pass_rates(report, outcomes);
+    if rates.is_empty() {
         return;
     }
-    let width = now.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    let width = rates.iter().map(|r| r.key.chars().count()).max().unwrap_or(0);
     let _ = writeln!(out, "  pass rates:");
-    for (key, (passed, total)) in &now {
-        let rate = percent(*passed, *total);
-        let delta = match before.get(key) {
-            Some((bp, bt)) if *bt > 0 => format!("{:+6.1} vs baseline", rate - percent(*bp, *bt)),
-            _ => "   new".to_owned(),
+    for rate in &rates {
+        let (key, passed, total) = (rate.key, rate.passed, rate.total);
+        let delta = match rate.delta() {
+            Some(delta) => format!("{delta:+6.1} vs baseline"),
+            None => "   new".to_owned(),
         };
-        let advisory = if report.plan.scorers.iter().any(|s| s.key == *key && s.advisory) {
-            "  (advisory)"
-        } else {
-            ""
-        };
-        let (low, high) = wilson_interval(u64::from(*passed), u64::from(*total));
+        let advisory = if rate.advisory { "  (advisory)" } else { "" };
+        let (low, high) = wilson_interval(u64::from(passed), u64::from(total));
         let interval = format!("[{:.0}–{:.0}%]", low * 100.0, high * 100.0);
         let _ = writeln!(
             out,
-            "    {key:<width$}  {rate:5.1}% ({passed}/{total}) {interval:<10}  {delta}{advisory}"
+            "    {key:<width$}  {:5.1}% ({passed}/{total}) {interval:<10}  {delta}{advisory}",
+            rate.percent()
         );
     }
     let pass_at_k = &report.run.aggregates().pass_at_k;
-    for (key, estimate) in pass_at_k.iter().filter(|(key, _)| now.contains_key(key.as_str())) {
+    for (key, estimate) in pass_at_k
+        .iter()
+        .filter(|(key, _)| rates.iter().any(|r| r.key == key.as_str()))
+    {
         let k = estimate.k;
         let _ = writeln!(
             out,
