@@ -1508,6 +1508,80 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
 }
 
 #[test]
+fn three_shards_merged_equal_the_unsharded_run() {
+    let scenario = Scenario::start();
+    let whole = scenario.run(&["weather"], &[("CI", "true")]).saved_run("weather").run;
+    scenario.take_calls();
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let run = scenario.run(&["weather"], &[("CI", "true"), ("EVAL_SHARD", &shard)]);
+        assert!(run.code() == 0 || run.code() == 101, "{run}");
+        // A shard may hold no task of a suite this small: it saves nothing then.
+        if let Some(line) = run.summary().lines().find_map(|l| l.trim().strip_prefix("run: ")) {
+            let saved = run.saved_run("weather");
+            assert_eq!(saved.path, PathBuf::from(line));
+            let selection = saved.run.meta.selection.clone().unwrap();
+            assert_eq!(
+                selection.filter.as_deref(),
+                Some(format!("weather EVAL_SHARD={shard}").as_str())
+            );
+            assert!(!selection.complete || saved.run.tasks().len() == WEATHER_TASKS.len());
+            parts.push(saved.path);
+        }
+    }
+    // Every agent ran once across the shards, as in the unsharded run.
+    let mut calls = scenario.take_calls();
+    calls.sort();
+    let mut every_task: Vec<String> = WEATHER_TASKS.iter().map(|t| format!("weather {t}")).collect();
+    every_task.sort();
+    assert_eq!(calls, every_task);
+
+    let merged_path = scenario.scratch.path().join("merged.json");
+    let merged: Run = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("merge")
+            .args(&parts)
+            .arg("-o")
+            .arg(&merged_path),
+    )
+    .into();
+    assert_eq!(merged.code(), 0, "{merged}");
+    assert!(merged.stderr.contains("every task of the suite"), "{merged}");
+    let merged = eval_engine::load_run(&merged_path).unwrap();
+    assert!(merged.meta.selection.clone().unwrap().complete);
+    let verdicts = |run: &eval_engine::RunResult| -> BTreeSet<(String, String, String)> {
+        run.tasks()
+            .iter()
+            .flat_map(|t| {
+                t.feedback
+                    .iter()
+                    .map(|f| (t.task_id.clone(), f.key.clone(), format!("{:?}", f.verdict())))
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&merged), verdicts(&whole));
+    assert_eq!(merged.tasks().len(), whole.tasks().len());
+
+    // A part given twice overlaps; a bad shard is refused before any agent runs.
+    let twice: Run = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("merge")
+            .arg(&parts[0])
+            .arg(&parts[0]),
+    )
+    .into();
+    assert_eq!(twice.code(), 2, "{twice}");
+    assert!(twice.stderr.contains("the runs overlap"), "{twice}");
+    let bad = scenario.run(&["weather"], &[("EVAL_SHARD", "4/3")]);
+    assert_eq!(bad.code(), 2, "{bad}");
+    assert!(bad.stderr.contains("EVAL_SHARD=4/3 is not a shard"), "{bad}");
+    assert!(scenario.take_calls().is_empty());
+}
+
+#[test]
 fn suite_gates_judge_a_key_across_the_suite() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[("EVAL_REPEATS", "4")]);

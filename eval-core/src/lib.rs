@@ -42,6 +42,7 @@ pub mod history;
 // harness uses them.
 #[allow(missing_docs)]
 mod journal;
+pub mod merge;
 pub mod observer;
 mod panic;
 mod record;

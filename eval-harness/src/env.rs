@@ -14,10 +14,11 @@
 //! | `EVAL_REGRADE` (or its older name `EVAL_REPLAY`) | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a regrade |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
+//! | `EVAL_SHARD` | `k/n`: run only the k-th of n stable shares of every suite's tasks (by a hash of suite and task id); `cargo eval merge` joins the shards' runs |
 //! | `EVAL_JUNIT` | write a JUnit XML report of the decided outcomes to this path (not under nextest, which writes its own) |
 //! | `GITHUB_STEP_SUMMARY` | set by GitHub Actions: a Markdown summary is appended to that file (not under nextest) |
 
-use crate::selection::TagFilter;
+use crate::selection::{Shard, TagFilter};
 
 /// Re-grade a stored run instead of running agents.
 const REGRADE: &str = "EVAL_REGRADE";
@@ -83,6 +84,8 @@ pub(crate) struct HarnessEnv {
     /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`): the fewest
     /// and the most (the same unless adaptive, `EVAL_REPEATS=3..=10`).
     pub repeats: Option<(u32, u32)>,
+    /// The share of the tasks this machine runs (`EVAL_SHARD`).
+    pub shard: Option<Shard>,
     /// Where the JUnit report goes (`EVAL_JUNIT`).
     pub junit: Option<PathBuf>,
     /// The GitHub Actions step summary to append to (`GITHUB_STEP_SUMMARY`).
@@ -156,6 +159,7 @@ impl HarnessEnv {
         };
         let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
         let repeats = var("EVAL_REPEATS").map(|v| repeats_range(&v)).transpose()?;
+        let shard = var("EVAL_SHARD").map(|v| Shard::parse(&v)).transpose()?;
         let nextest = flag("NEXTEST");
         if nextest && regrade.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
@@ -184,6 +188,7 @@ impl HarnessEnv {
             grace,
             tags,
             repeats,
+            shard,
             junit: var("EVAL_JUNIT").filter(|v| !v.is_empty()).map(PathBuf::from),
             step_summary: var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
         })

@@ -115,6 +115,13 @@ impl Launcher<'_> {
                 Some(shared) => SharedWithNextest::conclude(shared, run, attempts.clone(), &suite_order),
                 None => run,
             });
+            // The suite's size, not the run's: a filtered run, a shard or a resumed run ran
+            // part of it, which its selection says; `cargo eval merge` tells from the size when
+            // the parts make the whole suite.
+            let finished = finished.map(|mut run| {
+                run.meta.suite.size = suite_order.len();
+                run
+            });
             match &finished {
                 Ok(run) if run.meta.status == RunStatus::Interrupted => board.close("interrupted: not run"),
                 Ok(_) => board.close("the run ended without grading this task"),
@@ -170,8 +177,6 @@ fn with_reused_tasks(
     suite_order: &HashMap<String, usize>,
 ) -> RunResult {
     let (mut meta, mut tasks) = run.into_parts();
-    let reused_tasks: HashSet<&str> = reused.iter().map(|t| t.base_id()).collect();
-    meta.suite.size += reused_tasks.len();
     tasks.extend(reused);
     tasks.sort_by_key(|task| (suite_order.get(task.base_id()).copied(), task.attempt));
     meta.created_at = created_at;

@@ -43,7 +43,7 @@ pub fn run_main(
         }
     };
     let json_output = matches!(args.format, Some(FormatSetting::Json));
-    let selector = Selector::new(&args, env.tags.clone());
+    let selector = Selector::new(&args, env.tags.clone(), env.shard);
 
     let (prepared, mut trials) = prepare_suites(suites, &selector, &env);
     let (plans, selections): (Vec<Arc<SuitePlan>>, Vec<_>) = prepared

@@ -128,7 +128,7 @@ impl SuitePlan {
         let mut name = String::new();
         for (task, (outline_task, task_segment)) in outline.tasks.iter().zip(&task_segments).enumerate() {
             let task_id: Arc<str> = Arc::from(outline_task.id.as_str());
-            let tagged = selector.selects_tags(&outline_task.tags);
+            let tagged = selector.selects_task(&path, &outline_task.id, &outline_task.tags);
             for ((spec, key), scorer_segment) in scorers.iter().zip(&keys).zip(&scorer_segments) {
                 name.clear();
                 name.reserve(path.len() + task_segment.len() + scorer_segment.len() + 4);
@@ -183,7 +183,7 @@ impl SuitePlan {
         }
         let gate_tasks: Vec<usize> = match gates.iter().any(|gate| gate.selected) {
             true => (0..outline.tasks.len())
-                .filter(|&task| selector.selects_tags(&outline.tasks[task].tags))
+                .filter(|&task| selector.selects_task(&path, &outline.tasks[task].id, &outline.tasks[task].tags))
                 .collect(),
             false => Vec::new(),
         };
@@ -410,7 +410,8 @@ mod tests {
     use libtest_mimic::Arguments;
 
     fn prepare(def: SuiteDef) -> Result<SuitePlan, (String, String)> {
-        SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None)).map(|prepared| prepared.plan)
+        SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None, None))
+            .map(|prepared| prepared.plan)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! libtest's rules (a substring filter, or `--exact`; `--skip`, repeatable), plus one of ours:
 //! an exact filter naming a suite or a task (`weather`, `weather::paris`) selects all its
 //! pairs, so an IDE's "run this module" works for a task. `EVAL_TAGS` narrows the selection to
-//! tasks by their tags.
+//! tasks by their tags, `EVAL_SHARD` to a stable share of them.
 
 use libtest_mimic::Arguments;
 
@@ -21,6 +21,41 @@ pub(crate) struct Selector {
     exact: bool,
     only_ignored: bool,
     tags: Option<TagFilter>,
+    shard: Option<Shard>,
+}
+
+/// `EVAL_SHARD=k/n`: the k-th of n shares of every suite's tasks. A task's share is decided by a
+/// hash of its suite and id, so it is the same on every machine and in every run, every pair of
+/// a task lands in one share (its agent runs once), and adding a task moves no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shard {
+    /// From 1.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Reads `k/n` (1 ≤ k ≤ n).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let shard = text.split_once('/').and_then(|(k, n)| {
+            let (index, count) = (k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?);
+            (1..=count).contains(&index).then_some(Shard { index, count })
+        });
+        shard.ok_or_else(|| format!("EVAL_SHARD={text} is not a shard: write k/n with 1 ≤ k ≤ n, such as 2/3"))
+    }
+
+    /// Whether task `task_id` of suite `suite` is in this share.
+    pub fn holds(&self, suite: &str, task_id: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(suite.as_bytes())
+            .chain_update([0])
+            .chain_update(task_id.as_bytes())
+            .finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index - 1)
+    }
 }
 
 /// `EVAL_TAGS=units,!slow`: a task is selected when it has one of the tags named (any task, when
@@ -65,20 +100,22 @@ impl TagFilter {
 }
 
 impl Selector {
-    pub fn new(args: &Arguments, tags: Option<TagFilter>) -> Self {
+    pub fn new(args: &Arguments, tags: Option<TagFilter>, shard: Option<Shard>) -> Self {
         Selector {
             filter: args.filter.clone(),
             skip: args.skip.clone(),
             exact: args.exact,
             only_ignored: args.ignored,
             tags,
+            shard,
         }
     }
 
-    /// Whether a task with these tags may run (`EVAL_TAGS`); its pairs still go through
-    /// [`Selector::selects`].
-    pub fn selects_tags(&self, tags: &[String]) -> bool {
+    /// Whether task `task_id` of `suite`, with these tags, may run (`EVAL_TAGS`, `EVAL_SHARD`);
+    /// its pairs still go through [`Selector::selects`].
+    pub fn selects_task(&self, suite: &str, task_id: &str, tags: &[String]) -> bool {
         self.tags.as_ref().is_none_or(|filter| filter.selects(tags))
+            && self.shard.is_none_or(|shard| shard.holds(suite, task_id))
     }
 
     /// The tag filter in force, as the user wrote it.
@@ -135,6 +172,9 @@ impl Selector {
         if let Some(tags) = &self.tags {
             parts.push(format!("EVAL_TAGS={}", tags.text));
         }
+        if let Some(shard) = &self.shard {
+            parts.push(format!("EVAL_SHARD={}/{}", shard.index, shard.count));
+        }
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 }
@@ -145,7 +185,7 @@ mod tests {
 
     fn selector(line: &[&str]) -> Selector {
         let args = Arguments::from_iter(std::iter::once("evals").chain(line.iter().copied()));
-        Selector::new(&args, None)
+        Selector::new(&args, None, None)
     }
 
     fn pair<'a>(name: &'a str) -> TrialPath<'a> {
@@ -220,11 +260,36 @@ mod tests {
     #[test]
     fn tags_narrow_the_selection_and_are_described() {
         let args = Arguments::from_iter(["evals", "weather"]);
-        let selector = Selector::new(&args, Some(TagFilter::parse("units,!slow").unwrap()));
-        assert!(selector.selects_tags(&tags(&["units"])));
-        assert!(!selector.selects_tags(&tags(&["units", "slow"])));
+        let selector = Selector::new(&args, Some(TagFilter::parse("units,!slow").unwrap()), None);
+        assert!(selector.selects_task("weather", "paris", &tags(&["units"])));
+        assert!(!selector.selects_task("weather", "paris", &tags(&["units", "slow"])));
         assert_eq!(selector.describe().as_deref(), Some("weather EVAL_TAGS=units,!slow"));
         assert_eq!(selector.tag_filter(), Some("units,!slow"));
-        assert!(Selector::new(&args, None).selects_tags(&[]));
+        assert!(Selector::new(&args, None, None).selects_task("weather", "paris", &[]));
+    }
+
+    #[test]
+    fn shards_split_the_tasks_stably_and_evenly() {
+        let shards: Vec<Shard> = (1..=3).map(|k| Shard::parse(&format!("{k}/3")).unwrap()).collect();
+        let ids: Vec<String> = (0..3000).map(|i| format!("task-{i}")).collect();
+        let mut sizes = [0usize; 3];
+        for id in &ids {
+            let holding: Vec<usize> = (0..3).filter(|&k| shards[k].holds("weather", id)).collect();
+            assert_eq!(holding.len(), 1, "{id} is in exactly one shard: {holding:?}");
+            sizes[holding[0]] += 1;
+        }
+        assert!(sizes.iter().all(|n| (900..=1100).contains(n)), "{sizes:?}");
+        // The same task of another suite may land elsewhere; a task never moves between runs.
+        assert_eq!(shards[0].holds("weather", "paris"), shards[0].holds("weather", "paris"));
+        let args = Arguments::from_iter(["evals"]);
+        let selector = Selector::new(&args, None, Some(shards[1]));
+        assert_eq!(selector.describe().as_deref(), Some("EVAL_SHARD=2/3"));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
+            let error = Shard::parse(bad).unwrap_err();
+            assert!(
+                error.starts_with(&format!("EVAL_SHARD={bad} is not a shard")),
+                "{error}"
+            );
+        }
     }
 }

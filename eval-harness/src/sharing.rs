@@ -114,8 +114,7 @@ impl SharedWithNextest {
         if self.cached.is_empty() {
             return run;
         }
-        let (mut meta, mut tasks) = run.into_parts();
-        meta.suite.size += self.cached.iter().filter(|task| task.attempt.unwrap_or(1) == 1).count();
+        let (meta, mut tasks) = run.into_parts();
         tasks.extend(self.cached);
         tasks.sort_by_key(|task| (suite_order.get(task.base_id()).copied(), task.attempt));
         RunResult::new(meta, tasks)

@@ -88,7 +88,7 @@ impl Ran {
     /// Runs with the command line `args` and the environment `vars`, the store in `store`.
     pub fn start(dir: &Path, store: &Path, args: &[&str], vars: &[(&str, &str)]) -> Ran {
         let args = Arguments::from_iter(args.iter().copied());
-        let selector = Selector::new(&args, None);
+        let selector = Selector::new(&args, None, None);
         let store = store.display().to_string();
         let env = HarnessEnv::from_vars(|name| match name {
             "EVAL_STORE_DIR" => Some(store.clone()),

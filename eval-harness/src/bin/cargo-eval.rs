@@ -4,6 +4,7 @@
 //! cargo eval show <run.json | run id | suite | directory | last> [--store DIR]
 //! cargo eval diff <current.json> <baseline.json> [--lenient]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
+//! cargo eval merge <run.json>... [-o <run.json>]
 //! cargo eval gc [--store DIR] [--dry-run]
 //! cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import
 //! ```
@@ -78,6 +79,17 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Join the runs of one suite made in parts (the shards of `EVAL_SHARD=k/n`) into one run
+    /// and print its path. The runs must be of the same suite, scorers and repeats, with no task
+    /// in two of them; the result is complete when every task of the suite is in it.
+    Merge {
+        /// The run JSON files of the parts.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Where to write the joined run (default: `<run id>.json` beside the first part).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Remove what no run needs any more: abandoned journals, superseded nextest directories
     /// and temporary files of writes a killed process left, one line per path. Run files are
     /// never removed.
@@ -120,6 +132,7 @@ fn run(cli: Cli) -> ExitCode {
             diff(&current, &baseline, mode)
         }
         Command::Assemble { dir, output } => assemble(&dir, output),
+        Command::Merge { runs, output } => merge(&runs, output),
         Command::Gc { store, dry_run } => match locate::store_dir(store.as_deref()) {
             Ok(root) if gc::collect_garbage(&root, dry_run) => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_UNUSABLE),
@@ -147,6 +160,51 @@ fn assemble(dir: &Path, output: Option<PathBuf>) -> ExitCode {
     });
     match eval_engine::store::save_run(&run, &output) {
         Ok(()) => {
+            render::print_out(&output.display().to_string());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
+
+fn merge(paths: &[PathBuf], output: Option<PathBuf>) -> ExitCode {
+    let mut runs = Vec::with_capacity(paths.len());
+    for path in paths {
+        match eval_engine::load_run(path) {
+            Ok(run) => runs.push(run),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(EXIT_UNUSABLE);
+            }
+        }
+    }
+    let merged = match eval_engine::merge::merge_runs(runs, ulid::Ulid::new().to_string()) {
+        Ok(run) => run,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    let output = output.unwrap_or_else(|| {
+        let beside = paths[0].parent().unwrap_or(Path::new("."));
+        beside.join(format!("{}.json", merged.meta.run_id))
+    });
+    match eval_engine::store::save_run(&merged, &output) {
+        Ok(()) => {
+            let complete = merged.meta.selection.as_ref().is_some_and(|s| s.complete);
+            eprintln!(
+                "merged {} run(s): {} task record(s), {}",
+                paths.len(),
+                merged.tasks().len(),
+                if complete {
+                    "every task of the suite"
+                } else {
+                    "part of the suite"
+                }
+            );
             render::print_out(&output.display().to_string());
             ExitCode::SUCCESS
         }
