@@ -38,6 +38,15 @@ impl AtomicWriteError {
     }
 }
 
+/// Replaces `path` with `bytes`, whole, as [`write_atomically`] does.
+pub fn replace_with(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    write_atomically(path, IfExists::Replace, |out| out.write_all(bytes)).map_err(|e| match e {
+        AtomicWriteError::Io { source, .. } => source,
+        AtomicWriteError::AlreadyExists => io::Error::from(io::ErrorKind::AlreadyExists),
+    })
+}
+
 /// Writes `path` with what `write_contents` writes: temp file in the same directory (created
 /// with its parents), fsync, rename, fsync of the directory. On any failure no temporary file
 /// is left behind and an existing file is left as it was.

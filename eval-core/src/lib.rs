@@ -82,6 +82,7 @@ pub use trace::Trace;
 /// changes without notice.
 #[doc(hidden)]
 pub mod __harness {
+    pub use crate::atomic_file::replace_with;
     pub use crate::journal::{
         JournalContents, JournalError, JournalHeader, JournalObserver, JournalWriter, read_journal,
     };

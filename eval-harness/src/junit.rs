@@ -5,7 +5,7 @@
 //! verdict, the baseline's verdict, the score and the comment are properties. It only reads
 //! outcomes already decided, as the summary does.
 
-use crate::outcome::{GateOutcome, PairOutcome};
+use crate::outcome::{GateOutcome, PairOutcome, decision_name};
 use crate::report::SuiteReport;
 use eval_engine::Score;
 use eval_engine::gate::Decision;
@@ -19,24 +19,8 @@ pub(crate) fn write_junit(reports: &[SuiteReport<'_>], path: &Path) -> Result<()
     let xml = junit_of(reports)
         .to_string()
         .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
-    write_whole(path, xml.as_bytes()).map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it.
-pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
+    eval_engine::__harness::replace_with(path, xml.as_bytes())
+        .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))
 }
 
 fn junit_of(reports: &[SuiteReport<'_>]) -> Report {
@@ -97,7 +81,7 @@ fn pair_case(report: &SuiteReport<'_>, outcome: &PairOutcome, name: &str, score:
     case.set_classname(plan.path.as_str());
     case.add_property(Property::new("task", &*outcome.task_id));
     case.add_property(Property::new("key", &*outcome.key));
-    case.add_property(Property::new("outcome", outcome_name(outcome.outcome)));
+    case.add_property(Property::new("outcome", decision_name(outcome.outcome)));
     if let Some(entry) = &outcome.entry {
         case.add_property(Property::new("verdict", entry.verdict.to_string()));
     }
@@ -131,7 +115,7 @@ fn gate_case(suite: &str, outcome: &GateOutcome, name: &str) -> TestCase {
     let mut case = TestCase::new(name, status);
     case.set_classname(suite);
     case.add_property(Property::new("key", outcome.key.as_str()));
-    case.add_property(Property::new("outcome", outcome_name(outcome.outcome)));
+    case.add_property(Property::new("outcome", decision_name(outcome.outcome)));
     case.add_property(Property::new("because", outcome.because.as_str()));
     case
 }
@@ -155,20 +139,6 @@ fn kind_of(decision: Decision) -> &'static str {
     match decision {
         Decision::Regression => "regression",
         _ => "new failure",
-    }
-}
-
-fn outcome_name(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Pass { improvement: true } => "improvement",
-        Decision::Pass { improvement: false } => "pass",
-        Decision::Regression => "regression",
-        Decision::KnownFailure => "known failure",
-        Decision::NewFailure { .. } => "new failure",
-        Decision::Flaky { .. } => "flaky",
-        Decision::Informational => "informational",
-        Decision::AdvisoryFailure => "advisory failure",
-        Decision::NotApplicable => "not applicable",
     }
 }
 

@@ -17,8 +17,8 @@
 //! `<task>` and `<key>` are the id and key themselves when they are plain names, else a hash
 //! of them; the files keep the originals.
 
-use crate::outcome::PairOutcome;
-use eval_engine::gate::Decision;
+use crate::outcome::{PairOutcome, decision_name};
+
 use eval_engine::result::{Budgets, RunMeta, RunStatus, Selection, SuiteInfo};
 use eval_engine::{RunResult, ScorerSpec, TaskRecord};
 use serde::{Deserialize, Serialize};
@@ -215,7 +215,7 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         task_id: outcome.task_id.to_string(),
         key: outcome.key.to_string(),
         verdict: outcome.entry.as_ref().map(|entry| entry.verdict.to_string()),
-        outcome: outcome_name(outcome.outcome).to_owned(),
+        outcome: decision_name(outcome.outcome).to_owned(),
     };
     let path = dir.join(format!(
         "{}.{}{PAIR_SUFFIX}",
@@ -223,20 +223,6 @@ pub(crate) fn write_fragment(dir: &Path, outcome: &PairOutcome) -> Result<(), St
         file_stem(&outcome.key)
     ));
     eval_engine::__harness::save_json(&path, &fragment).map_err(|e| e.to_string())
-}
-
-fn outcome_name(outcome: Decision) -> &'static str {
-    match outcome {
-        Decision::Pass { improvement: false } => "pass",
-        Decision::Pass { improvement: true } => "improvement",
-        Decision::Regression => "regression",
-        Decision::KnownFailure => "known_failure",
-        Decision::NewFailure { .. } => "new_failure",
-        Decision::Flaky { .. } => "flaky",
-        Decision::Informational => "informational",
-        Decision::AdvisoryFailure => "advisory_failure",
-        Decision::NotApplicable => "not_applicable",
-    }
 }
 
 /// The id itself when it is a plain name (letters, digits, `_`, `-`), else a hash of it: ids

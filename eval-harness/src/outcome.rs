@@ -243,6 +243,21 @@ impl GateOutcome {
     }
 }
 
+/// A decision's name in the files the harness writes (nextest fragments, JUnit properties).
+pub(crate) fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Pass { improvement: false } => "pass",
+        Decision::Pass { improvement: true } => "improvement",
+        Decision::Regression => "regression",
+        Decision::KnownFailure => "known_failure",
+        Decision::NewFailure { .. } => "new_failure",
+        Decision::Flaky { .. } => "flaky",
+        Decision::Informational => "informational",
+        Decision::AdvisoryFailure => "advisory_failure",
+        Decision::NotApplicable => "not_applicable",
+    }
+}
+
 /// The numbers that decided a repeated pair's regression: both counts, and the rule or the
 /// test that judged them.
 fn evidence(now: PairVerdict, base: PairVerdict, policy: RegressionPolicy) -> Option<String> {
@@ -315,19 +330,24 @@ mod tests {
         TaskState::Done(Arc::from(attempts))
     }
 
-    fn message(state: &TaskState, baseline: PairVerdict, policy: RegressionPolicy) -> String {
-        let baseline = ScorecardEntry {
-            content_hash: "00ff".to_owned(),
-            verdict: baseline,
-        };
-        let pair = Pair {
+    /// Pair `judge` of task `paris`.
+    fn judge_pair() -> Pair {
+        Pair {
             task: 0,
             task_id: Arc::from("paris"),
             key: Arc::from("judge"),
             advisory: false,
             name: "evals::weather::paris::judge".to_owned(),
             selected: true,
+        }
+    }
+
+    fn message(state: &TaskState, baseline: PairVerdict, policy: RegressionPolicy) -> String {
+        let baseline = ScorecardEntry {
+            content_hash: "00ff".to_owned(),
+            verdict: baseline,
         };
+        let pair = judge_pair();
         let decided = PairOutcome::decide(&pair, state, Some(&baseline), policy, None);
         match decided.to_trial_result(Path::new("evals__weather.snap"), false) {
             Err(failed) => failed.message().unwrap_or_default().to_owned(),
@@ -347,14 +367,7 @@ mod tests {
                 attempts: 20,
             },
         };
-        let pair = Pair {
-            task: 0,
-            task_id: Arc::from("paris"),
-            key: Arc::from("judge"),
-            advisory: false,
-            name: "evals::weather::paris::judge".to_owned(),
-            selected: true,
-        };
+        let pair = judge_pair();
         // The attempts at which an all-pass pair settles against 20/20.
         let plan = eval_engine::gate::adaptive_plan(3, 10, 20, policy);
         let needed = (3..=10)
