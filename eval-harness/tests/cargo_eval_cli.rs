@@ -7,67 +7,20 @@ use eval_engine::{Feedback, RunResult, ScorerSpec, Store, TaskRecord, Trace};
 use serde_json::{Map, Value, json};
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
-/// No run of the binary may take longer than this.
-const DEADLINE: Duration = Duration::from_secs(120);
+mod support;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/ag2")
-        .join(name)
-}
+use support::{cargo_eval_command, fixture, run_with_deadline, stderr, stdout};
 
 fn cargo_eval<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-eval"));
-    command.args(args).env_remove("EVAL_STORE_DIR");
-    run_with_deadline(&mut command)
-}
-
-/// Runs `command` to its end, killing it (and failing the test) past [`DEADLINE`].
-fn run_with_deadline(command: &mut Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the cargo-eval binary runs");
-    let stdout = read_on_a_thread(child.stdout.take());
-    let stderr = read_on_a_thread(child.stderr.take());
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the child can be waited for") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout was read"),
-        stderr: stderr.join().expect("stderr was read"),
-    }
-}
-
-fn read_on_a_thread<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            pipe.read_to_end(&mut bytes).expect("the pipe reads");
-        }
-        bytes
-    })
+    run_with_deadline(cargo_eval_command().args(args))
 }
 
 /// `cargo eval <args>` with `EVAL_STORE_DIR` set to `store` and run in `dir`.
@@ -76,20 +29,12 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-eval"));
-    command.args(args).current_dir(dir).env_remove("EVAL_STORE_DIR");
+    let mut command = cargo_eval_command();
+    command.args(args).current_dir(dir);
     if let Some(store) = store {
         command.env("EVAL_STORE_DIR", store);
     }
     run_with_deadline(&mut command)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `run_b.json` without task `reg-4`, written to `dir`.

@@ -9,19 +9,13 @@ use eval_engine::task::ContentHash;
 use eval_engine::{Feedback, RunResult, ScorerSpec, Store, TaskRecord, Trace, load_run};
 use serde_json::{Map, Value, json};
 use std::ffi::OsStr;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// No run of the binary may take longer than this.
-const DEADLINE: Duration = Duration::from_secs(120);
+mod support;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/ag2")
-        .join(name)
-}
+use support::{cargo_eval_command, fixture, run_with_deadline, stderr, stdout};
 
 /// `cargo eval <args>` with `EVAL_STORE_DIR` set to `store`.
 fn cargo_eval<I, S>(store: &Path, args: I) -> Output
@@ -29,51 +23,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-eval"));
-    command.args(args).env("EVAL_STORE_DIR", store);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the cargo-eval binary runs");
-    let stdout = read_on_a_thread(child.stdout.take());
-    let stderr = read_on_a_thread(child.stderr.take());
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the child can be waited for") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} ran longer than {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout was read"),
-        stderr: stderr.join().expect("stderr was read"),
-    }
-}
-
-fn read_on_a_thread<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            pipe.read_to_end(&mut bytes).expect("the pipe reads");
-        }
-        bytes
-    })
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    run_with_deadline(cargo_eval_command().args(args).env("EVAL_STORE_DIR", store))
 }
 
 /// The JSON `cargo eval <args> --json` printed, after checking its exit code.
