@@ -636,38 +636,14 @@ fn python_str_repr(text: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Budgets, RunMeta, RunStatus, SuiteInfo};
+    use crate::result::RunMeta;
     use crate::scorer::ScorerSpec;
     use crate::task::ContentHash;
     use crate::trace::Trace;
     use serde_json::{Value, json};
 
     fn meta(run_id: &str) -> RunMeta {
-        RunMeta {
-            schema_version: crate::result::SCHEMA_VERSION.to_owned(),
-            run_id: run_id.to_owned(),
-            label: None,
-            created_at: "2026-01-01T00:00:00Z".to_owned(),
-            duration_ms: 0,
-            suite: SuiteInfo {
-                name: "suite".to_owned(),
-                size: 0,
-                source: "inline".to_owned(),
-            },
-            target: "agent".to_owned(),
-            concurrency: 1,
-            status: RunStatus::Completed,
-            selection: None,
-            repeats: 1,
-            fewest_repeats: None,
-            model: None,
-            budgets: Budgets::default(),
-            producer: None,
-            git: None,
-            scorers: Vec::new(),
-            resumed: None,
-            regraded_from: None,
-        }
+        crate::fixtures::run_meta(run_id)
     }
 
     fn task_with_input(task_id: &str, input: Value, feedback: Vec<Feedback>) -> TaskRecord {

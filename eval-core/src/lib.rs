@@ -35,6 +35,8 @@ pub mod dataset;
 pub mod diff;
 mod feedback;
 pub mod file_name;
+#[cfg(test)]
+mod fixtures;
 pub mod gate;
 #[cfg(feature = "history")]
 pub mod history;

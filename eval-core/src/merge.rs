@@ -132,14 +132,11 @@ mod tests {
     use super::*;
 
     fn part(run_id: &str, tasks: &[&str]) -> RunResult {
-        use crate::result::{Budgets, SCHEMA_VERSION, SuiteInfo};
+        use crate::result::SuiteInfo;
         use crate::task::ContentHash;
         use crate::trace::Trace;
         use serde_json::{Map, Value, json};
         let meta = RunMeta {
-            schema_version: SCHEMA_VERSION.to_owned(),
-            run_id: run_id.to_owned(),
-            label: None,
             created_at: "2026-12-01T00:00:00Z".to_owned(),
             duration_ms: 1,
             suite: SuiteInfo {
@@ -147,19 +144,7 @@ mod tests {
                 size: 2,
                 source: "inline".to_owned(),
             },
-            target: "agent".to_owned(),
-            concurrency: 1,
-            status: RunStatus::Completed,
-            selection: None,
-            repeats: 1,
-            fewest_repeats: None,
-            model: None,
-            budgets: Budgets::default(),
-            producer: None,
-            git: None,
-            scorers: Vec::new(),
-            resumed: None,
-            regraded_from: None,
+            ..crate::fixtures::run_meta(run_id)
         };
         let records = tasks
             .iter()

@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use crate::feedback::Feedback;
     use crate::record::TaskRecord;
-    use crate::result::{Budgets, SuiteInfo};
+    use crate::result::SuiteInfo;
     use crate::task::ContentHash;
     use crate::trace::{Exception, TokenUsage, Trace};
     use serde_json::{Map, Value, json};
@@ -165,8 +165,6 @@ mod tests {
     fn meta(status: RunStatus) -> RunMeta {
         RunMeta {
             schema_version: "0.2".to_owned(),
-            run_id: "01JD".to_owned(),
-            label: None,
             created_at: "2026-11-22T08:19:58Z".to_owned(),
             duration_ms: 42,
             suite: SuiteInfo {
@@ -174,19 +172,9 @@ mod tests {
                 size: 3,
                 source: "tests/data/weather.jsonl".to_owned(),
             },
-            target: "agent".to_owned(),
             concurrency: 8,
             status,
-            selection: None,
-            repeats: 1,
-            fewest_repeats: None,
-            model: None,
-            budgets: Budgets::default(),
-            producer: None,
-            git: None,
-            scorers: Vec::new(),
-            resumed: None,
-            regraded_from: None,
+            ..crate::fixtures::run_meta("01JD")
         }
     }
 

@@ -15,8 +15,6 @@ use std::path::Path;
 fn meta(suite: &str, run_id: &str, minute: u32) -> RunMeta {
     RunMeta {
         schema_version: RUN_SCHEMA.to_owned(),
-        run_id: run_id.to_owned(),
-        label: None,
         created_at: format!("2026-11-22T08:{minute:02}:00+00:00"),
         duration_ms: 1000,
         suite: SuiteInfo {
@@ -26,23 +24,15 @@ fn meta(suite: &str, run_id: &str, minute: u32) -> RunMeta {
         },
         target: "evals::weather".to_owned(),
         concurrency: 4,
-        status: RunStatus::Completed,
         selection: Some(Selection {
             filter: None,
             complete: true,
         }),
-        repeats: 1,
-        fewest_repeats: None,
-        model: None,
-        budgets: Default::default(),
-        producer: None,
         git: Some(GitInfo {
             commit: "abc123".to_owned(),
             dirty: false,
         }),
-        scorers: Vec::new(),
-        resumed: None,
-        regraded_from: None,
+        ..crate::fixtures::run_meta(run_id)
     }
 }
 
