@@ -53,6 +53,7 @@ fn task(index: usize, seed: usize) -> TaskRecord {
         trace,
         feedback,
         budget_violation: false,
+        scorer_traces: Vec::new(),
         trace_ref: None,
         outputs: json!({ "answer": format!("answer {index}") }),
         attempt: None,

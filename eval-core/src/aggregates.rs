@@ -4,6 +4,7 @@ use crate::feedback::Score;
 use crate::record::TaskRecord;
 use crate::stats::PassAtK;
 use crate::tally::{PassCount, Tally};
+use crate::trace::{Event, Trace};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,6 +38,40 @@ pub struct Aggregates {
     /// With adaptive repeats: the attempts each task had, by task id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attempts: BTreeMap<String, u32>,
+    /// What the scorers that make calls of their own (judges) spent, per scorer key, apart
+    /// from the agent's `tokens`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scorer_cost: BTreeMap<String, ScorerCost>,
+}
+
+/// What one scorer's own calls cost over a run: summed from its traces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScorerCost {
+    /// Task attempts it recorded calls for.
+    pub tasks: u64,
+    /// Model responses it recorded (one per model call).
+    pub calls: u64,
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Time spent grading, summed over its attempts, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl ScorerCost {
+    fn add(&mut self, trace: &Trace) {
+        let calls = trace
+            .events
+            .iter()
+            .filter(|event| matches!(event, Event::ModelResponse(_)))
+            .count();
+        self.tasks = self.tasks.saturating_add(1);
+        self.calls = self.calls.saturating_add(calls as u64);
+        self.input = self.input.saturating_add(trace.tokens.input);
+        self.output = self.output.saturating_add(trace.tokens.output);
+        self.duration_ms = self.duration_ms.saturating_add(trace.duration_ms);
+    }
 }
 
 /// Mean and linear-interpolated percentiles of a numeric key.
@@ -90,6 +125,12 @@ impl Aggregates {
             output = task.trace.tokens.output.saturating_add(output);
             agg.errors += u64::from(task.trace.exception.is_some());
             agg.budget_violations += u64::from(task.budget_violation);
+            for scorer in &task.scorer_traces {
+                agg.scorer_cost
+                    .entry(scorer.scorer.clone())
+                    .or_default()
+                    .add(&scorer.trace);
+            }
             for fb in &task.feedback {
                 let key = keys.entry(&fb.key).or_default();
                 key.tally.add(fb.verdict());
@@ -242,6 +283,7 @@ mod tests {
                 trace: Trace::default(),
                 feedback: vec![Feedback::pass_fail("exact", passed)],
                 budget_violation: false,
+                scorer_traces: Vec::new(),
                 trace_ref: None,
                 outputs: Value::Null,
                 attempt: Some(attempt),

@@ -659,6 +659,7 @@ mod tests {
             trace: Trace::default(),
             feedback,
             budget_violation: false,
+            scorer_traces: Vec::new(),
             trace_ref: None,
             outputs: Value::Null,
             attempt: None,

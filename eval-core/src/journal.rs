@@ -382,6 +382,7 @@ mod tests {
             trace: Trace::default(),
             feedback: vec![Feedback::pass_fail("exact", passed)],
             budget_violation: false,
+            scorer_traces: Vec::new(),
             trace_ref: None,
             outputs: json!("out"),
             attempt: None,

@@ -19,6 +19,7 @@
 //! | [`store`], [`file_name`] | run files and the run directory; the file-name rule for ids |
 //! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
+//! | [`judge`] | scorers that ask a model: the built-in judge, the chat-model trait, an OpenAI-compatible client |
 //! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
 
 // The library has no unsafe code; its unit tests make FIFOs through libc.
@@ -40,6 +41,7 @@ mod fixtures;
 pub mod gate;
 #[cfg(feature = "history")]
 pub mod history;
+pub mod judge;
 // Reached only through `__harness`, an internal API; its items are documented where the
 // harness uses them.
 #[allow(missing_docs)]
@@ -53,6 +55,7 @@ mod regular_file;
 pub mod result;
 mod run_summary;
 pub mod runner;
+mod score_ctx;
 pub mod scorecard;
 pub mod scorer;
 pub mod scorers;
@@ -73,6 +76,7 @@ pub use record::TaskRecord;
 pub use regrade::{decode_output, regrade};
 pub use result::RunResult;
 pub use runner::{RunOptions, run};
+pub use score_ctx::ScoreCtx;
 pub use scorer::{IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, scorer_fn};
 pub use store::{Store, load_run};
 pub use suite::Suite;

@@ -157,6 +157,7 @@ mod tests {
                 trace: Trace::default(),
                 feedback: Vec::new(),
                 budget_violation: false,
+                scorer_traces: Vec::new(),
                 trace_ref: None,
                 outputs: Value::Null,
                 attempt: None,

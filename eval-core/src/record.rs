@@ -1,6 +1,7 @@
 //! One attempt's record: the task as it ran, its trace, its output and its feedback.
 
 use crate::feedback::{Feedback, Verdict};
+use crate::score_ctx::ScorerTrace;
 use crate::task::ContentHash;
 use crate::trace::Trace;
 use serde_json::{Map, Value};
@@ -24,6 +25,10 @@ pub struct TaskRecord {
     pub feedback: Vec<Feedback>,
     /// Whether the trace went over the run's budgets.
     pub budget_violation: bool,
+    /// What the scorers that make calls of their own (judges) did, one trace per scorer that
+    /// recorded anything, apart from the agent's `trace`: their tokens never count against the
+    /// agent's budgets.
+    pub scorer_traces: Vec<ScorerTrace>,
     /// Link to an external trace (AG2's OpenTelemetry reference), kept as is.
     pub trace_ref: Option<Value>,
     /// The agent's output as JSON (`null` when the agent failed).

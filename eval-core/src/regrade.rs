@@ -2,10 +2,11 @@
 //! today's scorers. For iterating on scorers (and reference outputs) without spending tokens.
 
 use crate::aggregates::Aggregates;
+use crate::cassette::Cassettes;
 use crate::feedback::Feedback;
 use crate::record::TaskRecord;
 use crate::result::{Budgets, RunResult};
-use crate::runner::{Done, Graded, RunOptions, Watched, Work, schedule, start_meta};
+use crate::runner::{Done, Graded, RunOptions, Scoring, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
@@ -42,9 +43,10 @@ pub fn decode_output<O: DeserializeOwned>(stored: &Value) -> Result<O, String> {
 /// A task that cannot be re-graded is recorded with an exception of kind
 /// [`Exception::NOT_REGRADED`] and every scorer's feedback ungradeable, saying why: it is not in
 /// `stored`, its inputs changed since (the stored output answers other inputs), or its stored
-/// output does not read back as `O`. The run records `regraded_from` (`replayed_from` in the run JSON); options that concern
-/// agents (timeout, cassettes) have no effect. Scorers run as in [`run`](crate::run), under
-/// the scorer timeout, on [`RunOptions::work_runtime`] if given.
+/// output does not read back as `O`. The run records `regraded_from` (`replayed_from` in the run JSON); the agent's
+/// timeout has no effect, and the cassettes serve the scorers that make calls of their own
+/// (judges). Scorers run as in [`run`](crate::run), under the scorer timeout, on
+/// [`RunOptions::work_runtime`] if given.
 ///
 /// ```
 /// use eval_engine::{decode_output, regrade, run, scorer_fn, Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task};
@@ -116,6 +118,7 @@ where
             stored_repeats,
             repeats: options.repeats,
             budgets: options.budgets,
+            cassettes: options.cassettes_in_use().cloned(),
         };
         job.start(&work, done);
     })
@@ -134,6 +137,8 @@ struct Regrade<I, R, O> {
     stored_repeats: u32,
     repeats: u32,
     budgets: Budgets,
+    /// What the scorers that make calls of their own replay them through.
+    cassettes: Option<Cassettes>,
 }
 
 impl<I, R, O> Regrade<I, R, O>
@@ -192,14 +197,17 @@ where
             trace: stored.trace,
         };
         let (task, scorers) = (self.task.clone(), self.scorers.clone());
-        work.scorers_only(task, scorers, graded, move |watched| {
+        let scoring = Scoring::new(self.cassettes.clone(), self.attempt.unwrap_or(1));
+        work.scorers_only(task, scorers, scoring, graded, move |watched| {
             let Watched {
                 outputs_json,
                 trace,
                 feedback,
+                scorer_traces,
             } = watched;
             done.send(TaskRecord {
                 feedback,
+                scorer_traces,
                 budget_violation,
                 trace,
                 trace_ref,
@@ -239,6 +247,7 @@ where
             trace: Trace::new(Vec::new(), None, 0),
             feedback: Vec::new(),
             budget_violation: false,
+            scorer_traces: Vec::new(),
             trace_ref: None,
             outputs: Value::Null,
             attempt: self.attempt,

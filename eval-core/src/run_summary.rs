@@ -30,7 +30,7 @@ impl RunResult {
     /// # let task = TaskRecord {
     /// #     task_id: "t".into(), inputs: json!({}), reference_outputs: Value::Null,
     /// #     tags: vec![], metadata: Map::new(), trace: Trace::default(),
-    /// #     feedback: vec![Feedback::pass_fail("exact", true)], budget_violation: false,
+    /// #     feedback: vec![Feedback::pass_fail("exact", true)], budget_violation: false, scorer_traces: Vec::new(),
     /// #     trace_ref: None, outputs: Value::Null, attempt: None,
     /// #     content_hash: ContentHash::of(&json!({}), &Value::Null),
     /// # };
@@ -69,6 +69,19 @@ fn write_header(out: &mut String, meta: &RunMeta, records: usize, aggs: &Aggrega
         "  Errors:      {}\n  Budget violations: {}\n  Tokens:      input={} output={} total={}",
         aggs.errors, aggs.budget_violations, tokens.input, tokens.output, tokens.total
     );
+    // Apart from the agent's tokens: what the judges spent grading.
+    for (key, cost) in &aggs.scorer_cost {
+        let _ = write!(
+            out,
+            "\n  Judge cost:  {key}: {} call(s) over {} attempt(s), input={} output={} total={}, {}ms",
+            cost.calls,
+            cost.tasks,
+            cost.input,
+            cost.output,
+            cost.input.saturating_add(cost.output),
+            cost.duration_ms
+        );
+    }
 }
 
 fn write_pass_rates(out: &mut String, aggs: &Aggregates) {
@@ -200,6 +213,7 @@ mod tests {
             },
             feedback,
             budget_violation: failed,
+            scorer_traces: Vec::new(),
             trace_ref: None,
             outputs: Value::Null,
             attempt: None,

@@ -4,6 +4,7 @@
 mod grade;
 mod work;
 
+pub(crate) use grade::Scoring;
 pub use grade::grade;
 
 pub(crate) use work::{Done, Graded, Watched, Work};
@@ -700,7 +701,10 @@ where
             },
         };
         let (task, scorers) = (self.task.clone(), self.scorers.clone());
-        work.attempt(task, scorers, agent, move |watched| done.send(self.record(watched)));
+        let scoring = Scoring::new(self.cassettes.clone(), self.attempt.unwrap_or(1));
+        work.attempt(task, scorers, scoring, agent, move |watched| {
+            done.send(self.record(watched))
+        });
     }
 
     /// The attempt's record.
@@ -709,6 +713,7 @@ where
             outputs_json,
             trace,
             feedback,
+            scorer_traces,
         } = watched;
         TaskRecord {
             task_id: TaskRecord::id_of(self.task.id(), self.attempt),
@@ -717,6 +722,7 @@ where
             tags: self.task.tags().to_vec(),
             metadata: self.task.metadata().clone(),
             budget_violation: self.budgets.exceeded_by(&trace),
+            scorer_traces,
             trace,
             feedback,
             trace_ref: None,

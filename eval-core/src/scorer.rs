@@ -1,6 +1,7 @@
 //! Scorers: what grades a task, and how their many return types become feedback.
 
 use crate::feedback::{Feedback, Score};
+use crate::score_ctx::ScoreCtx;
 use crate::task::Task;
 use crate::trace::Trace;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,8 @@ use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+
+pub use crate::score_ctx::ScorerTrace;
 
 /// How a scorer's feedback is used: its key, an optional threshold, whether it gates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,8 +139,8 @@ impl Threshold {
     }
 }
 
-/// What a scorer is given: the task, the agent's outputs (absent when the agent failed) and
-/// the trace.
+/// What a scorer is given: the task, the agent's outputs (absent when the agent failed), the
+/// trace, and for a scorer that [uses one](Scorer::uses_ctx), its scoring context.
 pub struct ScoreInput<'a, I, R, O> {
     /// The task graded.
     pub task: &'a Task<I, R>,
@@ -147,6 +150,43 @@ pub struct ScoreInput<'a, I, R, O> {
     pub outputs_json: &'a Value,
     /// What the agent did.
     pub trace: &'a Trace,
+    /// The scorer's own context: set by the runner for a scorer that [uses
+    /// one](Scorer::uses_ctx), `None` otherwise.
+    pub ctx: Option<&'a ScoreCtx>,
+}
+
+impl<I, R, O> Clone for ScoreInput<'_, I, R, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, R, O> Copy for ScoreInput<'_, I, R, O> {}
+
+impl<'a, I, R, O> ScoreInput<'a, I, R, O> {
+    /// What a scorer reads of one attempt, without a scoring context.
+    pub fn new(task: &'a Task<I, R>, outputs: Option<&'a O>, outputs_json: &'a Value, trace: &'a Trace) -> Self {
+        ScoreInput {
+            task,
+            outputs,
+            outputs_json,
+            trace,
+            ctx: None,
+        }
+    }
+
+    /// The same, with `ctx` as the scorer's context.
+    pub fn with_ctx(self, ctx: &'a ScoreCtx) -> Self {
+        ScoreInput { ctx: Some(ctx), ..self }
+    }
+
+    /// The scorer's context; [`ScoreCtx::detached`] when it was given none.
+    pub fn ctx(&self) -> &'a ScoreCtx {
+        match self.ctx {
+            Some(ctx) => ctx,
+            None => ScoreCtx::detached(),
+        }
+    }
 }
 
 impl<I, R, O> ScoreInput<'_, I, R, O> {
@@ -180,6 +220,19 @@ pub trait Scorer<I, R, O>: Send + Sync {
 
     /// Grades one task.
     fn score<'a>(&'a self, input: &'a ScoreInput<'a, I, R, O>) -> ScoreFuture<'a>;
+
+    /// Whether the scorer makes calls of its own (a judge's model calls): the runner then gives
+    /// it a [`ScoreCtx`] in [`ScoreInput::ctx`] and stores what it records as the scorer's trace.
+    /// `false` by default, which costs nothing per task.
+    fn uses_ctx(&self) -> bool {
+        false
+    }
+
+    /// Whether the scorer can grade at all (a judge without a model cannot), asked before any
+    /// agent runs: an `Err` says what is missing and how to fix it. `Ok` by default.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The scorers of a run, shared between tasks.

@@ -12,7 +12,7 @@ use crate::record::TaskRecord;
 use crate::result::{
     Budgets, GitInfo, Producer, Resumed, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo,
 };
-use crate::scorer::ScorerSpec;
+use crate::scorer::{ScorerSpec, ScorerTrace};
 use crate::task::ContentHash;
 use crate::trace::{Event, Exception, TokenUsage, Trace};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -138,6 +138,17 @@ pub(crate) struct TaskOut<'a> {
     outputs: &'a Value,
     attempt: Option<u32>,
     content_hash: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scorer_traces: Vec<ScorerTraceOut<'a>>,
+}
+
+/// A scorer's own trace: its key, then the trace's fields as a task record has them.
+#[derive(Serialize)]
+struct ScorerTraceOut<'a> {
+    scorer: &'a str,
+    duration_ms: u64,
+    events: &'a [Event],
+    tokens: &'a TokenUsage,
 }
 
 impl<'a> TaskOut<'a> {
@@ -158,6 +169,16 @@ impl<'a> TaskOut<'a> {
             outputs: &task.outputs,
             attempt: task.attempt,
             content_hash: task.content_hash.as_str(),
+            scorer_traces: task
+                .scorer_traces
+                .iter()
+                .map(|scorer| ScorerTraceOut {
+                    scorer: &scorer.scorer,
+                    duration_ms: scorer.trace.duration_ms,
+                    events: &scorer.trace.events,
+                    tokens: &scorer.trace.tokens,
+                })
+                .collect(),
         }
     }
 }
@@ -259,6 +280,30 @@ pub(crate) struct TaskIn {
     attempt: Option<u32>,
     #[serde(default)]
     content_hash: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    scorer_traces: Vec<ScorerTraceIn>,
+}
+
+#[derive(Deserialize)]
+struct ScorerTraceIn {
+    scorer: String,
+    #[serde(default, deserialize_with = "count")]
+    duration_ms: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    events: Vec<Event>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    tokens: TokensIn,
+}
+
+impl TokensIn {
+    fn into_usage(self) -> TokenUsage {
+        TokenUsage {
+            input: self.input,
+            output: self.output,
+            cache_creation: self.cache_creation,
+            cache_read: self.cache_read,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -390,12 +435,20 @@ impl TaskIn {
             None => ContentHash::of(&self.inputs, &self.reference_outputs),
         };
         // Tokens come from the file: AG2's events carry no usage this crate can sum.
-        let tokens = TokenUsage {
-            input: self.tokens.input,
-            output: self.tokens.output,
-            cache_creation: self.tokens.cache_creation,
-            cache_read: self.tokens.cache_read,
-        };
+        let tokens = self.tokens.into_usage();
+        let scorer_traces = self
+            .scorer_traces
+            .into_iter()
+            .map(|scorer| ScorerTrace {
+                scorer: scorer.scorer,
+                trace: Trace {
+                    events: scorer.events,
+                    exception: None,
+                    duration_ms: scorer.duration_ms,
+                    tokens: scorer.tokens.into_usage(),
+                },
+            })
+            .collect();
         TaskRecord {
             task_id: self.task_id,
             inputs: self.inputs,
@@ -410,6 +463,7 @@ impl TaskIn {
             },
             feedback: self.feedback,
             budget_violation: self.budget_violation,
+            scorer_traces,
             trace_ref: self.trace_ref,
             outputs: self.outputs,
             attempt: self.attempt,

@@ -566,12 +566,7 @@ fn builtins_fit_typed_suites() {
     let forecast = Forecast { city: "Paris".into() };
     let outputs_json = serde_json::to_value(&forecast).unwrap();
     let trace = Trace::default();
-    let input = ScoreInput {
-        task: &task,
-        outputs: Some(&forecast),
-        outputs_json: &outputs_json,
-        trace: &trace,
-    };
+    let input = ScoreInput::new(&task, Some(&forecast), &outputs_json, &trace);
     let scorer = final_answer_matches("city", Matcher::Exact);
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let feedback = runtime.block_on(scorer.score(&input));

@@ -358,3 +358,71 @@ fn log_events_at_the_chosen_level_are_custom_events() {
     assert_eq!(logs[0]["message"], "rate limited");
     assert_eq!(logs[0]["city"], "Paris");
 }
+
+/// Emits one `chat` span with usage, as a judge built on a traced client does, and passes.
+struct TracedJudge {
+    spec: eval_engine::ScorerSpec,
+}
+
+impl eval_engine::Scorer<Value, Value, String> for TracedJudge {
+    fn spec(&self) -> &eval_engine::ScorerSpec {
+        &self.spec
+    }
+
+    fn score<'a>(
+        &'a self,
+        _input: &'a eval_engine::ScoreInput<'a, Value, Value, String>,
+    ) -> eval_engine::ScoreFuture<'a> {
+        Box::pin(async move {
+            let chat = chat_span();
+            tokio::task::yield_now().instrument(chat.clone()).await;
+            chat.record("gen_ai.request.model", "judge-1");
+            chat.record("gen_ai.usage.input_tokens", 300_u64);
+            chat.record("gen_ai.usage.output_tokens", 9_u64);
+            drop(chat);
+            vec![eval_engine::Feedback::pass_fail(&self.spec.key, true)]
+        })
+    }
+
+    fn uses_ctx(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn what_a_judge_emits_is_the_judges_not_the_agents() {
+    install_capture();
+    let lines = (0..3)
+        .map(|i| json!({"task_id": format!("t{i}"), "inputs": {"input": i.to_string()}}))
+        .collect();
+    let suite: Suite = Suite::from_values("judged", lines).unwrap();
+    let agent = |_task: Arc<Task>, _ctx: Ctx| async move {
+        let chat = chat_span();
+        chat.record("gen_ai.usage.input_tokens", 10_u64);
+        chat.record("gen_ai.usage.output_tokens", 2_u64);
+        drop(chat);
+        Ok::<_, String>("answer".to_owned())
+    };
+    let judge = TracedJudge {
+        spec: eval_engine::ScorerSpec::new("judged"),
+    };
+    let scorers: eval_engine::Scorers<Value, Value, String> = vec![Arc::new(judge)];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = runtime.block_on(run(&suite, agent, scorers, RunOptions::default().concurrency(3)));
+    for task in run.tasks() {
+        assert_eq!(
+            task.trace.tokens,
+            usage(10, 2),
+            "the agent's trace holds only the agent's call"
+        );
+        assert_eq!(task.scorer_traces.len(), 1);
+        let judge = &task.scorer_traces[0];
+        assert_eq!(judge.scorer, "judged");
+        assert_eq!(judge.trace.tokens, usage(300, 9));
+        assert_eq!(judge.trace.model_responses().count(), 1);
+    }
+}

@@ -3,7 +3,7 @@
 
 use eval_engine::result::{RunMeta, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo};
 use eval_engine::scorecard::{PairVerdict, Scorecard, ScorecardEntry};
-use eval_engine::scorer::Threshold;
+use eval_engine::scorer::{ScorerTrace, Threshold};
 use eval_engine::store::{from_json, to_json};
 use eval_engine::task::ContentHash;
 use eval_engine::trace::{Event, Exception, TokenUsage};
@@ -98,6 +98,15 @@ fn task_result(index: usize) -> impl Strategy<Value = TaskRecord> {
             move |(inputs, reference, tags, events, exception, feedback, budget_violation, outputs, duration)| {
                 let inputs = json!({ "input": inputs });
                 let exception = exception.map(|(kind, message)| Exception::new(kind, message));
+                // Some records carry a judge's trace of their own, beside the agent's.
+                let scorer_traces = if duration % 3 == 0 {
+                    vec![ScorerTrace {
+                        scorer: "judge".to_owned(),
+                        trace: Trace::new(events.clone(), None, duration / 3),
+                    }]
+                } else {
+                    Vec::new()
+                };
                 TaskRecord {
                     task_id: format!("task-{index}"),
                     content_hash: ContentHash::of(&inputs, &reference),
@@ -108,6 +117,7 @@ fn task_result(index: usize) -> impl Strategy<Value = TaskRecord> {
                     trace: Trace::new(events, exception, duration),
                     feedback,
                     budget_violation,
+                    scorer_traces,
                     trace_ref: None,
                     outputs,
                     attempt: None,

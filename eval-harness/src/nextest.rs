@@ -357,6 +357,7 @@ mod tests {
                     trace: eval_engine::Trace::new(Vec::new(), None, 5),
                     feedback: vec![eval_engine::Feedback::pass_fail("k", passed)],
                     budget_violation: false,
+                    scorer_traces: Vec::new(),
                     trace_ref: None,
                     outputs: serde_json::json!(format!("answer {i}")),
                     attempt: (repeats > 1).then_some(attempt),

@@ -91,6 +91,10 @@ impl SuitePlan {
             return Err(fail(no_tasks(&path, &site, outline.dataset.as_deref())));
         }
 
+        if let Some(problem) = outline.scorer_problems.first() {
+            // Before any agent runs: every verdict of that scorer would be ungradeable.
+            return Err(fail(format!("suite `{path}`: {problem}")));
+        }
         if let Some(label) = config.label {
             // Before anything runs: a run whose label cannot be saved would be lost at the end.
             eval_engine::file_name::check_file_name("label", label)
@@ -405,7 +409,7 @@ fn vanished_pairs(baseline: &Scorecard, tasks: &[TaskOutline], scorers: &[Scorer
 mod tests {
     use super::*;
     use crate::suite_def::TaskSource;
-    use crate::test_support::{DATASET, crate_dir, weather};
+    use crate::test_support::{DATASET, crate_dir, weather, weather_with};
     use eval_engine::Suite;
     use libtest_mimic::Arguments;
 
@@ -462,6 +466,37 @@ mod tests {
                 source.display()
             )),
             "{message}"
+        );
+    }
+
+    /// A judge model that is not configured.
+    struct Unconfigured;
+
+    impl eval_engine::judge::ChatModel for Unconfigured {
+        fn name(&self) -> &str {
+            ""
+        }
+        fn complete<'a>(&'a self, _: &'a eval_engine::judge::ChatRequest) -> eval_engine::judge::ChatFuture<'a> {
+            unreachable!("never asked: the suite is refused first")
+        }
+        fn check(&self) -> Result<(), String> {
+            Err("set EVAL_JUDGE_MODEL".to_owned())
+        }
+    }
+
+    #[test]
+    fn a_judge_without_a_model_is_refused_before_anything_runs() {
+        let dataset = r#"{"task_id": "paris", "inputs": {"input": "weather in Paris"}}"#;
+        let dir = crate_dir(dataset, None);
+        let helpful = eval_engine::judge::judge("helpful", Unconfigured, "The answer helps.");
+        let def = weather_with(dir.path(), TaskSource::Jsonl(DATASET), |suite| suite.scorer(helpful));
+        let Err((suite, message)) = prepare(def) else {
+            panic!("a suite whose judge has no model is planned");
+        };
+        assert_eq!(suite, "weather");
+        assert_eq!(
+            message,
+            "suite `weather`: judge `helpful` has no model to ask: set EVAL_JUDGE_MODEL"
         );
     }
 

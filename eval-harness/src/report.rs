@@ -98,6 +98,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
     render_attempts(report, out);
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
+    render_judge_cost(report, out);
 
     let list = |out: &mut String, title: &str, pred: &dyn Fn(&Decision) -> bool, show_detail: bool| {
         let picked: Vec<&&PairOutcome> = outcomes.iter().filter(|o| pred(&o.outcome)).collect();
@@ -392,6 +393,31 @@ fn render_informational(report: &SuiteReport<'_>, out: &mut String) {
     for (key, counts) in &aggregates.value_counts {
         let labels: Vec<String> = counts.iter().map(|(label, n)| format!("{label}={n}")).collect();
         let _ = writeln!(out, "    {key}  {}", labels.join(", "));
+    }
+}
+
+/// What the judges spent, apart from the agent's tokens: calls, tokens and time per judge.
+fn render_judge_cost(report: &SuiteReport<'_>, out: &mut String) {
+    let aggregates = report.run.aggregates();
+    if aggregates.scorer_cost.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  judge cost (apart from the agent's {} tokens):",
+        aggregates.tokens.total
+    );
+    for (key, cost) in &aggregates.scorer_cost {
+        let _ = writeln!(
+            out,
+            "    {key}  {} call(s) over {} attempt(s), {} tokens ({} in, {} out), {:.1}s",
+            cost.calls,
+            cost.tasks,
+            cost.input.saturating_add(cost.output),
+            cost.input,
+            cost.output,
+            cost.duration_ms as f64 / 1000.0
+        );
     }
 }
 

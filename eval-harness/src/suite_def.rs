@@ -159,6 +159,8 @@ pub struct SuiteOutline {
     pub scorers: Vec<ScorerSpec>,
     /// For each scorer, the test-name segment its IDE anchor has, when the macro knows it.
     pub scorer_segments: Vec<Option<&'static str>>,
+    /// What keeps a scorer from grading at all (a judge without a model), one message each.
+    pub scorer_problems: Vec<String>,
     /// The agent's output type, by name.
     pub output_type: &'static str,
     /// Whether a stored output can be read back as the output type, so the suite can be
@@ -237,6 +239,7 @@ where
                 .collect(),
             scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
             scorer_segments,
+            scorer_problems: scorers.iter().filter_map(|s| s.check().err()).collect(),
             output_type: std::any::type_name::<A::Output>(),
             regradable: decoder.is_some(),
         };

@@ -9,7 +9,7 @@ use crate::plan::SuitePlan;
 use crate::running::SuiteRun;
 use crate::runtimes::Runtimes;
 use crate::selection::Selector;
-use crate::suite_def::{SuiteDef, SuiteSite, TaskSource, suite};
+use crate::suite_def::{SuiteBuilder, SuiteDef, SuiteSite, TaskSource, suite};
 use crate::trials::{TrialContext, pair_trial};
 use eval_engine::scorecard::Scorecard;
 use eval_engine::{Ctx, RunResult, ScoreInput, ScorerSpec, Task, scorer_fn};
@@ -59,17 +59,32 @@ pub(crate) fn crate_dir(dataset: &str, baseline: Option<&str>) -> tempfile::Temp
 /// Suite `weather` of test target `evals`, defined in the crate at `dir`, with one scorer,
 /// `city`, which fails task `rome` and passes every other.
 pub(crate) fn weather(dir: &Path, source: TaskSource<Value, Value>) -> SuiteDef {
+    weather_with(dir, source, |suite| suite)
+}
+
+/// [`weather`], its builder given to `more` before it is built (another scorer, an option).
+pub(crate) fn weather_with(
+    dir: &Path,
+    source: TaskSource<Value, Value>,
+    more: impl FnOnce(SuiteBuilder<Value, Value, WeatherAgent>) -> SuiteBuilder<Value, Value, WeatherAgent>,
+) -> SuiteDef {
     let site = SuiteSite {
         name: "weather",
         module_path: "evals",
         file: "tests/evals.rs",
         manifest_dir: Box::leak(dir.to_string_lossy().into_owned().into_boxed_str()),
     };
-    let agent = |_: Arc<Task>, _: Ctx| async { Ok::<_, String>(0) };
     let city = scorer_fn(ScorerSpec::new("city"), |input: &ScoreInput<'_, Value, Value, i32>| {
         input.task.id() != "rome"
     });
-    suite(site, source, agent).scorer(city).build()
+    more(suite(site, source, weather_agent as WeatherAgent).scorer(city)).build()
+}
+
+/// The agent of suite `weather`: answers 0.
+pub(crate) type WeatherAgent = fn(Arc<Task>, Ctx) -> std::future::Ready<Result<i32, String>>;
+
+fn weather_agent(_: Arc<Task>, _: Ctx) -> std::future::Ready<Result<i32, String>> {
+    std::future::ready(Ok(0))
 }
 
 /// Suite `weather` (its dataset in the crate at `dir`) run as the harness runs it, without a

@@ -322,6 +322,7 @@ fn task(id: &str, feedback: Vec<Feedback>) -> TaskRecord {
         trace: Trace::default(),
         feedback,
         budget_violation: false,
+        scorer_traces: Vec::new(),
         trace_ref: None,
         outputs: json!("sunny"),
         attempt: None,

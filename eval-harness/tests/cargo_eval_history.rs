@@ -185,6 +185,7 @@ fn task(id: &str, city_ok: bool, overlap: f64) -> TaskRecord {
             Feedback::number("overlap", overlap),
         ],
         budget_violation: false,
+        scorer_traces: Vec::new(),
         trace_ref: None,
         outputs: json!("sunny"),
         attempt: None,

@@ -49,6 +49,17 @@ fn everything(
     Ok(Feedback::number("", trace.events.len() as f64).with_comment(format!("{} in {}", task.id(), outputs.city)))
 }
 
+/// Asks a model through its context: the call is recorded and replayed like an agent's, and
+/// what it spends is its own.
+#[scorer]
+async fn judged(outputs: &Forecast, ctx: &ScoreCtx) -> Result<bool, String> {
+    let verdict: bool = ctx
+        .replay("judge", &outputs.city, || async { Ok::<_, String>(true) })
+        .await?;
+    ctx.usage(120, 8);
+    Ok(verdict)
+}
+
 /// A scorer factory like the built-ins, to check the anchor name of a call.
 fn tool_called(name: &'static str) -> impl Scorer<Value, Value, Forecast> {
     scorer_fn(
@@ -113,12 +124,7 @@ async fn grade<S: Scorer<Value, Value, Forecast>>(scorer: &S, outputs: Option<&F
     let task = paris_task();
     let trace = called_get_weather();
     let outputs_json = serde_json::to_value(outputs).unwrap();
-    let input = ScoreInput {
-        task: &task,
-        outputs,
-        outputs_json: &outputs_json,
-        trace: &trace,
-    };
+    let input = ScoreInput::new(&task, outputs, &outputs_json, &trace);
     scorer.score(&input).await
 }
 
@@ -164,6 +170,21 @@ async fn scorers_get_what_they_ask_for() {
     assert_eq!(feedback[0].key, "everything");
     assert_eq!(feedback[0].as_number(), Some(1.0));
     assert_eq!(feedback[0].comment.as_deref(), Some("paris in Paris"));
+}
+
+#[tokio::test]
+async fn a_scorer_that_asks_for_a_context_gets_one() {
+    assert!(Scorer::<Value, Value, Forecast>::uses_ctx(&judged));
+    assert!(!Scorer::<Value, Value, Forecast>::uses_ctx(&called_tool));
+    let task = paris_task();
+    let trace = called_get_weather();
+    let forecast = paris();
+    let outputs_json = serde_json::to_value(&forecast).unwrap();
+    let ctx = ScoreCtx::new("paris", 1, None);
+    let input = ScoreInput::new(&task, Some(&forecast), &outputs_json, &trace).with_ctx(&ctx);
+    let feedback = judged.score(&input).await;
+    assert_eq!(feedback[0].verdict(), Verdict::Pass);
+    assert_eq!(ctx.events().len(), 1, "the usage went to the scorer's context");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use super::genai::{GenAiFields, Operation, Reported, declares_gen_ai};
 use super::log_event::LogEvent;
-use super::task_span::{TASK_KEY_FIELD, TASK_SPAN_NAME, TaskLink};
+use super::task_span::{TASK_KEY_FIELD, TaskLink, is_anchor};
 use crate::trace::Event;
 use std::fmt;
 use tracing::field::{Field, Visit};
@@ -53,8 +53,9 @@ where
         let Some(span) = ctx.span(id) else { return };
         let metadata = attrs.metadata();
         let markers = Markers::of(attrs);
-        let link = if metadata.name() == TASK_SPAN_NAME {
-            // A task span starts a new attribution, even inside another task (a nested run).
+        let link = if is_anchor(metadata.name()) {
+            // A task or scorer span starts a new attribution, even inside another task (a
+            // nested run, a judge grading inside the task's job).
             markers.task_key.and_then(TaskLink::lookup)
         } else {
             span.parent()
@@ -113,7 +114,7 @@ where
             // aggregate of this one.
             for ancestor in span.scope().skip(1) {
                 let mut extensions = ancestor.extensions_mut();
-                if ancestor.name() == TASK_SPAN_NAME || extensions.get_mut::<TaskLink>().is_none() {
+                if is_anchor(ancestor.name()) || extensions.get_mut::<TaskLink>().is_none() {
                     break;
                 }
                 if let Some(fields) = extensions.get_mut::<GenAiFields>() {

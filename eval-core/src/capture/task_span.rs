@@ -15,6 +15,13 @@ use tracing::instrument::Instrumented;
 
 /// Name of the span every agent run is instrumented with.
 pub(crate) const TASK_SPAN_NAME: &str = "eval_task";
+/// Name of the span a scorer that makes calls of its own grades in: what it emits is its own.
+pub(crate) const SCORER_SPAN_NAME: &str = "eval_scorer";
+
+/// Whether a span of this name starts an attribution of its own.
+pub(crate) fn is_anchor(name: &str) -> bool {
+    name == TASK_SPAN_NAME || name == SCORER_SPAN_NAME
+}
 /// Field of the task span holding the key of its entry in the table of live tasks.
 pub(crate) const TASK_KEY_FIELD: &str = "capture_key";
 
@@ -89,6 +96,20 @@ impl TaskSpan {
             "eval_task",
             task_id = ctx.task_id(),
             attempt = ctx.attempt(),
+            capture_key = key,
+        );
+        TaskSpan { span, key }
+    }
+
+    /// Registers `ctx`, a scorer's recorder, and opens its `eval_scorer` span.
+    pub(crate) fn open_scorer(ctx: &Ctx, scorer: &str) -> TaskSpan {
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        live_tasks().insert(key, TaskLink::new(ctx.clone()));
+        let span = tracing::info_span!(
+            "eval_scorer",
+            task_id = ctx.task_id(),
+            attempt = ctx.attempt(),
+            scorer,
             capture_key = key,
         );
         TaskSpan { span, key }

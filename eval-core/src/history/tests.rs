@@ -77,6 +77,7 @@ fn task(id: &str, passed: bool, overlap: f64, model: &str) -> TaskRecord {
             Feedback::label("tone", "calm"),
         ],
         budget_violation: false,
+        scorer_traces: Vec::new(),
         trace_ref: None,
         outputs: json!({"answer": "sunny"}),
         attempt: None,

@@ -21,11 +21,12 @@
 //! the runtime's blocking pool instead, a thread of its own, so that a run whose agents all
 //! block still grades what they left and starts its other tasks.
 
-use super::grade::{sanitised, score_one};
+use super::grade::{Scoring, sanitised, score_one};
 use crate::feedback::Feedback;
 use crate::observer::Observer;
 use crate::panic::catch_panic;
 use crate::record::TaskRecord;
+use crate::score_ctx::ScorerTrace;
 use crate::scorer::{ScoreInput, Scorers};
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
@@ -46,11 +47,13 @@ pub(crate) struct Graded<O> {
     pub(crate) trace: Trace,
 }
 
-/// An attempt graded: its output as JSON, its trace, and the feedback of every scorer in order.
+/// An attempt graded: its output as JSON, its trace, the feedback of every scorer in order,
+/// and the traces of the scorers that recorded calls of their own.
 pub(crate) struct Watched {
     pub(crate) outputs_json: Value,
     pub(crate) trace: Trace,
     pub(crate) feedback: Vec<Feedback>,
+    pub(crate) scorer_traces: Vec<ScorerTrace>,
 }
 
 /// Where an attempt's record goes: to the observer, then to the scheduler waiting for it. The
@@ -171,6 +174,7 @@ impl Work {
         self: &Arc<Self>,
         task: Arc<Task<I, R>>,
         scorers: Arc<Scorers<I, R, O>>,
+        scoring: Scoring,
         agent: AgentRun<F, G>,
         finish: Fin,
     ) where
@@ -185,6 +189,7 @@ impl Work {
             self.clone(),
             task,
             scorers,
+            scoring,
             Some((agent.timeout, agent.given_up)),
             finish,
         );
@@ -209,6 +214,7 @@ impl Work {
         self: &Arc<Self>,
         task: Arc<Task<I, R>>,
         scorers: Arc<Scorers<I, R, O>>,
+        scoring: Scoring,
         graded: Graded<O>,
         finish: Fin,
     ) where
@@ -221,6 +227,7 @@ impl Work {
             self.clone(),
             task,
             scorers,
+            scoring,
             None::<(_, fn(Exception) -> Graded<O>)>,
             finish,
         );
@@ -326,6 +333,8 @@ struct Attempt<I, R, O, G, Fin> {
     work: Arc<Work>,
     task: Arc<Task<I, R>>,
     scorers: Arc<Scorers<I, R, O>>,
+    /// What the scoring contexts of the scorers that use one are made from.
+    scoring: Scoring,
     finished: AtomicBool,
     state: Mutex<State<O, G, Fin>>,
 }
@@ -338,6 +347,8 @@ struct State<O, G, Fin> {
     graded: Option<Arc<Graded<O>>>,
     /// The feedback of the scorers graded so far, in order.
     feedback: Vec<Feedback>,
+    /// The traces of the scorers graded so far that recorded calls of their own.
+    scorer_traces: Vec<ScorerTrace>,
     /// The scorer running now (the number of scorers once all are graded).
     next: usize,
     /// When the running phase (the agent, or scorer `next`) started.
@@ -366,6 +377,7 @@ where
         work: Arc<Work>,
         task: Arc<Task<I, R>>,
         scorers: Arc<Scorers<I, R, O>>,
+        scoring: Scoring,
         agent: Option<(Option<Duration>, G)>,
         finish: Fin,
     ) -> Arc<Self> {
@@ -378,6 +390,7 @@ where
             generation: 0,
             graded: None,
             feedback: Vec::with_capacity(scorers.len()),
+            scorer_traces: Vec::new(),
             next: 0,
             since: now,
             agent_deadline: limit.and_then(|limit| Some((now.checked_add(limit)?, limit))),
@@ -389,6 +402,7 @@ where
             work,
             task,
             scorers,
+            scoring,
             finished: AtomicBool::new(false),
             state: Mutex::new(state),
         })
@@ -416,15 +430,10 @@ where
     /// hands the record over; stops as soon as this work is given up.
     async fn score_from(&self, generation: u64, graded: Arc<Graded<O>>, from: usize) {
         {
-            let input = ScoreInput {
-                task: &self.task,
-                outputs: graded.outputs.as_ref(),
-                outputs_json: &graded.outputs_json,
-                trace: &graded.trace,
-            };
+            let input = ScoreInput::new(&self.task, graded.outputs.as_ref(), &graded.outputs_json, &graded.trace);
             for scorer in self.scorers.iter().skip(from) {
-                let feedback = score_one(scorer.as_ref(), &input).await;
-                if !self.scored(generation, feedback) {
+                let (feedback, trace) = score_one(scorer.as_ref(), &input, &self.scoring).await;
+                if !self.scored(generation, feedback, trace) {
                     return;
                 }
             }
@@ -433,13 +442,14 @@ where
     }
 
     /// Records the running scorer's feedback; `false` when it was given up meanwhile.
-    fn scored(&self, generation: u64, feedback: Vec<Feedback>) -> bool {
+    fn scored(&self, generation: u64, feedback: Vec<Feedback>, trace: Option<ScorerTrace>) -> bool {
         let now = Instant::now();
         let mut state = self.lock();
         if state.generation != generation || state.finish.is_none() {
             return false;
         }
         state.feedback.extend(feedback);
+        state.scorer_traces.extend(trace);
         state.next += 1;
         state.since = now;
         true
@@ -457,11 +467,12 @@ where
         };
         let ours = state.graded.take();
         let feedback = std::mem::take(&mut state.feedback);
+        let scorer_traces = std::mem::take(&mut state.scorer_traces);
         state.running = None;
         drop(state);
         drop(ours);
         self.finished.store(true, Ordering::Release);
-        finish(watched(graded, feedback));
+        finish(watched(graded, feedback, scorer_traces));
     }
 
     /// Scorer `from` and the ones after it grade `graded` on a fresh work future, as
@@ -673,7 +684,7 @@ impl Drop for Guard {
 
 /// The result, taking the trace out of `graded` (a copy only when a given-up future still
 /// holds it).
-fn watched<O>(graded: Arc<Graded<O>>, feedback: Vec<Feedback>) -> Watched {
+fn watched<O>(graded: Arc<Graded<O>>, feedback: Vec<Feedback>, scorer_traces: Vec<ScorerTrace>) -> Watched {
     let (outputs_json, trace) = match Arc::try_unwrap(graded) {
         Ok(graded) => (graded.outputs_json, graded.trace),
         Err(shared) => (shared.outputs_json.clone(), shared.trace.clone()),
@@ -682,6 +693,7 @@ fn watched<O>(graded: Arc<Graded<O>>, feedback: Vec<Feedback>) -> Watched {
         outputs_json,
         trace,
         feedback,
+        scorer_traces,
     }
 }
 

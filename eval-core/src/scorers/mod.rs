@@ -18,12 +18,7 @@
 //!
 //! let trace = Trace::new(vec![Event::tool_call("get_weather", json!({"city": "Paris"}))], None, 12);
 //! let task = Task::new("paris", json!({"input": "Weather in Paris?"}), Value::Null);
-//! let input: ScoreInput<'_, Value, Value, Value> = ScoreInput {
-//!     task: &task,
-//!     outputs: None,
-//!     outputs_json: &Value::Null,
-//!     trace: &trace,
-//! };
+//! let input: ScoreInput<'_, Value, Value, Value> = ScoreInput::new(&task, None, &Value::Null, &trace);
 //! let scorer = tool_called("get_weather");
 //! let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! let feedback = runtime.block_on(scorer.score(&input));
@@ -56,6 +51,7 @@ macro_rules! spec_builders {
         }
     )*};
 }
+pub(crate) use spec_builders;
 
 mod answer_source;
 mod blocking;

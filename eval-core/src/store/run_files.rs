@@ -625,6 +625,7 @@ mod tests {
                 Feedback::ungradeable("judge", "judge timed out"),
             ],
             budget_violation: failed,
+            scorer_traces: Vec::new(),
             trace_ref: Some(json!({"trace_id": "e726a08050898a095e4a13a174f109b1"})),
             outputs: if failed {
                 Value::Null

@@ -12,15 +12,18 @@ pub(crate) enum Given {
     Outputs,
     ReferenceOutputs,
     Trace,
+    /// The scorer's own context, for the calls it makes (a judge's).
+    Ctx,
 }
 
 impl Given {
-    pub(crate) const ALL: [Given; 5] = [
+    pub(crate) const ALL: [Given; 6] = [
         Given::Task,
         Given::Inputs,
         Given::Outputs,
         Given::ReferenceOutputs,
         Given::Trace,
+        Given::Ctx,
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<Given> {
@@ -34,6 +37,7 @@ impl Given {
             Given::Outputs => "outputs",
             Given::ReferenceOutputs => "reference_outputs",
             Given::Trace => "trace",
+            Given::Ctx => "ctx",
         }
     }
 

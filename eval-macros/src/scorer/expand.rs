@@ -52,6 +52,15 @@ pub(crate) fn scorer(scorer: &ScorerFn<'_>, options: &ScorerOptions) -> TokenStr
             Given::Outputs => quote_spanned!(span=> outputs),
             Given::ReferenceOutputs => quote_spanned!(span=> input.task.reference_outputs()),
             Given::Trace => quote_spanned!(span=> input.trace),
+            Given::Ctx => quote_spanned!(span=> input.ctx()),
+        }
+    });
+    // Only a scorer that asks for a context gets one: the others cost nothing per task.
+    let uses_ctx = scorer.referent(Given::Ctx).map(|_| {
+        quote! {
+            fn uses_ctx(&self) -> bool {
+                true
+            }
         }
     });
     let awaited = item.sig.asyncness.map(|_| quote!(.await));
@@ -108,6 +117,8 @@ pub(crate) fn scorer(scorer: &ScorerFn<'_>, options: &ScorerOptions) -> TokenStr
                     #into_feedback
                 })
             }
+
+            #uses_ctx
         }
     }
 }

@@ -5,6 +5,8 @@
 //! It serves `POST /v1/chat/completions` with a scripted model: to a question naming a city it
 //! answers with a `get_weather` tool call; once a tool result is in the conversation it answers in
 //! one sentence; a question mentioning "overloaded" gets `503` with an OpenAI-style error body.
+//! Asked by a judge (a system message that starts with "You grade"), it gives a verdict
+//! `{"reasoning", "score"}` from 1 to 5 on how fully the response answers a weather question.
 //! Started with [`FakeOpenAi::start_requiring_key`], it answers `401` to a request without that
 //! key, as a real endpoint does.
 //! One request per connection (`Connection: close`), which is all the client needs.
@@ -157,6 +159,16 @@ fn error_body(message: &str) -> Value {
 
 /// The scripted model: a status and a JSON body.
 fn complete(request: &ChatRequest) -> (u16, Value) {
+    let grading = request
+        .messages
+        .first()
+        .is_some_and(|m| m.role == "system" && m.content.as_deref().is_some_and(|c| c.starts_with("You grade")));
+    if grading {
+        return (
+            200,
+            reply(request, Message::text("assistant", verdict(request)), "stop"),
+        );
+    }
     let question = request
         .messages
         .iter()
@@ -208,6 +220,11 @@ fn complete(request: &ChatRequest) -> (u16, Value) {
             "stop",
         ),
     };
+    (200, reply(request, message, finish_reason))
+}
+
+/// A completion saying `message`, with usage estimated from the characters (four per token).
+fn reply(request: &ChatRequest, message: Message, finish_reason: &str) -> Value {
     let prompt_chars: usize = request
         .messages
         .iter()
@@ -229,7 +246,28 @@ fn complete(request: &ChatRequest) -> (u16, Value) {
     let mut body = serde_json::to_value(response).unwrap_or_default();
     body["id"] = json!("chatcmpl-fake");
     body["object"] = json!("chat.completion");
-    (200, body)
+    body
+}
+
+/// A judge's verdict on the response in the prompt: 5 when it gives the conditions and the
+/// temperature, 4 when it asks which city, 2 when it apologises, 1 otherwise.
+fn verdict(request: &ChatRequest) -> String {
+    let prompt = request
+        .messages
+        .get(1)
+        .and_then(|m| m.content.as_deref())
+        .unwrap_or_default();
+    let response = prompt.rsplit("## The agent's response").next().unwrap_or_default();
+    let (score, reasoning) = if response.contains("°C") {
+        (5, "It gives the conditions and the temperature the user asked for.")
+    } else if response.contains("Which city") {
+        (4, "No city was named, and it asks for one.")
+    } else if response.contains("Sorry") {
+        (2, "It apologises instead of answering.")
+    } else {
+        (1, "It does not answer the question.")
+    };
+    json!({"reasoning": reasoning, "score": score}).to_string()
 }
 
 /// The capitalised word after " in " in `question` ("What's the weather in Paris?" → Paris).

@@ -11,7 +11,12 @@
 //!
 //! or against a real endpoint: `EVAL_CASSETTES=record OPENAI_BASE_URL=… OPENAI_API_KEY=… cargo
 //! test -p http-agent-example --features tls --test evals`.
+//!
+//! The answer's helpfulness is graded by a judge, a model asked through the same endpoint
+//! (`EVAL_JUDGE_BASE_URL` and `EVAL_JUDGE_MODEL` point it elsewhere); its verdicts are recorded
+//! under `tests/cassettes/weather/judge/` and replayed like the agent's calls.
 
+use eval_engine::judge::{Judge, OpenAiChat};
 use eval_harness::prelude::*;
 use http_agent_example::{AgentError, Answer, WeatherAgent};
 
@@ -43,6 +48,20 @@ fn answer_names_the_city(outputs: &Answer, reference_outputs: &Value) -> bool {
     }
 }
 
+/// Whether the answer is what the user needed, graded 1–5 by a model; 4 or more passes.
+fn answers_the_question() -> Judge {
+    let model = OpenAiChat::from_env().default_model("fake-judge-1");
+    judge(
+        "answers_the_question",
+        model,
+        "The response answers the user's weather question: it gives the conditions and the \
+         temperature for the city asked about, or asks which city when none was named.",
+    )
+    .scale(Scale::points(1, 5))
+    .pass_at(4.0)
+    .show_trajectory()
+}
+
 /// Tokens spent on the task: informational.
 #[scorer]
 fn tokens_used(trace: &Trace) -> u64 {
@@ -51,7 +70,7 @@ fn tokens_used(trace: &Trace) -> u64 {
 
 #[eval_suite(
     dataset = "tests/data/weather.jsonl",
-    scorers = [looked_up_the_city, answer_names_the_city, no_tool_errors(), tokens_used],
+    scorers = [looked_up_the_city, answer_names_the_city, no_tool_errors(), tokens_used, answers_the_question()],
     concurrency = 4,
     timeout = "60s",
 )]

@@ -1,0 +1,23 @@
+//! Judges: scorers that ask a model to grade what no exact matcher can (an open answer's
+//! helpfulness, whether it keeps to a policy), recorded so that CI replays their verdicts.
+//!
+//! - [`judge`] builds the built-in judge: one criterion, a [`Scale`], a structured verdict.
+//! - [`ChatModel`] is all it needs of a model: [`OpenAiChat`] (feature `openai`) speaks the
+//!   OpenAI-compatible chat-completions API (OpenAI, vLLM, Ollama, llama.cpp's server);
+//!   implement the trait for anything else.
+//! - A scorer of your own calls a model through its [`ScoreCtx`](crate::ScoreCtx), which
+//!   records and replays the calls like an agent's and keeps their cost apart.
+
+mod grader;
+mod model;
+#[cfg(feature = "openai")]
+mod openai;
+mod prompt;
+mod verdict;
+
+pub use grader::{JUDGE_KIND, Judge, judge};
+pub use model::{ChatFuture, ChatMessage, ChatModel, ChatReply, ChatRequest, ModelError, ReplySchema, Role};
+#[cfg(feature = "openai")]
+pub use openai::OpenAiChat;
+pub use prompt::TEMPLATE_VERSION;
+pub use verdict::Scale;
