@@ -19,6 +19,7 @@
 //! | [`store`], [`file_name`] | run files and the run directory; the file-name rule for ids |
 //! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
+//! | [`calibration`] | a judge against people's labels: label sheets, agreement, κ, the confusion matrix |
 //! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
 
 // The library has no unsafe code; its unit tests make FIFOs through libc.
@@ -27,6 +28,7 @@
 mod agent;
 pub mod aggregates;
 mod atomic_file;
+pub mod calibration;
 pub mod canonical;
 pub mod capture;
 pub mod cassette;
