@@ -20,6 +20,7 @@
 //! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
 //! | [`judge`] | scorers that ask a model: the built-in judge, the chat-model trait, an OpenAI-compatible client |
+//! | [`calibration`] | a judge against people's labels: label sheets, agreement, κ, the confusion matrix |
 //! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
 
 // The library has no unsafe code; its unit tests make FIFOs through libc.
@@ -28,6 +29,7 @@
 mod agent;
 pub mod aggregates;
 mod atomic_file;
+pub mod calibration;
 pub mod canonical;
 pub mod capture;
 pub mod cassette;

@@ -6,14 +6,19 @@
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval merge <run.json>... [-o <run.json>]
 //! cargo eval gc [--store DIR] [--dry-run]
+//! cargo eval label-sheet [run] --key <key> [-o <sheet.jsonl>] [--force]
+//! cargo eval calibrate --labels <labels.jsonl> --key <key> [run] [--json]
 //! cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import
 //! ```
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be
-//! found or read, the runs are not comparable, `gc` could not remove something, or the
-//! arguments are wrong.
+//! found or read, the runs are not comparable, `gc` could not remove something, a labels file
+//! is bad or names tasks the run does not have, or the arguments are wrong. `calibrate` exits 0
+//! whatever the agreement: it informs, it does not gate.
 
 // Beside this file rather than in `src/bin/`, where cargo would take them for binaries.
+#[path = "cargo-eval/calibrate.rs"]
+mod calibrate;
 #[path = "cargo-eval/gc.rs"]
 mod gc;
 #[cfg(feature = "history")]
@@ -101,6 +106,14 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write the blinded label sheet of a key: one JSON line per task of the run with its
+    /// inputs, outputs and reference outputs and `"label": null` for people to fill in, none of
+    /// the judge's verdicts or comments, in a shuffled order that is the same every time.
+    LabelSheet(calibrate::LabelSheetArgs),
+    /// Compare a judge's feedback under a key with people's labels: agreement, Cohen's κ, the
+    /// confusion matrix and every disagreement (for scores also weighted κ and Spearman's ρ).
+    /// Exits 0 whatever the agreement; 2 for a bad labels file or tasks the run does not have.
+    Calibrate(calibrate::CalibrateArgs),
     #[cfg(feature = "history")]
     #[command(flatten)]
     History(history::HistoryCommand),
@@ -141,6 +154,8 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_UNUSABLE)
             }
         },
+        Command::LabelSheet(args) => calibrate::label_sheet(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         #[cfg(feature = "history")]
         Command::History(command) => history::run(command),
     }
@@ -308,6 +323,24 @@ mod tests {
                 dry_run: true
             }
         ));
+    }
+
+    #[test]
+    fn calibrate_and_label_sheet_default_to_the_last_run() {
+        let cli = Cli::try_parse_from(args(&[
+            "cargo-eval",
+            "calibrate",
+            "--labels",
+            "l.jsonl",
+            "--key",
+            "judge",
+        ]))
+        .unwrap();
+        assert!(matches!(cli.command, Command::Calibrate(_)), "{cli:?}");
+        assert!(format!("{cli:?}").contains("run: \"last\""), "{cli:?}");
+        let cli = Cli::try_parse_from(args(&["cargo-eval", "label-sheet", "--key", "judge", "-o", "s.jsonl"])).unwrap();
+        assert!(format!("{cli:?}").contains("run: \"last\""), "{cli:?}");
+        assert!(Cli::try_parse_from(args(&["cargo-eval", "calibrate", "--key", "judge"])).is_err());
     }
 
     #[test]
