@@ -233,6 +233,13 @@ pub trait Scorer<I, R, O>: Send + Sync {
     fn check(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// The agreement with people's labels the scorer needs to gate (a judge's, see
+    /// [`Judge::require_agreement`](crate::judge::Judge::require_agreement)); `None` by
+    /// default. The harness makes a scorer that falls below it advisory, saying why.
+    fn agreement(&self) -> Option<&crate::calibration::Requirement> {
+        None
+    }
 }
 
 /// The scorers of a run, shared between tasks.

@@ -8,6 +8,7 @@ use crate::env::HarnessEnv;
 use crate::names::ident_segment;
 use crate::selection::{Selector, TrialPath};
 use crate::suite_def::{RunSelection, SuiteConfig, SuiteDef, SuiteOutline, SuiteSite, TaskOutline};
+use eval_engine::calibration::Assessment;
 use eval_engine::gate::{RegressionPolicy, SettleAgainst};
 use eval_engine::result::Selection;
 use eval_engine::scorecard::Scorecard;
@@ -59,6 +60,9 @@ pub(crate) struct SuitePlan {
     /// order: no test reports them, the summary does.
     pub(crate) vanished: Vec<(String, String)>,
     pub(crate) scorers: Vec<ScorerSpec>,
+    /// The judges that must agree with people to gate, each with how it fared (one that falls
+    /// short is advisory in `scorers`).
+    pub(crate) agreements: Vec<(String, Assessment)>,
     pub(crate) pairs: Vec<Pair>,
     pub(crate) gates: Vec<Gate>,
     /// The tasks a selected gate judges (positions in the suite): every task `EVAL_TAGS`
@@ -100,7 +104,31 @@ impl SuitePlan {
             eval_engine::file_name::check_file_name("label", label)
                 .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
-        let scorers = outline.scorers.clone();
+        let baseline_file = BaselineFile::of(&site);
+        let baseline_display = baseline_file.display_path();
+        let (baseline, baseline_error) = match baseline_file.read() {
+            Ok(card) => (card, None),
+            Err(message) => (None, Some(message)),
+        };
+        let mut scorers = outline.scorers.clone();
+        // A judge that does not agree with people enough is advisory: decided before anything
+        // runs, on the verdicts people reviewed, so that every pair's test knows at once.
+        let mut agreements = Vec::new();
+        for (spec, requirement) in scorers.iter_mut().zip(&outline.agreements) {
+            let Some(requirement) = requirement else { continue };
+            let assessment = requirement
+                .assess(
+                    &spec.key,
+                    Path::new(site.manifest_dir),
+                    baseline.as_ref(),
+                    spec.threshold.as_ref(),
+                )
+                .map_err(|e| fail(format!("suite `{path}`: judge `{}`: {e}", spec.key)))?;
+            if matches!(assessment, Assessment::Falls(_)) {
+                spec.advisory = true;
+            }
+            agreements.push((spec.key.clone(), assessment));
+        }
         let task_segments = unique_segments(
             "task",
             outline
@@ -197,12 +225,6 @@ impl SuitePlan {
         }
         let selected_tasks = selected_tasks(&pairs, &gate_tasks);
         let selected_pairs = pairs.iter().filter(|pair| pair.selected).count();
-        let baseline_file = BaselineFile::of(&site);
-        let baseline_display = baseline_file.display_path();
-        let (baseline, baseline_error) = match baseline_file.read() {
-            Ok(card) => (card, None),
-            Err(message) => (None, Some(message)),
-        };
         let vanished = baseline
             .as_ref()
             .map(|card| vanished_pairs(card, &outline.tasks, &scorers))
@@ -219,6 +241,7 @@ impl SuitePlan {
             baseline_error,
             vanished,
             scorers,
+            agreements,
             pairs,
             gates,
             gate_tasks,
@@ -498,6 +521,76 @@ mod tests {
             message,
             "suite `weather`: judge `helpful` has no model to ask: set EVAL_JUDGE_MODEL"
         );
+    }
+
+    /// A judge model that is configured, never asked in these tests.
+    struct Configured;
+
+    impl eval_engine::judge::ChatModel for Configured {
+        fn name(&self) -> &str {
+            "configured-1"
+        }
+        fn complete<'a>(&'a self, _: &'a eval_engine::judge::ChatRequest) -> eval_engine::judge::ChatFuture<'a> {
+            unreachable!("planning asks no model")
+        }
+    }
+
+    /// Plans suite `weather` with a judge `helpful` that needs κ ≥ 0.6 with `labels`.
+    fn plan_with_labels(labels: &str, baseline: &str) -> Result<SuitePlan, (String, String)> {
+        let dataset = r#"{"task_id": "paris", "inputs": {"input": "weather in Paris"}}
+{"task_id": "rome", "inputs": {"input": "weather in Rome"}}
+"#;
+        let dir = crate_dir(dataset, Some(baseline));
+        std::fs::write(dir.path().join("tests/helpful.jsonl"), labels).unwrap();
+        let helpful = eval_engine::judge::judge("helpful", Configured, "The answer helps.")
+            .require_agreement("tests/helpful.jsonl", 0.6);
+        let plan = prepare(weather_with(dir.path(), TaskSource::Jsonl(DATASET), |suite| {
+            suite.scorer(helpful)
+        }));
+        drop(dir);
+        plan
+    }
+
+    #[test]
+    fn a_judge_that_disagrees_with_people_is_advisory_and_one_that_agrees_gates() {
+        let baseline = "paris 0123456789abcdef city pass\n\
+                        paris 0123456789abcdef helpful pass\n\
+                        rome 0123456789abcdef city fail\n\
+                        rome 0123456789abcdef helpful fail\n";
+        let agree = "{\"task_id\": \"paris\", \"key\": \"helpful\", \"label\": \"pass\"}\n\
+                     {\"task_id\": \"rome\", \"key\": \"helpful\", \"label\": \"fail\"}\n";
+        let plan = plan_with_labels(agree, baseline).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert!(
+            matches!(plan.agreements[0].1, Assessment::Meets { compared: 2, .. }),
+            "{:?}",
+            plan.agreements
+        );
+        assert!(plan.pairs.iter().filter(|p| &*p.key == "helpful").all(|p| !p.advisory));
+        assert!(plan.gates.iter().any(|g| g.key == "helpful"));
+
+        let disagree = agree
+            .replace("\"fail\"", "\"pass\"")
+            .replacen("\"pass\"", "\"fail\"", 1);
+        let plan = plan_with_labels(&disagree, baseline).unwrap_or_else(|(_, e)| panic!("{e}"));
+        let Assessment::Falls(why) = &plan.agreements[0].1 else {
+            panic!("{:?}", plan.agreements)
+        };
+        assert!(why.contains("below the 0.6 required"), "{why}");
+        assert!(plan.pairs.iter().filter(|p| &*p.key == "helpful").all(|p| p.advisory));
+        assert!(
+            plan.gates.iter().all(|g| g.key != "helpful"),
+            "an advisory judge has no gate"
+        );
+    }
+
+    #[test]
+    fn a_malformed_labels_file_fails_the_suite_naming_file_and_line() {
+        let labels = "{\"task_id\": \"paris\", \"key\": \"helpful\", \"label\": \"pass\"}\n{oops\n";
+        let Err((_, message)) = plan_with_labels(labels, "paris 0123456789abcdef city pass\n") else {
+            panic!("a malformed labels file is accepted");
+        };
+        assert!(message.starts_with("suite `weather`: judge `helpful`: "), "{message}");
+        assert!(message.contains("tests/helpful.jsonl:2: not valid JSON"), "{message}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::outcome::{GateOutcome, PairOutcome};
 use crate::plan::SuitePlan;
 use crate::running::SuiteOutcomes;
 use eval_engine::RunResult;
+use eval_engine::calibration::Assessment;
 use eval_engine::gate::Decision;
 use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
 use eval_engine::tally::sum_pair_counts;
@@ -99,6 +100,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
     render_pass_rates(report, &outcomes, out);
     render_informational(report, out);
     render_judge_cost(report, out);
+    render_agreements(report, out);
 
     let list = |out: &mut String, title: &str, pred: &dyn Fn(&Decision) -> bool, show_detail: bool| {
         let picked: Vec<&&PairOutcome> = outcomes.iter().filter(|o| pred(&o.outcome)).collect();
@@ -393,6 +395,25 @@ fn render_informational(report: &SuiteReport<'_>, out: &mut String) {
     for (key, counts) in &aggregates.value_counts {
         let labels: Vec<String> = counts.iter().map(|(label, n)| format!("{label}={n}")).collect();
         let _ = writeln!(out, "    {key}  {}", labels.join(", "));
+    }
+}
+
+/// The judges that must agree with people to gate, and whether they do.
+fn render_agreements(report: &SuiteReport<'_>, out: &mut String) {
+    if report.plan.agreements.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  judges against people's labels:");
+    for (key, assessment) in &report.plan.agreements {
+        let _ = match assessment {
+            Assessment::Meets { kappa, compared } => {
+                writeln!(
+                    out,
+                    "    {key}: gates — κ = {kappa:.2} over {compared} labelled task(s)"
+                )
+            }
+            Assessment::Falls(why) => writeln!(out, "    {key}: advisory, it cannot fail — {why}"),
+        };
     }
 }
 

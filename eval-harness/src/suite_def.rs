@@ -161,6 +161,8 @@ pub struct SuiteOutline {
     pub scorer_segments: Vec<Option<&'static str>>,
     /// What keeps a scorer from grading at all (a judge without a model), one message each.
     pub scorer_problems: Vec<String>,
+    /// For each scorer, the agreement with people it needs to gate, if any.
+    pub agreements: Vec<Option<eval_engine::calibration::Requirement>>,
     /// The agent's output type, by name.
     pub output_type: &'static str,
     /// Whether a stored output can be read back as the output type, so the suite can be
@@ -240,6 +242,7 @@ where
             scorers: scorers.iter().map(|s| s.spec().clone()).collect(),
             scorer_segments,
             scorer_problems: scorers.iter().filter_map(|s| s.check().err()).collect(),
+            agreements: scorers.iter().map(|s| s.agreement().cloned()).collect(),
             output_type: std::any::type_name::<A::Output>(),
             regradable: decoder.is_some(),
         };

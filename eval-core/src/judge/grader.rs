@@ -3,6 +3,7 @@
 use super::model::{ChatMessage, ChatModel, ChatReply, ChatRequest, ModelError, ReplySchema, Role};
 use super::prompt::{self, Shown, TEMPLATE_VERSION};
 use super::verdict::{Scale, Score, read_verdict};
+use crate::calibration::Requirement;
 use crate::feedback::Feedback;
 use crate::score_ctx::ScoreCtx;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec, Threshold};
@@ -29,6 +30,7 @@ pub struct Judge {
     show_trajectory: bool,
     retries: u32,
     temperature: f64,
+    agreement: Option<Requirement>,
 }
 
 impl std::fmt::Debug for Judge {
@@ -95,6 +97,7 @@ impl Judge {
             show_trajectory: false,
             retries: 2,
             temperature: 0.0,
+            agreement: None,
         }
     }
 
@@ -125,6 +128,19 @@ impl Judge {
     /// How often a reply that is not a valid verdict is asked again (2 by default).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
+        self
+    }
+
+    /// Gates only while the judge agrees with people: Cohen's κ between the pass/fail labels
+    /// of this key in `labels` (a JSONL file as `cargo eval calibrate` reads, relative to the
+    /// crate) and the baseline's reviewed verdicts must be at least `min_kappa`, else the
+    /// judge is advisory and the summary says why. A labels file that cannot be read fails
+    /// the suite before any agent runs, naming the file and line.
+    pub fn require_agreement(mut self, labels: impl Into<std::path::PathBuf>, min_kappa: f64) -> Self {
+        self.agreement = Some(Requirement {
+            labels: labels.into(),
+            min_kappa,
+        });
         self
     }
 
@@ -276,6 +292,10 @@ where
 
     fn uses_ctx(&self) -> bool {
         true
+    }
+
+    fn agreement(&self) -> Option<&Requirement> {
+        self.agreement.as_ref()
     }
 
     fn check(&self) -> Result<(), String> {

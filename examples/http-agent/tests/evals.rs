@@ -48,7 +48,8 @@ fn answer_names_the_city(outputs: &Answer, reference_outputs: &Value) -> bool {
     }
 }
 
-/// Whether the answer is what the user needed, graded 1–5 by a model; 4 or more passes.
+/// Whether the answer is what the user needed, graded 1–5 by a model; 4 or more passes. It
+/// gates only while it agrees with the people who labelled `tests/labels/` (κ ≥ 0.6).
 fn answers_the_question() -> Judge {
     let model = OpenAiChat::from_env().default_model("fake-judge-1");
     judge(
@@ -60,6 +61,7 @@ fn answers_the_question() -> Judge {
     .scale(Scale::points(1, 5))
     .pass_at(4.0)
     .show_trajectory()
+    .require_agreement("tests/labels/answers_the_question.jsonl", 0.6)
 }
 
 /// Tokens spent on the task: informational.
