@@ -434,3 +434,20 @@ fn a_judge_without_a_model_says_so_before_anything_runs() {
     );
     assert!(Scorer::<Value, Value, String>::check(&configured).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regrade_replays_the_judges_verdicts_from_the_cassettes() {
+    let cassettes = tempfile::tempdir().unwrap();
+    let endpoint = Endpoint::start(grades_paris).await;
+    let recorded = graded(cassettes.path(), CassetteMode::Auto, names_the_city(&endpoint.base_url)).await;
+    let base_url = endpoint.stop().await;
+    let scorers: Scorers<Value, Value, String> = vec![Arc::new(names_the_city(&base_url))];
+    let options = RunOptions::default().cassettes(Cassettes::new(cassettes.path(), CassetteMode::Strict));
+    let regraded = eval_engine::regrade(&suite(), recorded.clone(), eval_engine::decode_output, scorers, options).await;
+    assert_eq!(verdicts(&regraded), verdicts(&recorded));
+    assert_eq!(
+        regraded.tasks()[0].scorer_traces.len(),
+        1,
+        "the regrade's judge calls are recorded too"
+    );
+}
