@@ -4,7 +4,8 @@
 //! - [`judge`] builds the built-in judge: one criterion, a [`Scale`], a structured verdict.
 //! - [`ChatModel`] is all it needs of a model: [`OpenAiChat`] (feature `openai`) speaks the
 //!   OpenAI-compatible chat-completions API (OpenAI, vLLM, Ollama, llama.cpp's server);
-//!   implement the trait for anything else.
+//!   `RigModel` (feature `rig`) wraps any rig completion model; implement the trait for
+//!   anything else.
 //! - A scorer of your own calls a model through its [`ScoreCtx`](crate::ScoreCtx), which
 //!   records and replays the calls like an agent's and keeps their cost apart.
 
@@ -13,6 +14,8 @@ mod model;
 #[cfg(feature = "openai")]
 mod openai;
 mod prompt;
+#[cfg(feature = "rig")]
+mod rig;
 mod verdict;
 
 pub use grader::{JUDGE_KIND, Judge, judge};
@@ -20,4 +23,6 @@ pub use model::{ChatFuture, ChatMessage, ChatModel, ChatReply, ChatRequest, Mode
 #[cfg(feature = "openai")]
 pub use openai::OpenAiChat;
 pub use prompt::TEMPLATE_VERSION;
+#[cfg(feature = "rig")]
+pub use rig::RigModel;
 pub use verdict::Scale;

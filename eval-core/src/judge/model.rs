@@ -107,6 +107,9 @@ pub enum ModelError {
     /// A success status, but not a reply the client can read.
     #[error("the judge model's answer cannot be read: {0}")]
     Decode(String),
+    /// The provider refused or failed the request (a rig model's provider error).
+    #[error("the judge model's provider failed: {0}")]
+    Provider(String),
     /// The model is not configured (no model name, no endpoint).
     #[error("{0}")]
     NotConfigured(String),
@@ -118,8 +121,8 @@ pub enum ModelError {
 /// A boxed future of a model's reply.
 pub type ChatFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatReply, ModelError>> + Send + 'a>>;
 
-/// A model that completes a chat request. Implemented by `OpenAiChat` (feature `openai`);
-/// implement it for any other provider.
+/// A model that completes a chat request. Implemented by `OpenAiChat` (feature `openai`) and
+/// `RigModel` (feature `rig`, any rig completion model); implement it for any other provider.
 ///
 /// ```
 /// use eval_engine::judge::{ChatFuture, ChatModel, ChatReply, ChatRequest};

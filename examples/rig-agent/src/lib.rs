@@ -6,9 +6,11 @@
 //! the `chat` and `execute_tool` spans rig emits through `tracing`, read by
 //! `eval_engine::capture`.
 
+mod scripted_judge;
 mod scripted_model;
 mod weather_tool;
 
+pub use scripted_judge::{VERDICT_TOKENS, judge_model_for};
 pub use scripted_model::{ANSWER_TURN_TOKENS, DIRECT_TURN_TOKENS, TOOL_TURN_TOKENS, model_for};
 pub use weather_tool::{Forecast, GetWeather, UnknownCity, WeatherQuery};
 
