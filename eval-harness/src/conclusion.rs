@@ -11,7 +11,7 @@ use crate::report::{CHANGES_SHOWN, Saved, SuiteReport};
 use crate::running::SuiteOutcomes;
 use eval_engine::result::RunStatus;
 use eval_engine::scorecard::Scorecard;
-use eval_engine::{RunResult, Store};
+use eval_engine::{RunResult, ScorerSpec, Store};
 use std::path::{Path, PathBuf};
 
 /// Where a suite's run goes, and what it leaves behind.
@@ -27,12 +27,13 @@ pub(crate) struct Destination {
 /// worked out: for a large suite, both take a while.
 pub(crate) fn conclude<'p>(
     plan: &'p SuitePlan,
-    run: RunResult,
+    mut run: RunResult,
     outcomes: SuiteOutcomes,
     destination: Destination,
     env: &HarnessEnv,
     write_snapshot: &dyn Fn(&SnapshotWrite<'_>),
 ) -> SuiteReport<'p> {
+    advisory_as_planned(&plan.scorers, &mut run.meta.scorers);
     let interrupted = run.meta.status == RunStatus::Interrupted;
     let (saved, (update, changes, vanished_dropped)) = std::thread::scope(|scope| {
         let saving = std::thread::Builder::new()
@@ -63,6 +64,16 @@ pub(crate) fn conclude<'p>(
 /// Saves the run (a resumed run replaces the file its interrupted predecessor left under the
 /// same id; under nextest, the pairs' fragments go to the shared directory), then removes its
 /// journal unless it can still be resumed, and what the run superseded.
+/// Marks advisory the run's scorers the plan made advisory (a judge that does not agree with
+/// people enough), so that the run file says so and `cargo eval diff` of it agrees.
+fn advisory_as_planned(planned: &[ScorerSpec], recorded: &mut [ScorerSpec]) {
+    for spec in recorded {
+        if planned.iter().any(|p| p.key == spec.key && p.advisory) {
+            spec.advisory = true;
+        }
+    }
+}
+
 fn save(
     plan: &SuitePlan,
     run: &RunResult,
@@ -209,6 +220,14 @@ mod tests {
         let summary = format!("{log}\n{:?} {:?} {:?}", outcomes, report.update, report.changes);
         drop(report);
         (store, written.into_inner(), summary)
+    }
+
+    #[test]
+    fn a_scorer_the_plan_made_advisory_is_recorded_as_advisory() {
+        let planned = [ScorerSpec::new("judge").advisory(), ScorerSpec::new("city")];
+        let mut recorded = [ScorerSpec::new("city"), ScorerSpec::new("judge")];
+        advisory_as_planned(&planned, &mut recorded);
+        assert_eq!((recorded[0].advisory, recorded[1].advisory), (false, true));
     }
 
     #[test]
