@@ -18,6 +18,7 @@
 //! | [`result`], [`aggregates`], [`tally`] | run metadata ([`RunMeta`](result::RunMeta), [`RunStatus`](result::RunStatus)); pass rates and statistics; how feedback counts toward a pass rate |
 //! | [`store`], [`file_name`] | run files and the run directory; the file-name rule for ids |
 //! | [`diff`](mod@diff) | the parts of a [`RunDiff`] |
+//! | [`compare`](mod@compare) | a leaderboard of two or more runs: rates and means with intervals, the best run, paired tests, disagreeing tasks |
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
 //! | [`judge`] | scorers that ask a model: the built-in judge, the chat-model trait, an OpenAI-compatible client |
 //! | [`calibration`] | a judge against people's labels: label sheets, agreement, κ, the confusion matrix |
@@ -33,6 +34,7 @@ pub mod calibration;
 pub mod canonical;
 pub mod capture;
 pub mod cassette;
+pub mod compare;
 mod ctx;
 pub mod dataset;
 pub mod diff;

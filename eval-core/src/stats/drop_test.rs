@@ -299,7 +299,7 @@ fn normal_approximation(x0: u32, n0: u32, x1: u32, n1: u32) -> f64 {
 }
 
 /// Φ(z), from the complementary error function (Numerical Recipes' erfc, |error| < 1.2e-7).
-fn standard_normal_cdf(z: f64) -> f64 {
+pub(super) fn standard_normal_cdf(z: f64) -> f64 {
     let x = -z / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.5 * x.abs());
     let polynomial = -x * x - 1.265_512_23

@@ -258,7 +258,7 @@ fn later_regression(bounds: &[i64], min: u32, max: u32, x: u32, n: u32) -> f64 {
 }
 
 /// P(X = k) for X ~ Binomial(n, p).
-fn binomial_pmf(k: u32, n: u32, p: f64) -> f64 {
+pub(super) fn binomial_pmf(k: u32, n: u32, p: f64) -> f64 {
     if k > n {
         return 0.0;
     }

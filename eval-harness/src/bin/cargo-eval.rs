@@ -3,6 +3,7 @@
 //! ```text
 //! cargo eval show <run.json | run id | suite | directory | last> [--store DIR]
 //! cargo eval diff <current.json> <baseline.json> [--lenient]
+//! cargo eval compare <run> <run>... [--lenient] [--json] [--store DIR]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval merge <run.json>... [-o <run.json>]
 //! cargo eval gc [--store DIR] [--dry-run]
@@ -13,12 +14,14 @@
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be
 //! found or read, the runs are not comparable, `gc` could not remove something, a labels file
-//! is bad or names tasks the run does not have, or the arguments are wrong. `calibrate` exits 0
-//! whatever the agreement: it informs, it does not gate.
+//! is bad or names tasks the run does not have, or the arguments are wrong. `calibrate` and
+//! `compare` exit 0 whatever they find: they inform, they do not gate.
 
 // Beside this file rather than in `src/bin/`, where cargo would take them for binaries.
 #[path = "cargo-eval/calibrate.rs"]
 mod calibrate;
+#[path = "cargo-eval/compare.rs"]
+mod compare;
 #[path = "cargo-eval/gc.rs"]
 mod gc;
 #[cfg(feature = "history")]
@@ -39,7 +42,7 @@ use std::process::ExitCode;
 const EXIT_REGRESSED: u8 = 1;
 /// A run could not be read, or the runs did not grade the same eval (clap also uses 2 for
 /// argument errors).
-const EXIT_UNUSABLE: u8 = 2;
+pub(crate) const EXIT_UNUSABLE: u8 = 2;
 
 /// Read and compare stored eval runs (the run JSON files an eval writes).
 #[derive(Debug, Parser)]
@@ -74,6 +77,11 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+    /// The leaderboard of two or more runs: per key each run's pass rate or mean with its 95%
+    /// interval and n, the best run, a paired test of it against each other run (more than
+    /// noise or not) and the tasks where the runs disagree. Exits 0 whatever it finds; 2 when a
+    /// run cannot be read or the runs are not comparable.
+    Compare(compare::CompareArgs),
     /// Write the run JSON of a cargo-nextest run from the results its processes shared, and
     /// print its path.
     Assemble {
@@ -144,6 +152,7 @@ fn run(cli: Cli) -> ExitCode {
             let mode = if lenient { DiffMode::Lenient } else { DiffMode::Strict };
             diff(&current, &baseline, mode)
         }
+        Command::Compare(args) => compare::run(args),
         Command::Assemble { dir, output } => assemble(&dir, output),
         Command::Merge { runs, output } => merge(&runs, output),
         Command::Gc { store, dry_run } => match locate::store_dir(store.as_deref()) {
@@ -341,6 +350,27 @@ mod tests {
         let cli = Cli::try_parse_from(args(&["cargo-eval", "label-sheet", "--key", "judge", "-o", "s.jsonl"])).unwrap();
         assert!(format!("{cli:?}").contains("run: \"last\""), "{cli:?}");
         assert!(Cli::try_parse_from(args(&["cargo-eval", "calibrate", "--key", "judge"])).is_err());
+    }
+
+    #[test]
+    fn compare_takes_runs_and_flags() {
+        let cli = Cli::try_parse_from(args(&[
+            "cargo-eval",
+            "compare",
+            "a",
+            "b",
+            "last",
+            "--lenient",
+            "--json",
+        ]))
+        .unwrap();
+        let parsed = format!("{cli:?}");
+        assert!(matches!(cli.command, Command::Compare(_)), "{parsed}");
+        assert!(
+            parsed.contains("lenient: true") && parsed.contains("json: true"),
+            "{parsed}"
+        );
+        assert!(Cli::try_parse_from(args(&["cargo-eval", "compare"])).is_err());
     }
 
     #[test]
