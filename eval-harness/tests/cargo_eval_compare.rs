@@ -203,7 +203,7 @@ fn json_has_the_board_per_key() {
 }
 
 #[test]
-fn runs_are_found_by_run_id_and_last_in_a_store() {
+fn runs_are_found_by_run_id_in_a_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::new(dir.path());
     store
