@@ -34,15 +34,17 @@
 //! ```
 
 mod agreement;
+mod assessment;
 mod compare;
 mod error;
 mod labels;
-mod requirement;
+pub(crate) mod requirement;
 mod sheet;
 
 pub use agreement::{Confusion, Measure, cohen_kappa, quadratic_weighted_kappa, spearman};
+pub use assessment::Assessment;
 pub use compare::{Calibration, Disagreement, MAX_SCALE_SPAN, NotCompared, Scale, Ungradeable, calibrate};
 pub use error::CalibrationError;
 pub use labels::{Label, LabelLine, Labels};
-pub use requirement::{Assessment, Requirement};
+pub use requirement::Requirement;
 pub use sheet::{SheetLine, label_sheet, sheet_jsonl, write_label_sheet};

@@ -237,7 +237,7 @@ pub trait Scorer<I, R, O>: Send + Sync {
     /// The agreement with people's labels the scorer needs to gate (a judge's, see
     /// [`Judge::require_agreement`](crate::judge::Judge::require_agreement)); `None` by
     /// default. The harness makes a scorer that falls below it advisory, saying why.
-    fn agreement(&self) -> Option<&crate::calibration::Requirement> {
+    fn agreement(&self) -> Option<&crate::calibration::requirement::Requirement> {
         None
     }
 }

@@ -3,7 +3,7 @@
 use super::model::{ChatMessage, ChatModel, ChatReply, ChatRequest, ModelError, ReplySchema, Role};
 use super::prompt::{self, Shown, TEMPLATE_VERSION};
 use super::verdict::{Scale, Score, read_verdict};
-use crate::calibration::Requirement;
+use crate::calibration::requirement::Requirement;
 use crate::feedback::Feedback;
 use crate::score_ctx::ScoreCtx;
 use crate::scorer::{ScoreFuture, ScoreInput, Scorer, ScorerSpec, Threshold};

@@ -42,7 +42,7 @@ use std::process::ExitCode;
 const EXIT_REGRESSED: u8 = 1;
 /// A run could not be read, or the runs did not grade the same eval (clap also uses 2 for
 /// argument errors).
-pub(crate) const EXIT_UNUSABLE: u8 = 2;
+const EXIT_UNUSABLE: u8 = 2;
 
 /// Read and compare stored eval runs (the run JSON files an eval writes).
 #[derive(Debug, Parser)]

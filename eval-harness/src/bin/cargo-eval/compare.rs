@@ -32,6 +32,9 @@ pub(crate) struct CompareArgs {
 }
 
 /// Runs `cargo eval compare`: 0 when the board is printed, 2 when it cannot be.
+/// Bad input: a run that cannot be read, runs that cannot be compared (as `calibrate` says it).
+const EXIT_BAD_INPUT: u8 = 2;
+
 pub(crate) fn run(args: CompareArgs) -> ExitCode {
     let mut runs = Vec::with_capacity(args.runs.len());
     for arg in &args.runs {
@@ -44,7 +47,7 @@ pub(crate) fn run(args: CompareArgs) -> ExitCode {
             }
             Err(why) => {
                 eprintln!("error: {why}");
-                return ExitCode::from(crate::EXIT_UNUSABLE);
+                return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
     }
@@ -57,7 +60,7 @@ pub(crate) fn run(args: CompareArgs) -> ExitCode {
         Ok(board) => board,
         Err(why) => {
             eprintln!("error: cannot compare these runs: {why}");
-            return ExitCode::from(crate::EXIT_UNUSABLE);
+            return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     if args.json {
@@ -65,7 +68,7 @@ pub(crate) fn run(args: CompareArgs) -> ExitCode {
             Ok(json) => print_out(&json),
             Err(why) => {
                 eprintln!("error: cannot write the leaderboard as JSON: {why}");
-                return ExitCode::from(crate::EXIT_UNUSABLE);
+                return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
     } else {
