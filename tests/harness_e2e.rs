@@ -1722,6 +1722,235 @@ fn journaled_task_ids(journal: &Path) -> BTreeSet<String> {
     contents.tasks.into_iter().map(|t| t.task_id).collect()
 }
 
+/// The variants of `tests/variants.rs` in the fixture crate, and the test-name segment of each.
+const VARIANTS: [(&str, &str); 3] = [("mini", "mini"), ("base", "base"), ("large-2", "large_2")];
+const VARIANT_SCORERS: [&str; 2] = ["called_tool", "city_matches"];
+
+/// Every pair of the weather suite's variants, `ok` but where `not_ok` says otherwise, and the
+/// two pairs of the `greet` suite (variants from a function).
+fn variant_pairs(not_ok: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut pairs = BTreeMap::new();
+    for (_, segment) in VARIANTS {
+        for task in WEATHER_TASKS {
+            for scorer in VARIANT_SCORERS {
+                pairs.insert(format!("weather::{segment}::{task}::{scorer}"), "ok".to_owned());
+            }
+        }
+    }
+    for variant in ["terse", "chatty"] {
+        pairs.insert(format!("greet::{variant}::hello::called_tool"), "ok".to_owned());
+    }
+    for (name, status) in not_ok {
+        pairs.insert((*name).to_owned(), (*status).to_owned());
+    }
+    pairs
+}
+
+#[test]
+fn three_variants_run_as_one_suite_with_their_own_tests_baselines_and_runs() {
+    let scenario = Scenario::start();
+    let first = scenario.run_variants(&[], &[]);
+    let new_failure = "FAILED";
+    let expected = variant_pairs(&[
+        ("weather::mini::atlantis::city_matches", new_failure),
+        ("weather::base::atlantis::city_matches", new_failure),
+    ]);
+    assert_eq!(first.results(), expected, "{first}");
+    assert_eq!(first.code(), 101, "{first}");
+    let mut gates: Vec<String> = first.gates().into_keys().collect();
+    gates.sort();
+    let mut expected_gates: Vec<String> = VARIANTS
+        .iter()
+        .flat_map(|(_, segment)| VARIANT_SCORERS.map(|key| format!("weather::{segment}::gate::{key}")))
+        .chain(["terse", "chatty"].map(|v| format!("greet::{v}::gate::called_tool")))
+        .collect();
+    expected_gates.sort();
+    assert_eq!(gates, expected_gates, "each variant gates on its own");
+    let mut calls = scenario.take_calls();
+    calls.sort();
+    let mut every: Vec<String> = VARIANTS
+        .iter()
+        .flat_map(|(name, _)| WEATHER_TASKS.map(|task| format!("weather@{name} {task}")))
+        .chain(["greet@terse hello".to_owned(), "greet@chatty hello".to_owned()])
+        .collect();
+    every.sort();
+    assert_eq!(
+        calls, every,
+        "each variant's agent runs each task once, knowing its variant"
+    );
+
+    // A baseline per variant, through insta's snapshot suffix.
+    let snapshots = scenario.crate_dir.join("tests/snapshots");
+    for (name, segment) in VARIANTS {
+        let pending = snapshots.join(format!("variants__weather@{name}.snap.new"));
+        let text = fs::read_to_string(&pending).unwrap_or_else(|e| panic!("{}: {e}{first}", pending.display()));
+        assert!(
+            text.contains(&format!("Scorecard of eval suite `weather::{segment}`")),
+            "{text}"
+        );
+        let atlantis = if name == "large-2" { "pass" } else { "fail" };
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("atlantis ") && l.ends_with(&format!(" city_matches {atlantis}"))),
+            "{name}: {text}"
+        );
+    }
+
+    // A run file per variant, in a directory of its own, carrying its variant; one file groups them.
+    let store = scenario.store_dir();
+    let groups: Vec<PathBuf> = sorted(
+        fs::read_dir(&store)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".variants.json"))
+            .collect(),
+    );
+    assert_eq!(groups.len(), 2, "one group file per suite with variants: {groups:?}");
+    let weather_group = groups
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("weather."))
+        .unwrap();
+    let group: Value = serde_json::from_str(&fs::read_to_string(weather_group).unwrap()).unwrap();
+    let grouped: Vec<&str> = group["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(grouped, ["mini", "base", "large-2"]);
+    for entry in group["runs"].as_array().unwrap() {
+        let variant = entry["variant"].as_str().unwrap();
+        let file = store.join(entry["file"].as_str().unwrap());
+        assert!(
+            file.starts_with(store.join(format!("weather@{variant}"))),
+            "{}",
+            file.display()
+        );
+        let run = eval_engine::load_run(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.meta.suite.name, "weather", "a variant's run is a run of its suite");
+        assert_eq!(run.meta.run_id, entry["run_id"].as_str().unwrap());
+        let recorded = run.meta.variant.as_ref().unwrap();
+        assert_eq!(recorded.name(), variant);
+        assert_eq!(recorded.group(), group["group"].as_str());
+        assert_eq!(recorded.config(), &entry["config"]);
+    }
+
+    // The leaderboard: large-2 is best on city_matches and the variants disagree on atlantis.
+    let board = first.all_output();
+    let board = &board[board
+        .find("variants of weather: leaderboard")
+        .unwrap_or_else(|| panic!("no leaderboard: {first}"))..];
+    assert!(
+        board
+            .lines()
+            .any(|l| l.trim_start().starts_with("large-2") && l.trim_end().ends_with("best") && l.contains("100.0%")),
+        "{board}"
+    );
+    assert!(
+        board.contains("atlantis: mini fail · base fail · large-2 pass"),
+        "{board}"
+    );
+
+    // Accepted, the variants are green; a regression in one variant fails only its pair.
+    scenario.accept_pending_by_renaming();
+    let green = scenario.run_variants(&[], &[]);
+    assert_eq!(green.code(), 0, "{green}");
+    let regressed = scenario.run_variants(&[], &[("E2E_WRONG", "base/rome")]);
+    let known = "ignored (known failure)";
+    let expected = variant_pairs(&[
+        ("weather::mini::atlantis::city_matches", known),
+        ("weather::base::atlantis::city_matches", known),
+        ("weather::base::rome::city_matches", "FAILED"),
+    ]);
+    assert_eq!(regressed.results(), expected, "{regressed}");
+    assert!(
+        regressed
+            .failure("weather::base::rome::city_matches")
+            .contains("regression"),
+        "{regressed}"
+    );
+    assert!(
+        regressed
+            .failure("weather::base::rome::city_matches")
+            .contains("variants__weather@base.snap"),
+        "the message names the variant's baseline: {regressed}"
+    );
+    scenario.take_calls();
+
+    // EVAL_VARIANTS picks variants; a filter picks a variant's tests, as the IDE's anchors do.
+    let picked = scenario.run_variants(&[], &[("EVAL_VARIANTS", "large-2,terse")]);
+    let names: Vec<String> = picked.results().into_keys().collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("weather::large_2::") || n.starts_with("greet::terse::")),
+        "{picked}"
+    );
+    assert_eq!(names.len(), WEATHER_TASKS.len() * 2 + 1, "{picked}");
+    assert_eq!(picked.code(), 0, "{picked}");
+    let mut calls = scenario.take_calls();
+    calls.sort();
+    assert_eq!(calls.len(), WEATHER_TASKS.len() + 1, "{calls:?}");
+    assert!(
+        !picked.all_output().contains("variants of weather: leaderboard"),
+        "one variant has no leaderboard"
+    );
+
+    let filtered = scenario.run_variants(&["weather::mini::paris", "--exact"], &[]);
+    assert_eq!(
+        filtered.results().into_keys().collect::<Vec<_>>(),
+        [
+            "weather::mini::paris::called_tool",
+            "weather::mini::paris::city_matches"
+        ],
+        "{filtered}"
+    );
+    assert_eq!(scenario.take_calls(), ["weather@mini paris"]);
+
+    // A regrade grades each variant's own last run again, running no agent: base's is the one
+    // that regressed.
+    let regraded = scenario.run_variants(&[], &[("EVAL_REGRADE", "last")]);
+    assert_eq!(regraded.results(), expected, "{regraded}");
+    assert!(scenario.take_calls().is_empty(), "{regraded}");
+    for (name, _) in VARIANTS {
+        assert!(
+            regraded
+                .all_output()
+                .contains(&format!("of suite weather@{name} (the latest completed run")),
+            "{regraded}"
+        );
+    }
+
+    // A variant without a baseline has new failures of its own; the others keep theirs.
+    fs::remove_file(snapshots.join("variants__weather@mini.snap")).unwrap();
+    let without = scenario.run_variants(&["weather::"], &[]);
+    let expected: BTreeMap<String, String> = variant_pairs(&[
+        ("weather::mini::atlantis::city_matches", "FAILED"),
+        ("weather::base::atlantis::city_matches", known),
+    ])
+    .into_iter()
+    .filter(|(name, _)| name.starts_with("weather::"))
+    .collect();
+    assert_eq!(without.results(), expected, "{without}");
+    assert!(
+        without
+            .failure("weather::mini::atlantis::city_matches")
+            .contains("new failure"),
+        "{without}"
+    );
+    scenario.take_calls();
+
+    let unknown = scenario.run_variants(&[], &[("EVAL_VARIANTS", "mini,huge")]);
+    assert_eq!(unknown.code(), 2, "{unknown}");
+    assert!(
+        unknown.stderr.contains(
+            "EVAL_VARIANTS names `huge`, which no suite has: suite `greet` has terse, chatty; suite `weather` has mini, base, large-2"
+        ),
+        "{unknown}"
+    );
+    assert!(scenario.take_calls().is_empty(), "no agent runs on a bad selection");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Expected test names.
 
@@ -2037,11 +2266,32 @@ impl Scenario {
         run_to_end(&mut command).into()
     }
 
+    /// Runs the crate's `variants` test binary (built the first time it is asked for).
+    fn run_variants(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        let binary = BINARY
+            .get_or_init(|| build_target(&self.crate_dir, "variants"))
+            .clone()
+            .unwrap_or_else(|why| panic!("{why}"));
+        let mut command = self.command(binary);
+        command.args(args).envs(env.iter().copied());
+        run_to_end(&mut command).into()
+    }
+
     /// Runs the weather suite under `cargo nextest run`.
     fn nextest(&self, env: &[(&str, &str)]) -> Run {
         let mut command = self.command(cargo());
         command
-            .args(["nextest", "run", "--no-fail-fast", "--color", "never", "weather::"])
+            .args([
+                "nextest",
+                "run",
+                "--no-fail-fast",
+                "--color",
+                "never",
+                "--test",
+                "evals",
+                "weather::",
+            ])
             .envs(env.iter().copied());
         run_to_end(&mut command).into()
     }
@@ -2209,9 +2459,14 @@ fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
 
 /// Builds the crate's `evals` target and returns the test executable.
 fn build(crate_dir: &Path) -> Result<PathBuf, String> {
+    build_target(crate_dir, "evals")
+}
+
+/// Builds the crate's test target `target` and returns the test executable.
+fn build_target(crate_dir: &Path, target: &str) -> Result<PathBuf, String> {
     let mut command = Command::new(cargo());
     command
-        .args(["test", "--no-run", "--message-format=json", "--test", "evals"])
+        .args(["test", "--no-run", "--message-format=json", "--test", target])
         .current_dir(crate_dir)
         .env("CARGO_TARGET_DIR", work_root().join("target"))
         .env_remove("RUSTC_BOOTSTRAP");
@@ -2229,10 +2484,10 @@ fn build(crate_dir: &Path) -> Result<PathBuf, String> {
         .filter(|message| {
             message["reason"] == "compiler-artifact"
                 && message["profile"]["test"] == true
-                && message["target"]["name"] == "evals"
+                && message["target"]["name"] == target
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| format!("cargo reported no test executable for `evals`:\n{stdout}"))
+        .ok_or_else(|| format!("cargo reported no test executable for `{target}`:\n{stdout}"))
 }
 
 /// The `cargo-eval` executable, built once into the scratch target directory (not this

@@ -90,6 +90,7 @@ fn run(run_id: &str, minute: usize, tasks: usize) -> RunResult {
         git: None,
         scorers: Vec::new(),
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     RunResult::new(meta, (0..tasks).map(|i| task(i, minute)).collect())

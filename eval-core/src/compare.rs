@@ -26,8 +26,11 @@ use crate::stats::{SignedRankMethod, mean_interval, sign_test, signed_rank_test,
 use crate::tally::{PassCount, Tally};
 use crate::task::ContentHash;
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
+
+mod text;
 
 /// The level below which a paired difference is called more than noise.
 pub const ALPHA: f64 = 0.05;
@@ -138,8 +141,8 @@ fn missing_list(missing: &[Missing]) -> String {
 /// A run on the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entrant {
-    /// Its name: its label, else its model, else its run id; the run id is appended in
-    /// parentheses when two runs would share a name.
+    /// Its name: its variant, else its label, else its model, else its run id; the run id is
+    /// appended in parentheses when two runs would share a name.
     pub name: String,
     /// Its run id.
     pub run_id: String,
@@ -337,13 +340,14 @@ fn add_record<'a>(cells: &mut BTreeMap<&'a str, Cell>, record: &'a TaskRecord) {
 /// content per task and the same feedback keys, else [`CompareError::NotComparable`] lists
 /// every difference. In [`DiffMode::Lenient`] only the tasks and keys every run shares (with
 /// the same content) are compared and the rest is listed in [`Leaderboard::excluded`].
-pub fn compare(runs: &[RunResult], mode: DiffMode) -> Result<Leaderboard, CompareError> {
+pub fn compare<R: Borrow<RunResult>>(runs: &[R], mode: DiffMode) -> Result<Leaderboard, CompareError> {
     if runs.len() < 2 {
         return Err(CompareError::TooFewRuns { given: runs.len() });
     }
-    let entrants = entrants(runs);
+    let runs: Vec<&RunResult> = runs.iter().map(Borrow::borrow).collect();
+    let entrants = entrants(&runs);
     let names: Vec<&str> = entrants.iter().map(|e| e.name.as_str()).collect();
-    let indexed: Vec<Indexed<'_>> = runs.iter().map(index).collect();
+    let indexed: Vec<Indexed<'_>> = runs.iter().map(|run| index(run)).collect();
     let (tasks, keys, differences) = join(&indexed, &entrants);
     if mode == DiffMode::Strict && !differences.is_empty() {
         return Err(CompareError::NotComparable {
@@ -383,13 +387,15 @@ pub fn compare(runs: &[RunResult], mode: DiffMode) -> Result<Leaderboard, Compar
 }
 
 /// Each run's name, made unique.
-fn entrants(runs: &[RunResult]) -> Vec<Entrant> {
+fn entrants(runs: &[&RunResult]) -> Vec<Entrant> {
     let base: Vec<&str> = runs
         .iter()
         .map(|run| {
             run.meta
-                .label
-                .as_deref()
+                .variant
+                .as_ref()
+                .map(|variant| variant.name())
+                .or(run.meta.label.as_deref())
                 .or(run.meta.model.as_deref())
                 .filter(|name| !name.is_empty())
                 .unwrap_or(run.run_id())
@@ -767,7 +773,7 @@ mod tests {
             compare(&runs[..1], DiffMode::Strict),
             Err(CompareError::TooFewRuns { given: 1 })
         );
-        assert!(compare(&[], DiffMode::Lenient).is_err());
+        assert!(compare::<RunResult>(&[], DiffMode::Lenient).is_err());
     }
 
     #[test]
@@ -825,6 +831,17 @@ mod tests {
                 .tasks
                 .contains(&"t1".to_owned())
         );
+    }
+
+    #[test]
+    fn a_variant_names_its_run_before_its_label() {
+        let mut runs = three();
+        for (run, name) in runs.iter_mut().zip(["mini", "base"]) {
+            run.meta.variant = Some(crate::variant::Variant::new(name, serde_json::Value::Null).unwrap());
+        }
+        let board = compare(&runs, DiffMode::Strict).unwrap();
+        let names: Vec<&str> = board.runs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["mini", "base", "gamma"]);
     }
 
     #[test]

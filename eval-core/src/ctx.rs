@@ -2,6 +2,7 @@
 
 use crate::cassette::{CassetteError, Cassettes};
 use crate::trace::{Event, ModelResponse, TokenUsage, ToolCall, ToolError, ToolResult};
+use crate::variant::Variant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -34,6 +35,8 @@ pub struct Ctx {
     inner: Arc<Inner>,
     /// Where [`Ctx::replay`] records and replays calls; `None` calls straight through.
     cassettes: Option<Cassettes>,
+    /// The variant of the suite this attempt runs, when the suite has variants.
+    variant: Option<Arc<Variant>>,
 }
 
 #[derive(Debug)]
@@ -53,6 +56,7 @@ impl Ctx {
                 events: Mutex::new(Vec::new()),
             }),
             cassettes: None,
+            variant: None,
         }
     }
 
@@ -61,6 +65,31 @@ impl Ctx {
     pub fn with_cassettes(mut self, cassettes: Cassettes) -> Self {
         self.cassettes = Some(cassettes);
         self
+    }
+
+    /// Gives the attempt the variant it runs; the runner sets it from
+    /// [`RunOptions::variant`](crate::RunOptions::variant).
+    pub fn with_variant(mut self, variant: Arc<Variant>) -> Self {
+        self.variant = Some(variant);
+        self
+    }
+
+    /// The variant of the suite this attempt runs, when the suite has variants: the agent
+    /// configures itself from [`Variant::config`].
+    ///
+    /// ```
+    /// use eval_engine::Ctx;
+    /// use eval_engine::variant::Variant;
+    /// use std::sync::Arc;
+    ///
+    /// let variant = Variant::new("cheap", serde_json::json!({"model": "gpt-4o-mini"})).unwrap();
+    /// let ctx = Ctx::new("paris", 1).with_variant(Arc::new(variant));
+    /// let model = ctx.variant().and_then(|v| v.config()["model"].as_str()).unwrap_or("gpt-4o");
+    /// assert_eq!(model, "gpt-4o-mini");
+    /// assert!(Ctx::new("paris", 1).variant().is_none());
+    /// ```
+    pub fn variant(&self) -> Option<&Variant> {
+        self.variant.as_deref()
     }
 
     /// The cassettes [`Ctx::replay`] uses, if any.

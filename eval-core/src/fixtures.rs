@@ -28,6 +28,7 @@ pub(crate) fn run_meta(run_id: &str) -> RunMeta {
         git: None,
         scorers: Vec::new(),
         resumed: None,
+        variant: None,
         regraded_from: None,
     }
 }

@@ -22,6 +22,7 @@
 //! | [`scorecard`], [`gate`], [`stats`] | the baseline projection; deciding a pair against it; the tests behind that |
 //! | [`judge`] | scorers that ask a model: the built-in judge, the chat-model trait, an OpenAI-compatible client |
 //! | [`calibration`] | a judge against people's labels: label sheets, agreement, κ, the confusion matrix |
+//! | [`variant`] | one configuration of the agent under a name: what a suite's variants are |
 //! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
 
 // The library has no unsafe code; its unit tests make FIFOs through libc.
@@ -69,6 +70,7 @@ mod suite;
 pub mod tally;
 pub mod task;
 pub mod trace;
+pub mod variant;
 mod wire;
 
 pub use agent::Agent;

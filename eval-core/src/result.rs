@@ -137,6 +137,8 @@ pub struct RunMeta {
     /// The model the run evaluated, as the suite names it (the models its traces' responses
     /// name are found there too).
     pub model: Option<String>,
+    /// The variant of the suite the run evaluated, when the suite has variants.
+    pub variant: Option<crate::variant::Variant>,
     /// The per-task limits the run checked.
     pub budgets: Budgets,
     /// The program that wrote the run.

@@ -24,7 +24,8 @@ impl RunResult {
     /// #     created_at: "2026-01-01T00:00:00Z".into(), duration_ms: 5,
     /// #     suite: SuiteInfo { name: "s".into(), size: 1, source: "inline".into() },
     /// #     target: "agent".into(), concurrency: 1, status: RunStatus::Completed,
-    /// #     selection: None, repeats: 1, fewest_repeats: None, model: None, budgets: Budgets::default(), producer: None,
+    /// #     selection: None, repeats: 1, fewest_repeats: None, model: None, variant: None, budgets: Budgets::default(),
+    /// #     producer: None,
     /// #     git: None, scorers: vec![], resumed: None, regraded_from: None,
     /// # };
     /// # let task = TaskRecord {

@@ -22,6 +22,7 @@ use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
 use crate::trace::{Exception, Trace};
+use crate::variant::Variant;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub struct RunOptions {
     pub(crate) observer: Option<Arc<dyn Observer>>,
     cassettes: Option<Cassettes>,
     stop: Option<StopRequest>,
+    variant: Option<Arc<Variant>>,
 }
 
 /// Says whether a task needs no more attempts, given those it had (adaptive repeats).
@@ -114,6 +116,7 @@ impl Default for RunOptions {
             observer: None,
             cassettes: None,
             stop: None,
+            variant: None,
         }
     }
 }
@@ -252,6 +255,22 @@ impl RunOptions {
         self
     }
 
+    /// The variant of the suite this run evaluates: every attempt's [`Ctx::variant`] gives it
+    /// to the agent, and the run JSON records it (`variant`).
+    ///
+    /// ```
+    /// use eval_engine::RunOptions;
+    /// use eval_engine::variant::Variant;
+    ///
+    /// let cheap = Variant::new("cheap", serde_json::json!({"model": "gpt-4o-mini"})).unwrap();
+    /// let options = RunOptions::default().variant(cheap);
+    /// # let _ = options;
+    /// ```
+    pub fn variant(mut self, variant: Variant) -> Self {
+        self.variant = Some(Arc::new(variant));
+        self
+    }
+
     /// What is being evaluated, as recorded in the run JSON (default: the agent's type name).
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
@@ -381,6 +400,7 @@ where
             timeout: options.timeout,
             budgets: options.budgets,
             cassettes: options.cassettes.clone(),
+            variant: options.variant.clone(),
         };
         job.start(&work, done);
     })
@@ -637,6 +657,7 @@ pub(crate) fn start_meta<I, R, O>(
         repeats: options.repeats,
         fewest_repeats: options.adaptive.as_ref().map(|a| a.min),
         model: options.model.clone(),
+        variant: options.variant.as_deref().cloned(),
         budgets: options.budgets,
         producer: Some(Producer::this_crate()),
         git: options.git.clone(),
@@ -674,6 +695,7 @@ struct Job<I, R, A: Agent<I, R>> {
     timeout: Option<Duration>,
     budgets: Budgets,
     cassettes: Option<Cassettes>,
+    variant: Option<Arc<Variant>>,
 }
 
 impl<I, R, A> Job<I, R, A>
@@ -687,6 +709,10 @@ where
         let ctx = Ctx::new(self.task.id(), self.attempt.unwrap_or(1));
         let ctx = match &self.cassettes {
             Some(cassettes) => ctx.with_cassettes(cassettes.clone()),
+            None => ctx,
+        };
+        let ctx = match &self.variant {
+            Some(variant) => ctx.with_variant(variant.clone()),
             None => ctx,
         };
         let started = Instant::now();

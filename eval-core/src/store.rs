@@ -12,4 +12,6 @@ pub(crate) mod run_files;
 pub use crate::regular_file::MAX_RUN_FILE_BYTES;
 pub use cleanup::{Leftover, LeftoverKind};
 pub use last::{JournalEntry, PassedOver, RegradeChoice, ResumeChoice, RunKind, StoredRun};
-pub use run_files::{JOURNAL_SUFFIX, Store, StoreError, from_json, load_run, load_run_with_limit, save_run, to_json};
+pub use run_files::{
+    JOURNAL_SUFFIX, Store, StoreError, from_json, load_run, load_run_with_limit, runs_dir_name, save_run, to_json,
+};

@@ -15,6 +15,7 @@ use crate::result::{
 use crate::scorer::{ScorerSpec, ScorerTrace};
 use crate::task::ContentHash;
 use crate::trace::{Event, Exception, TokenUsage, Trace};
+use crate::variant::Variant;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -48,6 +49,8 @@ pub(crate) struct RunOut<'a> {
     fewest_repeats: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a Variant>,
     budgets: &'a Budgets,
     producer: Option<&'a Producer>,
     git: Option<&'a GitInfo>,
@@ -77,6 +80,7 @@ impl<'a> RunOut<'a> {
             repeats: meta.repeats,
             fewest_repeats: meta.fewest_repeats,
             model: meta.model.as_deref(),
+            variant: meta.variant.as_ref(),
             budgets: &meta.budgets,
             producer: meta.producer.as_ref(),
             git: meta.git.as_ref(),
@@ -226,6 +230,8 @@ pub(crate) struct RunIn {
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
+    variant: Option<Variant>,
+    #[serde(default)]
     budgets: Option<Budgets>,
     #[serde(default)]
     producer: Option<Producer>,
@@ -370,6 +376,7 @@ impl RunIn {
                 .fewest_repeats
                 .map(|fewest| u32::try_from(fewest).unwrap_or(u32::MAX)),
             model: self.model,
+            variant: self.variant,
             budgets: self.budgets.unwrap_or_default(),
             producer: self.producer,
             git: self.git,

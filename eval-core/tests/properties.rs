@@ -159,6 +159,7 @@ fn run_result() -> impl Strategy<Value = RunResult> {
                 git: None,
                 scorers: vec![ScorerSpec::new("k").with_threshold(Threshold::at_least(0.5))],
                 resumed: None,
+                variant: None,
                 regraded_from,
             };
             RunResult::new(meta, tasks)

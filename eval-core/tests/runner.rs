@@ -478,3 +478,49 @@ async fn adaptive_repeats_against_a_baseline_go_on_only_where_the_gate_is_undeci
     assert!(attempts("t02") < 10, "{}", attempts("t02"));
     assert!((4..=10).contains(&attempts("t00")), "{}", attempts("t00"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_reads_its_variant_and_the_run_file_records_it() {
+    // The agent answers with the factor its variant configures; without one it doubles.
+    let agent = |task: Arc<Task>, ctx: Ctx| async move {
+        let factor = ctx.variant().and_then(|v| v.config()["factor"].as_u64()).unwrap_or(2);
+        Ok::<_, std::io::Error>(task.inputs()["n"].as_u64().unwrap_or(0) * factor)
+    };
+    let tripled = eval_engine::variant::Variant::new("tripled", json!({"factor": 3}))
+        .unwrap()
+        .in_group("01GROUP");
+    let tasks = suite(3);
+    let plain = run(&tasks, agent, vec![doubled_correct()], RunOptions::default()).await;
+    let varied = run(
+        &tasks,
+        agent,
+        vec![doubled_correct()],
+        RunOptions::default().variant(tripled.clone()),
+    )
+    .await;
+    assert_eq!(plain.meta.variant, None);
+    assert_eq!(feedback(&plain, "t01", "correct").verdict(), Verdict::Pass);
+    assert_eq!(
+        feedback(&varied, "t01", "correct").verdict(),
+        Verdict::Fail,
+        "3 × 1 is not 2"
+    );
+    assert_eq!(varied.task("t01").unwrap().outputs, json!(3));
+    assert_eq!(varied.meta.variant.as_ref(), Some(&tripled));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (plain_path, varied_path) = (dir.path().join("plain.json"), dir.path().join("varied.json"));
+    eval_engine::store::save_run(&plain, &plain_path).unwrap();
+    eval_engine::store::save_run(&varied, &varied_path).unwrap();
+    let written: Value = serde_json::from_slice(&std::fs::read(&varied_path).unwrap()).unwrap();
+    assert_eq!(
+        written["variant"],
+        json!({"name": "tripled", "config": {"factor": 3}, "group": "01GROUP"})
+    );
+    let without: Value = serde_json::from_slice(&std::fs::read(&plain_path).unwrap()).unwrap();
+    assert!(
+        without.get("variant").is_none(),
+        "a run without variants writes no `variant`"
+    );
+    assert_eq!(eval_engine::load_run(&varied_path).unwrap().meta.variant, Some(tripled));
+}

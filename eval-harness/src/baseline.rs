@@ -26,6 +26,8 @@ pub struct SnapshotWrite<'a> {
     pub body: &'a str,
     /// insta's description line: the suite and its pair count.
     pub description: &'a str,
+    /// insta's snapshot suffix (`weather@<suffix>.snap`): the variant of a variant's baseline.
+    pub suffix: Option<&'a str>,
 }
 
 /// The most a baseline file may hold. A scorecard of 10,000 tasks and 10 scorers takes about
@@ -60,6 +62,8 @@ pub(crate) struct BaselineFile {
     pub dir: PathBuf,
     /// The snapshot name given to insta (`weather`, `travel__paris`).
     pub name: String,
+    /// insta's snapshot suffix: the variant, for a variant's baseline.
+    pub suffix: Option<String>,
     pub path: PathBuf,
     /// The suite's path (`weather`, `travel::paris`), which the header names.
     pub suite: String,
@@ -106,13 +110,27 @@ struct Described {
 }
 
 impl BaselineFile {
-    pub fn of(site: &SuiteSite) -> Self {
+    /// The baseline of the suite defined at `site`; for one of its variants,
+    /// `<test target>__<suite>@<variant>.snap` (insta's snapshot suffix).
+    pub fn of(site: &SuiteSite, variant: Option<&str>) -> Self {
         let source = site.source_file();
         let dir = source.parent().unwrap_or(Path::new(".")).join("snapshots");
-        let suite = site.path();
-        let name = suite.replace("::", "__");
-        let path = dir.join(format!("{}__{name}.snap", site.crate_name()));
-        BaselineFile { dir, name, path, suite }
+        let name = site.path().replace("::", "__");
+        let (file, suite) = match variant {
+            Some(variant) => (
+                format!("{}__{name}@{variant}.snap", site.crate_name()),
+                format!("{}::{}", site.path(), crate::names::ident_segment(variant)),
+            ),
+            None => (format!("{}__{name}.snap", site.crate_name()), site.path()),
+        };
+        let suffix = variant.map(str::to_owned);
+        BaselineFile {
+            path: dir.join(file),
+            dir,
+            name,
+            suffix,
+            suite,
+        }
     }
 
     /// The path relative to the current directory when that is shorter, for messages.
@@ -370,6 +388,7 @@ impl BaselineFile {
             name: &self.name,
             body: &body,
             description: &description,
+            suffix: self.suffix.as_deref(),
         };
         let hook = panic::take_hook();
         panic::set_hook(Box::new(|_| {}));
@@ -484,6 +503,7 @@ mod tests {
         BaselineFile {
             dir: dir.to_owned(),
             name: "weather".to_owned(),
+            suffix: None,
             path,
             suite: "weather".to_owned(),
         }

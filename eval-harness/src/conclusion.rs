@@ -109,7 +109,7 @@ fn save(
     if saved.is_ok() {
         // What this run supersedes goes now, so that abandoned journals and nextest
         // directories do not pile up.
-        crate::cleanup::after_run(store, &plan.suite_name());
+        crate::cleanup::after_run(store, &plan.runs_dir());
     }
     saved
 }

@@ -13,6 +13,7 @@
 //! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish; `last` is the newest journal written after the suite's latest complete run started |
 //! | `EVAL_REGRADE` (or its older name `EVAL_REPLAY`) | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a regrade |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
+//! | `EVAL_VARIANTS` | `cheap,strong`: of the suites with variants, run only these variants |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 //! | `EVAL_SHARD` | `k/n`: run only the k-th of n stable shares of every suite's tasks (by a hash of suite and task id); `cargo eval merge` joins the shards' runs |
 //! | `EVAL_JUNIT` | write a JUnit XML report of the decided outcomes to this path (not under nextest, which writes its own) |
@@ -81,6 +82,8 @@ pub(crate) struct HarnessEnv {
     pub grace: Duration,
     /// Which tasks run, by their tags (`EVAL_TAGS`).
     pub tags: Option<TagFilter>,
+    /// Which variants of the suites with variants run (`EVAL_VARIANTS`); all when `None`.
+    pub variants: Option<Vec<String>>,
     /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`): the fewest
     /// and the most (the same unless adaptive, `EVAL_REPEATS=3..=10`).
     pub repeats: Option<(u32, u32)>,
@@ -159,6 +162,7 @@ impl HarnessEnv {
         };
         let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
         let repeats = var("EVAL_REPEATS").map(|v| repeats_range(&v)).transpose()?;
+        let variants = var("EVAL_VARIANTS").map(|v| variant_names(&v)).transpose()?;
         let shard = var("EVAL_SHARD").map(|v| Shard::parse(&v)).transpose()?;
         let nextest = flag("NEXTEST");
         if nextest && regrade.is_some() {
@@ -187,11 +191,19 @@ impl HarnessEnv {
             regrade_variable,
             grace,
             tags,
+            variants,
             repeats,
             shard,
             junit: var("EVAL_JUNIT").filter(|v| !v.is_empty()).map(PathBuf::from),
             step_summary: var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
         })
+    }
+
+    /// Whether `EVAL_VARIANTS` lets variant `name` run.
+    pub fn runs_variant(&self, name: &str) -> bool {
+        self.variants
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
     }
 
     /// The variable that asked for a regrade, for messages.
@@ -203,6 +215,17 @@ impl HarnessEnv {
     pub fn writes_baselines(&self) -> bool {
         !self.ci && !self.nextest
     }
+}
+
+/// `EVAL_VARIANTS=cheap,strong`: names separated by commas, none empty.
+fn variant_names(text: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = text.split(',').map(|name| name.trim().to_owned()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err(format!(
+            "EVAL_VARIANTS={text} names an empty variant: list variant names separated by commas, such as EVAL_VARIANTS=cheap,strong"
+        ));
+    }
+    Ok(names)
 }
 
 #[cfg(test)]

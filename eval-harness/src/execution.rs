@@ -149,7 +149,7 @@ fn open_journal(
         Some(resume) => JournalWriter::resume(&resume.journal_path, &resume.journal).map_err(|e| e.to_string()),
         None => plan
             .store(env, target_tmpdir)
-            .journal_path(&plan.suite_name(), &inputs.run_id)
+            .journal_path(&plan.runs_dir(), &inputs.run_id)
             .map_err(|e| e.to_string())
             .and_then(|path| {
                 let keys = plan.scorers.iter().map(|s| s.key.clone()).collect();

@@ -20,6 +20,7 @@ use crate::suite_def::SuiteDef;
 use crate::trials::{
     FILTERED_OUT, TrialContext, failing_trial, filtered_out_trial, gate_trial, listed_trial, pair_trial,
 };
+use crate::{variant_runs, variants};
 use eval_engine::result::RunStatus;
 use libtest_mimic::{Arguments, FormatSetting, Trial};
 use std::process::ExitCode;
@@ -45,7 +46,13 @@ pub fn run_main(
     let json_output = matches!(args.format, Some(FormatSetting::Json));
     let selector = Selector::new(&args, env.tags.clone(), env.shard);
 
-    let (prepared, mut trials) = prepare_suites(suites, &selector, &env);
+    let (prepared, mut trials) = match prepare_suites(suites, &selector, &env) {
+        Ok(planned) => planned,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let (plans, selections): (Vec<Arc<SuitePlan>>, Vec<_>) = prepared
         .into_iter()
         .map(|Prepared { plan, run }| (Arc::new(plan), run))
@@ -194,6 +201,10 @@ pub fn run_main(
         reports.push(report);
     }
     print_summary(&reports, json_output);
+    variant_runs::print_leaderboards(&reports, json_output);
+    if !env.nextest {
+        variant_runs::save_groups(&reports, |report| report.plan.store(&env, target_tmpdir));
+    }
     // Under nextest every process holds one test's outcome: nextest writes the JUnit report.
     if !env.nextest {
         if let Some(path) = &env.junit
@@ -227,25 +238,51 @@ pub fn run_main(
     }
 }
 
-/// Plans every suite; a suite that cannot be loaded becomes a failing `<suite>::load` test
-/// when the command line may concern it.
-fn prepare_suites(suites: Vec<SuiteDef>, selector: &Selector, env: &HarnessEnv) -> (Vec<Prepared>, Vec<Trial>) {
+/// Plans every suite (a suite with variants, each of its variants); a suite that cannot be
+/// loaded becomes a failing `<suite>::load` test when the command line may concern it.
+/// `Err` when `EVAL_VARIANTS` names a variant no suite has.
+fn prepare_suites(
+    suites: Vec<SuiteDef>,
+    selector: &Selector,
+    env: &HarnessEnv,
+) -> Result<(Vec<Prepared>, Vec<Trial>), String> {
     let mut prepared = Vec::new();
     let mut trials = Vec::new();
+    let mut known_variants = Vec::new();
+    // One id for every variant run of this process: the group their runs belong to.
+    let group = ulid::Ulid::new().to_string();
     for mut def in suites {
         if let Some((fewest, most)) = env.repeats {
             def.config.repeats = Some(most);
             def.config.fewest_repeats = (fewest < most).then_some(fewest);
         }
-        match SuitePlan::prepare(def, selector) {
-            Ok(plan) => prepared.push(plan),
-            Err((path, message)) if selector.may_concern(&path) => {
-                trials.push(failing_trial(format!("{path}::load"), message));
+        let path = def.site.path();
+        let defs = match variants::expand(def, env, &group) {
+            Ok(expanded) => {
+                if !expanded.variants.is_empty() {
+                    known_variants.push((path.clone(), expanded.variants));
+                }
+                expanded.defs
             }
-            Err(_) => {}
+            Err(message) => {
+                if selector.may_concern(&path) {
+                    trials.push(failing_trial(format!("{path}::load"), message));
+                }
+                continue;
+            }
+        };
+        for def in defs {
+            match SuitePlan::prepare(def, selector) {
+                Ok(plan) => prepared.push(plan),
+                Err((path, message)) if selector.may_concern(&path) => {
+                    trials.push(failing_trial(format!("{path}::load"), message));
+                }
+                Err(_) => {}
+            }
         }
     }
-    (prepared, trials)
+    variants::check_selection(env, &known_variants)?;
+    Ok((prepared, trials))
 }
 
 /// The tests of a suite's selected pairs and gates.

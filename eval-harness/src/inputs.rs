@@ -126,7 +126,7 @@ fn find_runs_to_resume(
         .filter(|(plan, _)| !plan.selected_tasks.is_empty())
     {
         let store = plan.store(env, target_tmpdir);
-        match last::journal_to_resume(&store, &plan.suite_name(), resume)? {
+        match last::journal_to_resume(&store, &plan.runs_dir(), resume)? {
             Lookup::Found(path) => {
                 let point = ResumePoint::read(plan, path, env.policy)?;
                 input.run_id = point.journal.header.run_id.clone();
@@ -161,7 +161,7 @@ fn find_runs_to_regrade(
         .filter(|(plan, _)| !plan.selected_tasks.is_empty())
     {
         let store = plan.store(env, target_tmpdir);
-        let suite = plan.suite_name();
+        let suite = plan.runs_dir();
         let path = match last::run_to_regrade(&store, &suite, regrade, env.regrade_variable())? {
             Lookup::Found(path) => path,
             Lookup::Missing(missing) => {

@@ -47,6 +47,8 @@ mod suite_def;
 #[cfg(test)]
 mod test_support;
 mod trials;
+mod variant_runs;
+mod variants;
 
 pub use eval_engine as core;
 pub use eval_macros::{eval_suite, scorer};
@@ -90,6 +92,9 @@ macro_rules! __snapshot_writer {
             settings.set_prepend_module_to_snapshot(true);
             settings.set_omit_expression(true);
             settings.set_description(write.description);
+            if let ::std::option::Option::Some(suffix) = write.suffix {
+                settings.set_snapshot_suffix(suffix);
+            }
             settings.bind(|| {
                 $crate::__private::insta::assert_snapshot!(write.name, write.body);
             });

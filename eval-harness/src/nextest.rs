@@ -303,6 +303,7 @@ pub fn assemble(dir: &Path) -> Result<RunResult, String> {
         git: None,
         scorers: first.scorers.clone(),
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     let tasks = cached.into_values().flat_map(|(_, tasks)| tasks).collect();
@@ -390,6 +391,7 @@ mod tests {
             git: None,
             scorers: vec![ScorerSpec::new("k")],
             resumed: None,
+            variant: None,
             regraded_from: None,
         };
         RunResult::new(meta, records)

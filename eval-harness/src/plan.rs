@@ -12,6 +12,7 @@ use eval_engine::calibration::Assessment;
 use eval_engine::gate::{RegressionPolicy, SettleAgainst};
 use eval_engine::result::Selection;
 use eval_engine::scorecard::Scorecard;
+use eval_engine::variant::Variant;
 use eval_engine::{CassetteMode, Cassettes, RunOptions, ScorerSpec, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,7 +47,14 @@ const GATES: &str = "gate";
 pub(crate) struct SuitePlan {
     pub(crate) site: SuiteSite,
     pub(crate) config: SuiteConfig,
+    /// The first segments of the suite's test names: the suite's path, and for a variant
+    /// `<suite path>::<variant>`.
     pub(crate) path: String,
+    /// The suite's name in the run JSON (its path with `.` for `::`); a variant's runs carry
+    /// their suite's name.
+    suite_name: String,
+    /// The variant of the suite this plan runs, if the suite has variants.
+    pub(crate) variant: Option<Variant>,
     /// The tasks and scorers as loaded.
     pub(crate) outline: SuiteOutline,
     pub(crate) baseline_file: BaselineFile,
@@ -83,16 +91,31 @@ impl SuitePlan {
     /// Loads a suite and works out its pairs and selection. `Err((suite path, message))` when
     /// the suite cannot be loaded.
     pub(crate) fn prepare(def: SuiteDef, selector: &Selector) -> Result<Prepared, (String, String)> {
-        let SuiteDef { site, config, suite } = def;
-        let path = site.path();
+        let SuiteDef {
+            site,
+            config,
+            suite,
+            variant,
+        } = def;
+        let suite_name = site.path().replace("::", ".");
+        // A variant's tests are `<suite>::<variant>::…`, with its own baseline, runs and gates.
+        let path = match &variant {
+            Some(variant) => format!("{}::{}", site.path(), ident_segment(variant.name())),
+            None => site.path(),
+        };
         let fail = |message: String| (path.clone(), message);
         let loaded = suite
-            .load(&path.replace("::", "."), Path::new(site.manifest_dir))
+            .load(&suite_name, Path::new(site.manifest_dir))
             .map_err(|e| fail(format!("suite `{path}` cannot be loaded: {e}")))?;
         let outline = loaded.outline;
         if outline.tasks.is_empty() {
             // A suite without tasks has no tests: the run would pass having checked nothing.
-            return Err(fail(no_tasks(&path, &site, outline.dataset.as_deref())));
+            return Err(fail(no_tasks(
+                &path,
+                &site,
+                outline.dataset.as_deref(),
+                variant.as_ref(),
+            )));
         }
 
         if let Some(problem) = outline.scorer_problems.first() {
@@ -104,7 +127,7 @@ impl SuitePlan {
             eval_engine::file_name::check_file_name("label", label)
                 .map_err(|e| fail(format!("suite `{path}`: {e}")))?;
         }
-        let baseline_file = BaselineFile::of(&site);
+        let baseline_file = BaselineFile::of(&site, variant.as_ref().map(Variant::name));
         let baseline_display = baseline_file.display_path();
         let (baseline, baseline_error) = match baseline_file.read() {
             Ok(card) => (card, None),
@@ -234,6 +257,8 @@ impl SuitePlan {
             site,
             config,
             path,
+            suite_name,
+            variant,
             outline,
             baseline_file,
             baseline_display,
@@ -255,9 +280,16 @@ impl SuitePlan {
         &self.outline.tasks[position].id
     }
 
-    /// The suite's name in the run JSON and the store (its path with `.` for `::`).
+    /// The suite's name in the run JSON (its path with `.` for `::`), the same for each of its
+    /// variants.
     pub(crate) fn suite_name(&self) -> String {
-        self.path.replace("::", ".")
+        self.suite_name.clone()
+    }
+
+    /// The directory of the store holding this suite's runs and journals (for a variant, its
+    /// own).
+    pub(crate) fn runs_dir(&self) -> String {
+        eval_engine::store::runs_dir_name(&self.suite_name, self.variant.as_ref().map(Variant::name))
     }
 
     /// The store this suite's runs and journals go to.
@@ -313,6 +345,9 @@ impl SuitePlan {
         if let Some(label) = config.label {
             // Checked when the suite was prepared.
             options = options.clone().label(label).unwrap_or(options);
+        }
+        if let Some(variant) = &self.variant {
+            options = options.variant(variant.clone());
         }
         options.cassettes(self.cassettes(env.cassettes))
     }
@@ -391,7 +426,7 @@ fn unique_segments<'a>(what: &str, items: impl Iterator<Item = (&'a str, String)
 
 /// Why a suite without tasks cannot run, naming where its tasks were to come from and how many
 /// pairs its baseline still holds (a dataset emptied by mistake would otherwise pass).
-fn no_tasks(path: &str, site: &SuiteSite, dataset: Option<&Path>) -> String {
+fn no_tasks(path: &str, site: &SuiteSite, dataset: Option<&Path>, variant: Option<&Variant>) -> String {
     let source = match dataset {
         Some(file) => format!(
             "dataset file {} holds no task (it is empty or has only blank lines); write one task per line, \
@@ -403,7 +438,7 @@ fn no_tasks(path: &str, site: &SuiteSite, dataset: Option<&Path>) -> String {
             site.source_file().display()
         ),
     };
-    let baseline_file = BaselineFile::of(site);
+    let baseline_file = BaselineFile::of(site, variant.map(Variant::name));
     let baseline = match baseline_file.read() {
         Ok(Some(card)) if !card.entries.is_empty() => format!(
             " (its baseline {} still holds {} pair(s))",

@@ -34,7 +34,7 @@ pub(crate) fn share_with_nextest_processes(
     env: &HarnessEnv,
     target_tmpdir: Option<&str>,
 ) -> SharedWithNextest {
-    let dir = nextest::run_dir(&plan.store_root(env, target_tmpdir), &plan.suite_name(), nextest_run_id);
+    let dir = nextest::run_dir(&plan.store_root(env, target_tmpdir), &plan.runs_dir(), nextest_run_id);
     let mut task_ids: Vec<String> = to_run.iter().cloned().collect();
     task_ids.sort();
     let mut shared = SharedWithNextest {

@@ -71,6 +71,7 @@ fn run_of(run_id: &str, repeats: u32, records: Vec<TaskRecord>) -> RunResult {
         git: None,
         scorers: Vec::new(),
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     RunResult::new(meta, records)

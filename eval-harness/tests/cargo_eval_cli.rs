@@ -361,6 +361,7 @@ fn complete_run(suite: &str, run_id: &str) -> RunResult {
             ScorerSpec::new("tone").advisory(),
         ],
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     let passing = || {

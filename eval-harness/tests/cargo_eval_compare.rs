@@ -66,6 +66,7 @@ fn run(suite: &str, run_id: &str, label: &str, passes: &[bool], overlap: &[f64])
         git: None,
         scorers: Vec::new(),
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     let tasks = passes
@@ -293,7 +294,10 @@ fn many_disagreements_are_capped_with_a_count() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     let out = stdout(&output);
     assert!(out.contains("tasks where the runs disagree (12):"), "{out}");
-    assert!(out.contains("    … and 2 more (--json lists them all)"), "{out}");
+    assert!(
+        out.contains("    … and 2 more (`cargo eval compare --json` lists them all)"),
+        "{out}"
+    );
     assert_eq!(out.matches(": alpha pass · beta fail").count(), 10, "{out}");
     // 12 ahead, none behind: p = 2/4096.
     assert!(out.contains("p = < 0.001 : more than noise"), "{out}");

@@ -221,6 +221,7 @@ fn weather_run(run_id: &str, minute: u32, wrong: &[&str]) -> RunResult {
         git: None,
         scorers: vec![ScorerSpec::new("called_tool"), ScorerSpec::new("city_matches")],
         resumed: None,
+        variant: None,
         regraded_from: None,
     };
     let tasks = ["paris", "rome", "tokyo"]

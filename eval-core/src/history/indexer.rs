@@ -306,6 +306,7 @@ pub(crate) struct IndexedRun {
     suite: String,
     run_id: String,
     label: Option<String>,
+    variant: Option<String>,
     status: &'static str,
     created_at: String,
     created_ms: Option<i64>,
@@ -367,6 +368,7 @@ impl IndexedRun {
             suite: meta.suite.name.clone(),
             run_id: meta.run_id.clone(),
             label: meta.label.clone(),
+            variant: meta.variant.as_ref().map(|v| v.name().to_owned()),
             status: status_name(meta.status),
             created_at: meta.created_at.clone(),
             created_ms,
@@ -390,6 +392,8 @@ impl IndexedRun {
             suite: header.suite.clone(),
             run_id: header.run_id.clone(),
             label: None,
+            // A journal's header does not say; the run file will.
+            variant: None,
             status: if running { "running" } else { "interrupted" },
             created_at: header.created_at.clone(),
             created_ms: rfc3339_ms(&header.created_at),
@@ -464,11 +468,12 @@ fn write_run(tx: &Transaction<'_>, run: &IndexedRun) -> rusqlite::Result<()> {
         "INSERT INTO runs (suite_id, run_id, label, variant, status, created_at, created_ms, finished_ms,
                            duration_ms, selection_filter, selection_complete, resumed_from, regraded_from,
                            git_commit, git_dirty, models, config, source_path)
-         VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         params![
             suite_id,
             run.run_id,
             run.label,
+            run.variant,
             run.status,
             run.created_at,
             run.created_ms,

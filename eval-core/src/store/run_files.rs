@@ -393,7 +393,30 @@ fn write_file(
     })
 }
 
-/// A directory of runs: `<root>/<suite>/<run_id>.json`.
+/// How the name of a file grouping the runs of a variants run ends.
+pub const VARIANT_GROUP_SUFFIX: &str = ".variants.json";
+
+/// The directory of a store that holds a suite's runs: the suite's name, or for the runs of
+/// one of its variants `<suite>@<variant>`, so that each variant has runs of its own to find
+/// last, resume and regrade (a variant's name has no `@`).
+///
+/// ```
+/// assert_eq!(eval_engine::store::runs_dir_name("weather", None), "weather");
+/// assert_eq!(eval_engine::store::runs_dir_name("weather", Some("cheap")), "weather@cheap");
+/// ```
+pub fn runs_dir_name(suite: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(variant) => format!("{suite}@{variant}"),
+        None => suite.to_owned(),
+    }
+}
+
+fn runs_dir_name_of(run: &RunResult) -> String {
+    runs_dir_name(&run.meta.suite.name, run.meta.variant.as_ref().map(|v| v.name()))
+}
+
+/// A directory of runs: `<root>/<suite>/<run_id>.json` (`<root>/<suite>@<variant>/…` for a
+/// variant's runs).
 ///
 /// ```
 /// use eval_engine::Store;
@@ -426,9 +449,10 @@ impl Store {
         Ok(self.suite_dir(suite).join(format!("{run_id}.json")))
     }
 
-    /// Saves `run` under its suite and run id and returns the path written. Never overwrites.
+    /// Saves `run` under its suite (for a variant's run, `<suite>@<variant>`: see
+    /// [`runs_dir_name`]) and run id and returns the path written. Never overwrites.
     pub fn save(&self, run: &RunResult) -> Result<PathBuf, StoreError> {
-        let path = self.run_path(&run.meta.suite.name, &run.meta.run_id)?;
+        let path = self.run_path(&runs_dir_name_of(run), &run.meta.run_id)?;
         save_run(run, &path)?;
         Ok(path)
     }
@@ -436,12 +460,25 @@ impl Store {
     /// Saves `run` like [`Store::save`], but atomically replaces a run file of the same id: a
     /// resumed run keeps the id of the interrupted run whose file it supersedes.
     pub fn save_replacing(&self, run: &RunResult) -> Result<PathBuf, StoreError> {
-        let path = self.run_path(&run.meta.suite.name, &run.meta.run_id)?;
+        let path = self.run_path(&runs_dir_name_of(run), &run.meta.run_id)?;
         check_names(run)?;
         write_file(&path, IfExists::Replace, |out| {
             serde_json::to_writer_pretty(&mut *out, &RunOut::new(run))?;
             out.write_all(b"\n")
         })?;
+        Ok(path)
+    }
+
+    /// Saves the file grouping the runs of one variants run, `<root>/<suite>.<group>.variants.json`
+    /// (beside the suites' directories, so that no listing of runs mistakes it for one), and
+    /// returns its path.
+    pub fn save_variant_group(&self, group: &crate::variant::VariantGroup) -> Result<PathBuf, StoreError> {
+        check_file_name("suite name", &group.suite)?;
+        check_file_name("variants run id", &group.group)?;
+        let path = self
+            .root
+            .join(format!("{}.{}{VARIANT_GROUP_SUFFIX}", group.suite, group.group));
+        save_json(&path, group)?;
         Ok(path)
     }
 
@@ -572,6 +609,7 @@ mod tests {
                 from: run_id.to_owned(),
                 reused: 1,
             }),
+            variant: None,
             regraded_from: Some("01JD2Z5Q0000000000000000".to_owned()),
         }
     }

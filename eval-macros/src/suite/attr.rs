@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use syn::{Expr, ExprArray, ExprPath, Ident, LitStr};
 
 const OPTIONS: &str = "`dataset`, `tasks`, `scorers`, `concurrency`, `repeats`, `timeout`, `scorer_timeout`, `model`, \
-                       `max_tokens`, `max_seconds`, `min_pass_rate`, `label`, `store` and `ide`";
+                       `max_tokens`, `max_seconds`, `min_pass_rate`, `label`, `store`, `variants` and `ide`";
 
 #[derive(Default)]
 pub(crate) struct SuiteOptions {
@@ -28,7 +28,24 @@ pub(crate) struct SuiteOptions {
     pub label: Option<Setting<LitStr>>,
     pub model: Option<Setting<LitStr>>,
     pub store: Option<Setting<LitStr>>,
+    pub variants: Option<Setting<Variants>>,
     pub ide: Option<Setting<Ide>>,
+}
+
+/// The suite's variants: listed (`variants = [cheap = json!(…), "gpt-4o" = json!(…)]`), or a
+/// function returning them (`variants = my_variants`).
+pub(crate) enum Variants {
+    Listed(Vec<VariantEntry>),
+    Function(ExprPath),
+}
+
+/// One entry of a listed `variants = [...]`: a name (an identifier, or a string for names
+/// that are not identifiers) and the configuration the agent reads.
+pub(crate) struct VariantEntry {
+    pub name: String,
+    pub config: Expr,
+    /// The entry's name as written, for errors about it.
+    pub name_tokens: Expr,
 }
 
 /// One entry of `min_pass_rate = [city_matches = 0.9, "tool_called[search]" = 1.0]`: a key (a
@@ -128,6 +145,14 @@ impl SuiteOptions {
             "store" => {
                 let expected = Expected("a directory path", "store = \"target/evals\"");
                 self.store = read.with(errors, expected, string);
+            }
+            "variants" => {
+                let expected = Expected(
+                    "a list of `name = config` (the configuration any `Serialize` value), or the name of a function \
+                     returning `Vec<Variant>`",
+                    "variants = [cheap = json!({\"model\": \"gpt-4o-mini\"}), strong = json!({\"model\": \"gpt-4o\"})]",
+                );
+                self.variants = read.with(errors, expected, variants);
             }
             "ide" => self.ide = ide(&read, errors),
             _ => errors.at(
@@ -280,6 +305,32 @@ fn min_pass_rates(value: &Expr) -> Option<Vec<MinPassRate>> {
             })
         })
         .collect()
+}
+
+/// `[name = config, …]`, each name a path of one identifier or a string literal; or a path,
+/// the function returning the variants.
+fn variants(value: &Expr) -> Option<Variants> {
+    match args::peel(value) {
+        Expr::Path(path) => Some(Variants::Function(path.clone())),
+        Expr::Array(list) => list
+            .elems
+            .iter()
+            .map(|entry| {
+                let Expr::Assign(assign) = entry else { return None };
+                let name = match &*assign.left {
+                    Expr::Path(path) => path.path.get_ident().map(crate::ident::unraw)?,
+                    other => args::string(other)?.value(),
+                };
+                Some(VariantEntry {
+                    name,
+                    config: (*assign.right).clone(),
+                    name_tokens: (*assign.left).clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Variants::Listed),
+        _ => None,
+    }
 }
 
 fn ide(read: &Reader<'_>, errors: &mut Errors) -> Option<Setting<Ide>> {

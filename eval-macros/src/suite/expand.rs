@@ -4,10 +4,10 @@
 
 use super::anchors::{anchors, scorer_segment};
 use super::ast::SuiteFn;
-use super::attr::{Ide, Repeats, Setting, SuiteOptions};
+use super::attr::{Ide, Repeats, Setting, SuiteOptions, Variants};
 use super::dataset::task_ids;
-use crate::ident::unraw;
-use proc_macro2::{Literal, Span, TokenStream};
+use crate::ident::{ident_segment, unraw};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::path::PathBuf;
 use syn::spanned::Spanned;
@@ -56,7 +56,24 @@ pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option
         });
     // Lazy: the file is parsed only if `anchors` asks for the ids.
     let task_ids = dataset.into_iter().flat_map(|dataset| task_ids(&dataset.path));
-    let anchors = anchors(ide, task_ids, options.scorers.iter().flat_map(|list| &list.value.elems));
+    let scorer_exprs = options.scorers.iter().flat_map(|list| &list.value.elems);
+    let anchors = match options.variants.as_ref().map(|setting| &setting.value) {
+        None => anchors(ide, task_ids, scorer_exprs),
+        // The same anchors in a module per variant: `weather::cheap::paris::called_tool`.
+        Some(Variants::Listed(entries)) => {
+            let inner = anchors(ide, task_ids, scorer_exprs);
+            let modules = entries
+                .iter()
+                .map(|entry| Ident::new(&ident_segment(&entry.name), Span::call_site()));
+            match inner.is_empty() {
+                true => TokenStream::new(),
+                false => quote!(#(pub(crate) mod #modules { #inner })*),
+            }
+        }
+        // Names known only at run time have no anchors.
+        Some(Variants::Function(_)) => TokenStream::new(),
+    };
+    let variants = variants(options);
 
     quote! {
         // The macro requires `async` even for an agent that never awaits.
@@ -78,6 +95,7 @@ pub(crate) fn suite(suite: &SuiteFn<'_>, options: &SuiteOptions, dataset: Option
             #(#scorers)*
             #output_decoder
             #settings
+            #variants
             .build()
         }
 
@@ -215,6 +233,26 @@ fn settings(options: &SuiteOptions) -> TokenStream {
     ]
     .into_iter()
     .collect()
+}
+
+/// `.variant("cheap", config)` for each variant listed, or `.variants_from(my_variants)`.
+fn variants(options: &SuiteOptions) -> TokenStream {
+    match options.variants.as_ref().map(|setting| &setting.value) {
+        None => TokenStream::new(),
+        Some(Variants::Listed(entries)) => entries
+            .iter()
+            .map(|entry| {
+                let (name, config) = (&entry.name, &entry.config);
+                // A configuration that is not `Serialize` is reported on it.
+                let span = Span::call_site().located_at(config.span());
+                quote_spanned!(span=> .variant(#name, #config))
+            })
+            .collect(),
+        Some(Variants::Function(function)) => {
+            let span = Span::call_site().located_at(function.span());
+            quote_spanned!(span=> .variants_from(#function))
+        }
+    }
 }
 
 /// `.min_pass_rate("city_matches", 0.9)` for each gate of `min_pass_rate = [...]`.

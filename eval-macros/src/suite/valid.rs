@@ -3,9 +3,10 @@
 //! `dataset.rs`.)
 
 use super::ast::SuiteFn;
-use super::attr::{Repeats, Setting, SuiteOptions};
+use super::attr::{Repeats, Setting, SuiteOptions, Variants};
 use crate::borrow::Borrow;
 use crate::diagnostic::{Errors, type_text};
+use crate::ident::ident_segment;
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{FnArg, ReturnType};
@@ -104,6 +105,49 @@ impl SuiteOptions {
         more_than_zero(&self.scorer_timeout, errors);
         more_than_zero(&self.max_seconds, errors);
         self.validate_min_pass_rates(errors);
+        self.validate_variants(errors);
+    }
+
+    fn validate_variants(&self, errors: &mut Errors) {
+        let Some(Setting {
+            value: Variants::Listed(entries),
+            original,
+            ..
+        }) = &self.variants
+        else {
+            return;
+        };
+        if entries.is_empty() {
+            errors.at(
+                original,
+                "`variants` is empty: list each variant as `name = config`, such as \
+                 `variants = [cheap = json!({\"model\": \"gpt-4o-mini\"})]`, or remove the option",
+            );
+        }
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        for entry in entries {
+            if let Some(why) = variant_name_problem(&entry.name) {
+                errors.at(
+                    &entry.name_tokens,
+                    format!("variant name `{}` is not allowed: {why}", entry.name),
+                );
+                continue;
+            }
+            let segment = ident_segment(&entry.name);
+            match seen.iter().find(|(_, other)| *other == segment) {
+                Some((name, _)) if *name == entry.name => {
+                    errors.at(&entry.name_tokens, format!("variant `{name}` is given twice; keep one"))
+                }
+                Some((name, _)) => errors.at(
+                    &entry.name_tokens,
+                    format!(
+                        "variants `{name}` and `{}` would both be named `{segment}` in test names; rename one",
+                        entry.name
+                    ),
+                ),
+                None => seen.push((&entry.name, segment)),
+            }
+        }
     }
 
     fn validate_repeats(&self, errors: &mut Errors) {
@@ -172,6 +216,25 @@ impl SuiteOptions {
                 seen.push(text);
             }
         }
+    }
+}
+
+/// What keeps `name` from naming a variant. The twin of `eval_engine::variant::check_variant_name`
+/// (the harness checks a `variants` function's names with it at run time): change them together.
+fn variant_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 64 {
+        Some("it is longer than 64 bytes")
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("it must start with a letter or a digit")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        Some("use only letters, digits, `.`, `_` and `-`")
+    } else {
+        None
     }
 }
 
