@@ -1,12 +1,16 @@
-//! AG2 reads what we write: two runs made by our engine are saved as run JSON, then loaded and
-//! diffed by AG2 1.2.1 itself (`ag2.eval.load_run`, `RunResult.diff`), and AG2's view must
-//! equal ours.
+//! AG2 reads what we write: two runs made by our engine (one of them a variant's) are saved as
+//! run JSON, then loaded and diffed by AG2 1.2.1 itself (`ag2.eval.load_run`, `RunResult.diff`),
+//! and AG2's view must equal ours; a pairwise comparison of the two, saved as AG2's pairwise
+//! JSON, is read into AG2's `PairwiseRunResult`, whose win rates and flips must be ours.
 //!
 //! A plain `main` (harness = false) so that a skip is printed, not swallowed: outside CI, a
 //! machine without Python or without access to PyPI skips with a note; with `CI` set the check
 //! must run. AG2 comes from `AG2_PYTHON` (a Python with `ag2==1.2.1`), else from a virtual
 //! environment this test creates once under cargo's target directory.
 
+use eval_engine::pairwise::{
+    Comparator, Comparison, ComparisonFuture, Pair, PairwiseOptions, PairwiseRun, Winner, evaluate_pairwise,
+};
 use eval_engine::store::save_run;
 use eval_engine::{Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Suite, Task, run, scorer_fn};
 use serde_json::{Value, json};
@@ -110,7 +114,11 @@ fn suite() -> Suite {
 }
 
 /// Looks the answer up with a tool; `wrong_on` answers one task wrongly, task `reg-5` errors.
-async fn make_run(wrong_on: Option<&'static str>, run_id: &str) -> RunResult {
+async fn make_run(
+    wrong_on: Option<&'static str>,
+    run_id: &str,
+    variant: Option<eval_engine::variant::Variant>,
+) -> RunResult {
     let agent = move |task: Arc<Task>, ctx: Ctx| async move {
         let code = task.inputs()["code"].as_str().unwrap_or_default().to_owned();
         ctx.model_response_from(eval_engine::trace::ModelResponse {
@@ -155,13 +163,20 @@ async fn make_run(wrong_on: Option<&'static str>, run_id: &str) -> RunResult {
         .run_id(run_id)
         .expect("a plain run id")
         .target("interop::lookup_agent");
+    let options = match variant {
+        Some(variant) => options.variant(variant),
+        None => options,
+    };
     run(&suite(), agent, vec![exact, tool, overlap], options).await
 }
 
 async fn check(python: &Path) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let baseline = make_run(None, "run_a").await;
-    let current = make_run(Some("reg-2"), "run_b").await;
+    let baseline = make_run(None, "run_a", None).await;
+    // A variant's run: AG2 reads it as any run.
+    let variant =
+        eval_engine::variant::Variant::new("careless", json!({"model": "scripted"})).map_err(|e| e.to_string())?;
+    let current = make_run(Some("reg-2"), "run_b", Some(variant)).await;
     let (baseline_path, current_path) = (dir.path().join("run_a.json"), dir.path().join("run_b.json"));
     save_run(&baseline, &baseline_path).map_err(|e| e.to_string())?;
     save_run(&current, &current_path).map_err(|e| e.to_string())?;
@@ -173,11 +188,19 @@ async fn check(python: &Path) -> Result<(), String> {
         return Err(format!("our own diff found {our_regressions:?}"));
     }
 
+    // A pairwise comparison of the two, saved as AG2's pairwise JSON.
+    let pairwise = evaluate_pairwise(&baseline, &current, &[&Canonical], PairwiseOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let pairwise_path = dir.path().join("pairwise.json");
+    eval_engine::store::save_json(&pairwise_path, &pairwise.to_json()).map_err(|e| e.to_string())?;
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/ag2_reads_our_runs.py");
     let out = Command::new(python)
         .arg(&script)
         .arg(&current_path)
         .arg(&baseline_path)
+        .arg(&pairwise_path)
         .output()
         .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
     if !out.status.success() {
@@ -206,6 +229,59 @@ async fn check(python: &Path) -> Result<(), String> {
     }
     for (name, run) in [("current", &current), ("baseline", &baseline)] {
         compare_run(name, run, &theirs[name])?;
+    }
+    compare_pairwise(&pairwise, &theirs["pairwise"])
+}
+
+/// Prefers the canonical answer, as a judge would that was asked in both orders: a win where
+/// one run has it, a flip on `reg-0` (each order preferred what it saw first), else a tie.
+struct Canonical;
+
+impl Comparator for Canonical {
+    fn key(&self) -> &str {
+        "canonical"
+    }
+
+    fn compare<'a>(&'a self, pair: &'a Pair<'a>, _: Option<&'a eval_engine::Cassettes>) -> ComparisonFuture<'a> {
+        let right = |outputs: &Value| *outputs == pair.reference["answer"];
+        let (a, b) = (right(&pair.a.outputs), right(&pair.b.outputs));
+        let (winner, order1, order2) = match (pair.task_id, a, b) {
+            ("reg-0", _, _) => (Winner::Tie, "first", "first"),
+            (_, true, false) => (Winner::A, "first", "second"),
+            (_, false, true) => (Winner::B, "second", "first"),
+            _ => (Winner::Tie, "tie", "tie"),
+        };
+        let comparison = Comparison::decided(winner, Some("canonical".to_owned()))
+            .with_detail(json!({"order1": order1, "order2": order2}));
+        Box::pin(async move { comparison })
+    }
+}
+
+/// AG2's win rates and flips, recomputed from our pairwise JSON, must be ours.
+fn compare_pairwise(ours: &PairwiseRun, theirs: &Value) -> Result<(), String> {
+    let rate = ours.win_rate("canonical");
+    let their_rate = &theirs["win_rates"]["canonical"];
+    let same = |field: &str, value: f64| their_rate[field].as_f64().is_some_and(|t| (t - value).abs() < 1e-9);
+    if !(same("rate", rate.rate)
+        && same("wins", rate.wins as f64)
+        && same("losses", rate.losses as f64)
+        && same("ties", rate.ties as f64)
+        && same("n", rate.n as f64))
+    {
+        return Err(format!("pairwise: AG2 reads win rate {their_rate}, we have {rate:?}"));
+    }
+    if theirs["flips"]["canonical"] != ours.flips("canonical") || ours.flips("canonical") != 1 {
+        return Err(format!(
+            "pairwise: AG2 counts {} flip(s), we count {}",
+            theirs["flips"]["canonical"],
+            ours.flips("canonical")
+        ));
+    }
+    if theirs["n_cases"] != ours.cases.len() || theirs["variant_b"] != ours.variant_b.as_str() {
+        return Err(format!(
+            "pairwise: AG2 reads {theirs}, we wrote {} case(s)",
+            ours.cases.len()
+        ));
     }
     Ok(())
 }

@@ -388,6 +388,21 @@ pub fn compare<R: Borrow<RunResult>>(runs: &[R], mode: DiffMode) -> Result<Leade
 
 /// Each run's name, made unique.
 fn entrants(runs: &[&RunResult]) -> Vec<Entrant> {
+    run_names(runs)
+        .into_iter()
+        .zip(runs)
+        .map(|(name, run)| Entrant {
+            name,
+            run_id: run.run_id().to_owned(),
+            suite: run.meta.suite.name.clone(),
+        })
+        .collect()
+}
+
+/// What each of `runs` is called side by side with the others: its variant, else its label,
+/// else its model, else its run id; the run id is appended in parentheses where two would share
+/// a name, and the same run given twice is numbered (`#2`).
+pub fn run_names(runs: &[&RunResult]) -> Vec<String> {
     let base: Vec<&str> = runs
         .iter()
         .map(|run| {
@@ -421,14 +436,6 @@ fn entrants(runs: &[&RunResult]) -> Vec<Entrant> {
         }
     }
     names
-        .into_iter()
-        .zip(runs)
-        .map(|(name, run)| Entrant {
-            name,
-            run_id: run.run_id().to_owned(),
-            suite: run.meta.suite.name.clone(),
-        })
-        .collect()
 }
 
 /// The tasks and keys every run shares (with the same content), and what differs.

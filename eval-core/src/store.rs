@@ -13,5 +13,6 @@ pub use crate::regular_file::MAX_RUN_FILE_BYTES;
 pub use cleanup::{Leftover, LeftoverKind};
 pub use last::{JournalEntry, PassedOver, RegradeChoice, ResumeChoice, RunKind, StoredRun};
 pub use run_files::{
-    JOURNAL_SUFFIX, Store, StoreError, from_json, load_run, load_run_with_limit, runs_dir_name, save_run, to_json,
+    JOURNAL_SUFFIX, Store, StoreError, from_json, load_run, load_run_with_limit, runs_dir_name, save_json, save_run,
+    to_json,
 };

@@ -62,7 +62,7 @@ pub(crate) fn ask_again(why: &str) -> ChatMessage {
 }
 
 /// A string as itself, anything else as pretty JSON.
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => "(none)".to_owned(),
@@ -71,7 +71,7 @@ fn text(value: &Value) -> String {
 }
 
 /// The tool calls, results and errors of a trace, one line each, and how the run ended.
-fn trajectory(trace: &Trace) -> String {
+pub(crate) fn trajectory(trace: &Trace) -> String {
     let mut out = String::new();
     for event in &trace.events {
         let _ = match event {

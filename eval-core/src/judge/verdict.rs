@@ -108,17 +108,10 @@ pub(crate) enum Score {
 /// Reads the verdict in `reply` and puts it on `scale`; `Err` says why the reply is not one,
 /// in words the model is told when asked again.
 pub(crate) fn read_verdict(reply: &str, scale: &Scale) -> Result<Verdict, String> {
-    let object = find_object(reply).ok_or_else(|| {
+    let object = find_object(reply, "score").ok_or_else(|| {
         "the reply holds no JSON object; reply with exactly one object {\"reasoning\": …, \"score\": …}".to_owned()
     })?;
-    let reasoning = ["reasoning", "reason", "explanation", "rationale"]
-        .iter()
-        .find_map(|name| object.get(*name))
-        .map(|value| match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
-        .unwrap_or_default();
+    let reasoning = reasoning_in(&object);
     let score = object
         .get("score")
         .ok_or_else(|| "the object has no `score` field".to_owned())?;
@@ -130,9 +123,21 @@ pub(crate) fn read_verdict(reply: &str, scale: &Scale) -> Result<Verdict, String
     })
 }
 
-/// The first JSON object in `reply` that has a `score`: the whole reply, else inside a code
-/// fence, else the first balanced `{…}` that parses.
-fn find_object(reply: &str) -> Option<Map<String, Value>> {
+/// The reasoning a verdict object gives, under any of the names models use for it.
+pub(crate) fn reasoning_in(object: &Map<String, Value>) -> String {
+    ["reasoning", "reason", "explanation", "rationale"]
+        .iter()
+        .find_map(|name| object.get(*name))
+        .map(|value| match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+/// The first JSON object in `reply` that has the field `wanted`: the whole reply, else inside
+/// a code fence, else the first balanced `{…}` that parses.
+pub(crate) fn find_object(reply: &str, wanted: &str) -> Option<Map<String, Value>> {
     let as_object = |text: &str| match serde_json::from_str::<Value>(text.trim()) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,
@@ -145,7 +150,7 @@ fn find_object(reply: &str) -> Option<Map<String, Value>> {
         if let Some(end) = balanced_end(&reply[start..])
             && let Some(map) = as_object(&reply[start..start + end])
         {
-            if map.contains_key("score") {
+            if map.contains_key(wanted) {
                 return Some(map);
             }
             fallback.get_or_insert(map);

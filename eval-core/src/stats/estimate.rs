@@ -15,9 +15,23 @@ pub fn wilson_interval(passed: u64, total: u64) -> (f64, f64) {
     if total == 0 {
         return (0.0, 1.0);
     }
+    wilson_interval_of_rate(passed.min(total) as f64 / total as f64, total)
+}
+
+/// The 95% Wilson score interval for an observed `rate` over `total` trials, where a trial
+/// may count a half (a pairwise tie): [`wilson_interval`] for counts that need not be whole.
+///
+/// ```
+/// let (low, high) = eval_engine::stats::wilson_interval_of_rate(0.8, 10);
+/// assert_eq!((low, high), eval_engine::stats::wilson_interval(8, 10));
+/// ```
+pub fn wilson_interval_of_rate(rate: f64, total: u64) -> (f64, f64) {
+    if total == 0 {
+        return (0.0, 1.0);
+    }
     const Z: f64 = 1.959_963_984_540_054;
     let n = total as f64;
-    let rate = passed.min(total) as f64 / n;
+    let rate = rate.clamp(0.0, 1.0);
     let shrink = 1.0 + Z * Z / n;
     let centre = (rate + Z * Z / (2.0 * n)) / shrink;
     let half = Z * (rate * (1.0 - rate) / n + Z * Z / (4.0 * n * n)).sqrt() / shrink;

@@ -9,13 +9,15 @@
 //! cargo eval gc [--store DIR] [--dry-run]
 //! cargo eval label-sheet [run] --key <key> [-o <sheet.jsonl>] [--force]
 //! cargo eval calibrate --labels <labels.jsonl> --key <key> [run] [--json]
+//! cargo eval pairwise-sheet <a> <b> --criterion <text> -o <sheet.jsonl> [--seed N]
+//! cargo eval pairwise <a> <b> --criterion <text> [--judge <key>] [--labels <sheet.jsonl>] [-o <file>] [--json]
 //! cargo eval runs | latest | failing | trend | pair | flaky | prompts | sql | label | import
 //! ```
 //!
 //! Exit codes: 0 when all is well, 1 when `diff` finds a regression, 2 when a run cannot be
 //! found or read, the runs are not comparable, `gc` could not remove something, a labels file
-//! is bad or names tasks the run does not have, or the arguments are wrong. `calibrate` and
-//! `compare` exit 0 whatever they find: they inform, they do not gate.
+//! is bad or names tasks the run does not have, or the arguments are wrong. `calibrate`,
+//! `compare` and `pairwise` exit 0 whatever they find: they inform, they do not gate.
 
 // Beside this file rather than in `src/bin/`, where cargo would take them for binaries.
 #[path = "cargo-eval/calibrate.rs"]
@@ -29,6 +31,8 @@ mod gc;
 mod history;
 #[path = "cargo-eval/locate.rs"]
 mod locate;
+#[path = "cargo-eval/pairwise.rs"]
+mod pairwise;
 #[path = "cargo-eval/render.rs"]
 mod render;
 
@@ -122,6 +126,14 @@ enum Command {
     /// confusion matrix and every disagreement (for scores also weighted κ and Spearman's ρ).
     /// Exits 0 whatever the agreement; 2 for a bad labels file or tasks the run does not have.
     Calibrate(calibrate::CalibrateArgs),
+    /// Write a blinded sheet for people to say which of two runs answered each task better
+    /// (AG2's labelling manifest: which run is shown first is drawn per task).
+    PairwiseSheet(pairwise::PairwiseSheetArgs),
+    /// Compare two runs task by task with a judge model (asked in both orders; a flip is a
+    /// tie) and/or people's labels: wins, losses, ties, the second run's win rate with a Wilson
+    /// 95% interval, position flips, and the agreement (κ) between judge and people. Exits 0
+    /// whatever it finds; 2 for bad input.
+    Pairwise(pairwise::PairwiseArgs),
     #[cfg(feature = "history")]
     #[command(flatten)]
     History(history::HistoryCommand),
@@ -165,6 +177,8 @@ fn run(cli: Cli) -> ExitCode {
         },
         Command::LabelSheet(args) => calibrate::label_sheet(args),
         Command::Calibrate(args) => calibrate::calibrate(args),
+        Command::PairwiseSheet(args) => pairwise::sheet(args),
+        Command::Pairwise(args) => pairwise::run(args),
         #[cfg(feature = "history")]
         Command::History(command) => history::run(command),
     }

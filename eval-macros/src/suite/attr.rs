@@ -287,21 +287,33 @@ pub(crate) fn parse_duration(text: &str) -> Option<f64> {
     value.is_finite().then_some(value * unit_secs)
 }
 
-/// `[key = rate, …]`, each key a path of one identifier or a string literal.
-fn min_pass_rates(value: &Expr) -> Option<Vec<MinPassRate>> {
-    let Expr::Array(list) = value else { return None };
+/// Each `name = value` entry of a list as its name (a path of one identifier, or a string
+/// literal, for names that are not identifiers) and its assignment; `None` when an entry is
+/// not one.
+fn named_entries(list: &ExprArray) -> Option<Vec<(String, &syn::ExprAssign)>> {
     list.elems
         .iter()
         .map(|entry| {
             let Expr::Assign(assign) = entry else { return None };
-            let key = match &*assign.left {
+            let name = match &*assign.left {
                 Expr::Path(path) => path.path.get_ident().map(crate::ident::unraw)?,
                 other => args::string(other)?.value(),
             };
+            Some((name, assign))
+        })
+        .collect()
+}
+
+/// `[key = rate, …]`.
+fn min_pass_rates(value: &Expr) -> Option<Vec<MinPassRate>> {
+    let Expr::Array(list) = value else { return None };
+    named_entries(list)?
+        .into_iter()
+        .map(|(key, assign)| {
             Some(MinPassRate {
                 key,
                 rate: args::number(&assign.right)?,
-                original: entry.clone(),
+                original: Expr::Assign(assign.clone()),
             })
         })
         .collect()
@@ -312,23 +324,16 @@ fn min_pass_rates(value: &Expr) -> Option<Vec<MinPassRate>> {
 fn variants(value: &Expr) -> Option<Variants> {
     match args::peel(value) {
         Expr::Path(path) => Some(Variants::Function(path.clone())),
-        Expr::Array(list) => list
-            .elems
-            .iter()
-            .map(|entry| {
-                let Expr::Assign(assign) = entry else { return None };
-                let name = match &*assign.left {
-                    Expr::Path(path) => path.path.get_ident().map(crate::ident::unraw)?,
-                    other => args::string(other)?.value(),
-                };
-                Some(VariantEntry {
+        Expr::Array(list) => Some(Variants::Listed(
+            named_entries(list)?
+                .into_iter()
+                .map(|(name, assign)| VariantEntry {
                     name,
                     config: (*assign.right).clone(),
                     name_tokens: (*assign.left).clone(),
                 })
-            })
-            .collect::<Option<Vec<_>>>()
-            .map(Variants::Listed),
+                .collect(),
+        )),
         _ => None,
     }
 }
