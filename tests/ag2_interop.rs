@@ -14,16 +14,27 @@ use eval_engine::pairwise::{
 use eval_engine::store::save_run;
 use eval_engine::{Ctx, DiffMode, RunOptions, RunResult, ScoreInput, Scorer, ScorerSpec, Suite, Task, run, scorer_fn};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 
 const AG2_VERSION: &str = "1.2.1";
 
+#[path = "support/venv.rs"]
+mod venv;
+
 fn main() -> ExitCode {
-    let python = match find_ag2_python() {
+    let package = format!("ag2=={AG2_VERSION}");
+    let importable = format!("import ag2, ag2.eval; assert ag2.__version__ == '{AG2_VERSION}', ag2.__version__");
+    let need = venv::PythonNeed {
+        variable: "AG2_PYTHON",
+        venv: &format!("ag2-{AG2_VERSION}-venv"),
+        packages: &[&package],
+        check: &importable,
+    };
+    let python = match venv::find_python(&need, Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Ok(python) => python,
-        Err(why) if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0") => {
+        Err(why) if venv::in_ci() => {
             eprintln!("ag2_interop: FAILED: AG2 {AG2_VERSION} is required in CI: {why}");
             return ExitCode::FAILURE;
         }
@@ -42,57 +53,6 @@ fn main() -> ExitCode {
             eprintln!("ag2_interop: FAILED: {why}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// A Python that can `import ag2.eval` at the pinned version.
-fn find_ag2_python() -> Result<PathBuf, String> {
-    if let Some(python) = std::env::var_os("AG2_PYTHON") {
-        let python = PathBuf::from(python);
-        return has_ag2(&python)
-            .then_some(python.clone())
-            .ok_or_else(|| format!("AG2_PYTHON={} cannot import ag2 {AG2_VERSION}", python.display()));
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ag2-{AG2_VERSION}-venv"));
-    let python = venv.join("bin").join("python");
-    if has_ag2(&python) {
-        return Ok(python);
-    }
-    run_quietly(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "python3 -m venv",
-    )?;
-    run_quietly(
-        Command::new(venv.join("bin").join("pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &format!("ag2=={AG2_VERSION}"),
-        ]),
-        "pip install ag2",
-    )?;
-    has_ag2(&python)
-        .then_some(python)
-        .ok_or_else(|| "ag2 installed but cannot be imported".to_owned())
-}
-
-fn has_ag2(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            &format!("import ag2, ag2.eval; assert ag2.__version__ == '{AG2_VERSION}', ag2.__version__"),
-        ])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-fn run_quietly(command: &mut Command, what: &str) -> Result<(), String> {
-    let out = command.output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        Err(format!("{what} failed: {}", stderr.lines().last().unwrap_or("").trim()))
     }
 }
 

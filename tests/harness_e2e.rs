@@ -1722,6 +1722,87 @@ fn journaled_task_ids(journal: &Path) -> BTreeSet<String> {
     contents.tasks.into_iter().map(|t| t.task_id).collect()
 }
 
+/// An OTLP JSON export of the weather agent's runs, as an OpenTelemetry collector would write
+/// it: per task an `invoke_agent` span carrying the task id and the answer, around the tool's
+/// `execute_tool` span; and one trace that names no task.
+fn otlp_export(answers: &[(&str, &str)]) -> Value {
+    let attr = |key: &str, value: &str| serde_json::json!({"key": key, "value": {"stringValue": value}});
+    let mut spans = Vec::new();
+    for (i, (task, city)) in answers.iter().enumerate() {
+        let trace = format!("{:032x}", i + 1);
+        let outputs = serde_json::json!({"city": city, "text": format!("It is sunny in {city}.")}).to_string();
+        spans.push(serde_json::json!({
+            "traceId": trace, "spanId": format!("{:016x}", 2 * i + 1), "name": "invoke_agent weather",
+            "startTimeUnixNano": "1000000", "endTimeUnixNano": "9000000",
+            "attributes": [attr("gen_ai.operation.name", "invoke_agent"), attr("eval.task_id", task), attr("eval.outputs", &outputs)],
+        }));
+        spans.push(serde_json::json!({
+            "traceId": trace, "spanId": format!("{:016x}", 2 * i + 2), "parentSpanId": format!("{:016x}", 2 * i + 1),
+            "name": "execute_tool lookup_weather", "startTimeUnixNano": "2000000", "endTimeUnixNano": "3000000",
+            "attributes": [attr("gen_ai.operation.name", "execute_tool"), attr("gen_ai.tool.name", "lookup_weather"),
+                           attr("gen_ai.tool.call.arguments", &serde_json::json!({"city": city}).to_string()),
+                           attr("gen_ai.tool.call.result", "{\"conditions\": \"sunny\"}")],
+        }));
+    }
+    spans.push(serde_json::json!({
+        "traceId": "f".repeat(32), "spanId": "e".repeat(16), "name": "health check",
+        "startTimeUnixNano": "1", "endTimeUnixNano": "2", "attributes": [attr("gen_ai.operation.name", "chat")],
+    }));
+    serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": spans}]}]})
+}
+
+#[test]
+fn traces_recorded_elsewhere_are_graded_as_a_run_without_running_the_agent() {
+    let scenario = Scenario::start();
+    let export = scenario.scratch.path().join("traces.json");
+    let answers = [
+        ("paris", "Paris"),
+        ("paris_2", "Paris"),
+        ("rome", "Rome"),
+        ("tokyo", "Tokyo"),
+        ("atlantis", "the sunken city"),
+    ];
+    fs::write(&export, otlp_export(&answers).to_string()).unwrap();
+    let run = scenario.run(&["weather::"], &[("EVAL_TRACES", export.to_str().unwrap())]);
+    let mut expected = pairs_of(&WEATHER_TASKS, "ok");
+    expected.insert(WEAK_PAIR.to_owned(), "FAILED".to_owned());
+    assert_eq!(run.results(), expected, "{run}");
+    assert!(scenario.take_calls().is_empty(), "no agent ran: {run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: EVAL_TRACES: {}: span `health check` ({}): no span of trace {} has the attribute `eval.task_id`; left out",
+            export.display(),
+            "e".repeat(16),
+            "f".repeat(32)
+        )),
+        "{run}"
+    );
+    let saved = run.saved_run("weather");
+    assert_eq!(saved.run.meta.regraded_from.as_deref(), Some("otlp:traces.json"));
+    let rome = saved.run.task("rome").unwrap();
+    assert_eq!(
+        rome.trace.tool_calls().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["lookup_weather"]
+    );
+    assert_eq!(rome.outputs["city"], "Rome");
+    assert_eq!(rome.trace_ref.as_ref().unwrap()["otlp_trace_id"], format!("{:032x}", 3));
+
+    // A task without a trace is not graded; a file that is not OTLP stops the run at once.
+    fs::write(&export, otlp_export(&answers[..4]).to_string()).unwrap();
+    let partial = scenario.run(&["weather::"], &[("EVAL_TRACES", export.to_str().unwrap())]);
+    assert!(
+        partial
+            .failure("weather::atlantis::called_tool")
+            .contains("has no record of this task"),
+        "{partial}"
+    );
+    fs::write(&export, "{\"resourceSpans\": [").unwrap();
+    let cut = scenario.run(&["weather::"], &[("EVAL_TRACES", export.to_str().unwrap())]);
+    assert_eq!(cut.code(), 2, "{cut}");
+    assert!(cut.stderr.contains("not OTLP JSON"), "{cut}");
+    assert!(scenario.take_calls().is_empty());
+}
+
 /// The variants of `tests/variants.rs` in the fixture crate, and the test-name segment of each.
 const VARIANTS: [(&str, &str); 3] = [("mini", "mini"), ("base", "base"), ("large-2", "large_2")];
 const VARIANT_SCORERS: [&str; 2] = ["called_tool", "city_matches"];

@@ -88,9 +88,11 @@
 mod genai;
 mod layer;
 mod log_event;
+mod recorded;
 mod task_span;
 
 pub use layer::{CaptureLayer, SKIP_FIELD};
+pub(crate) use recorded::SpanRecorder;
 pub(crate) use task_span::TaskSpan;
 
 use tracing::subscriber::Interest;

@@ -23,6 +23,7 @@
 //! | [`judge`] | scorers that ask a model: the built-in judge, the chat-model trait, an OpenAI-compatible client |
 //! | [`calibration`] | a judge against people's labels: label sheets, agreement, κ, the confusion matrix |
 //! | [`variant`] | one configuration of the agent under a name: what a suite's variants are |
+//! | [`otlp`] | traces recorded elsewhere (OTLP JSON) as traces a suite's scorers grade |
 //! | [`pairwise`] | which of two runs answered each task better: comparators, win rates, flips, AG2's pairwise JSON |
 //! | [`cassette`], [`capture`], [`canonical`] | recorded model and tool calls; `tracing` spans into traces; canonical JSON |
 
@@ -54,6 +55,7 @@ pub mod judge;
 mod journal;
 pub mod merge;
 pub mod observer;
+pub mod otlp;
 pub mod pairwise;
 mod panic;
 mod record;

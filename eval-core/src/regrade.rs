@@ -179,6 +179,9 @@ where
         } else {
             match (self.decode)(&stored.outputs) {
                 Ok(outputs) => Some(outputs),
+                // No output was recorded: AG2's runs and traces recorded elsewhere keep the
+                // answer in the trace. The scorers that need a typed output say they have none.
+                Err(_) if stored.outputs.is_null() => None,
                 Err(e) => {
                     let why = format!(
                         "not re-graded: the output stored in run {} does not read as `{}`: {e}",

@@ -13,6 +13,8 @@
 //! | `EVAL_RESUME` | `<run_id>` \| `last`: resume that interrupted run from its journal, running only the tasks it did not finish; `last` is the newest journal written after the suite's latest complete run started |
 //! | `EVAL_REGRADE` (or its older name `EVAL_REPLAY`) | `<run_id>` \| `last`: run no agent; re-grade the outputs and traces stored in that run with today's scorers; `last` is the latest completed run of every task that is not itself a regrade |
 //! | `EVAL_TAGS` | `units,!slow`: run only the tasks tagged `units` and not `slow` |
+//! | `EVAL_TRACES` | `<file or directory>`: run no agent; grade the OTLP JSON traces there, one per task (its `eval.task_id` attribute) |
+//! | `EVAL_TRACES_MAPPING` | `<file>`: with `EVAL_TRACES`, a JSON object naming the task of each trace id |
 //! | `EVAL_VARIANTS` | `cheap,strong`: of the suites with variants, run only these variants |
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 //! | `EVAL_SHARD` | `k/n`: run only the k-th of n stable shares of every suite's tasks (by a hash of suite and task id); `cargo eval merge` joins the shards' runs |
@@ -82,6 +84,10 @@ pub(crate) struct HarnessEnv {
     pub grace: Duration,
     /// Which tasks run, by their tags (`EVAL_TAGS`).
     pub tags: Option<TagFilter>,
+    /// Traces recorded elsewhere to grade instead of running agents (`EVAL_TRACES`).
+    pub traces: Option<PathBuf>,
+    /// The task of each trace id, instead of the spans' attribute (`EVAL_TRACES_MAPPING`).
+    pub traces_mapping: Option<PathBuf>,
     /// Which variants of the suites with variants run (`EVAL_VARIANTS`); all when `None`.
     pub variants: Option<Vec<String>>,
     /// Attempts per task for this run, whatever the suites say (`EVAL_REPEATS`): the fewest
@@ -163,8 +169,30 @@ impl HarnessEnv {
         let tags = var("EVAL_TAGS").map(|text| TagFilter::parse(&text)).transpose()?;
         let repeats = var("EVAL_REPEATS").map(|v| repeats_range(&v)).transpose()?;
         let variants = var("EVAL_VARIANTS").map(|v| variant_names(&v)).transpose()?;
+        let traces = var("EVAL_TRACES").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let traces_mapping = var("EVAL_TRACES_MAPPING").filter(|v| !v.is_empty()).map(PathBuf::from);
+        if traces_mapping.is_some() && traces.is_none() {
+            return Err("EVAL_TRACES_MAPPING is set without EVAL_TRACES: name the traces to grade".to_owned());
+        }
+        if traces.is_some() && (regrade.is_some() || resume.is_some()) {
+            return Err(format!(
+                "EVAL_TRACES grades traces recorded elsewhere: it cannot go with {}",
+                if regrade.is_some() {
+                    regrade_variable
+                } else {
+                    "EVAL_RESUME"
+                }
+            ));
+        }
         let shard = var("EVAL_SHARD").map(|v| Shard::parse(&v)).transpose()?;
         let nextest = flag("NEXTEST");
+        if nextest && traces.is_some() {
+            return Err(
+                "EVAL_TRACES is not supported under cargo-nextest: grading traces runs no agent and takes moments, so \
+                 run it with `cargo test`"
+                    .to_owned(),
+            );
+        }
         if nextest && regrade.is_some() {
             // Each of nextest's processes would re-grade and save a run of its own.
             return Err(format!(
@@ -191,6 +219,8 @@ impl HarnessEnv {
             regrade_variable,
             grace,
             tags,
+            traces,
+            traces_mapping,
             variants,
             repeats,
             shard,

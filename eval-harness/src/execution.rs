@@ -50,8 +50,8 @@ impl Launcher<'_> {
         let mut observers = vec![board_observer.clone()];
         // Under nextest the shared cache, not a journal, keeps what finished; a regrade, which
         // runs no agent, loses nothing worth a journal.
-        let journal = match (&env.nextest_run_id, &inputs.regrade) {
-            (None, None) => open_journal(plan, &inputs, env, self.target_tmpdir),
+        let journal = match (&env.nextest_run_id, &inputs.regrade, &inputs.traces) {
+            (None, None, None) => open_journal(plan, &inputs, env, self.target_tmpdir),
             _ => None,
         };
         let journal_path = journal.as_ref().map(|writer| writer.path().to_owned());
@@ -97,9 +97,10 @@ impl Launcher<'_> {
             .enumerate()
             .map(|(i, task)| (task.id.clone(), i))
             .collect();
-        let execution = match inputs.regrade.take() {
-            Some(stored) => Execution::Regrade(stored),
-            None => Execution::RunAgents,
+        let execution = match (inputs.regrade.take(), inputs.traces.take()) {
+            (Some(stored), _) => Execution::Regrade(stored),
+            (None, Some((traces, source))) => Execution::Traces(traces, source),
+            (None, None) => Execution::RunAgents,
         };
         let future = selection(selected, options, execution);
         let board = suite.board.clone();

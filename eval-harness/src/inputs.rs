@@ -7,6 +7,7 @@ use crate::last::{self, Lookup};
 use crate::plan::SuitePlan;
 use eval_engine::__harness::{JournalContents, read_journal};
 use eval_engine::gate::RegressionPolicy;
+use eval_engine::otlp::{TaskKey, TaskTrace};
 use eval_engine::runner::Settle;
 use eval_engine::{RunResult, TaskRecord};
 use std::collections::HashMap;
@@ -21,6 +22,9 @@ pub(crate) struct RunInputs {
     pub resume: Option<ResumePoint>,
     /// The stored run this run re-grades instead of running agents.
     pub regrade: Option<Box<RunResult>>,
+    /// The traces recorded elsewhere this run grades instead of running agents, and where
+    /// they came from (`EVAL_TRACES`).
+    pub traces: Option<(Vec<TaskTrace>, String)>,
 }
 
 impl RunInputs {
@@ -30,6 +34,7 @@ impl RunInputs {
             run_id: ulid::Ulid::new().to_string(),
             resume: None,
             regrade: None,
+            traces: None,
         }
     }
 }
@@ -105,7 +110,98 @@ pub(crate) fn run_inputs(
     if let Some(regrade) = &env.regrade {
         find_runs_to_regrade(plans, &mut inputs, regrade, env, target_tmpdir)?;
     }
+    if let Some(path) = &env.traces {
+        hand_out_traces(plans, &mut inputs, path, env)?;
+    }
     Ok(inputs)
+}
+
+/// Reads the traces `EVAL_TRACES` names and gives each suite with selected tasks the traces of
+/// its tasks. Spans without a task are reported and left out; a file that is not OTLP, or
+/// traces of no selected task, stop the run before anything is graded.
+fn hand_out_traces(
+    plans: &[Arc<SuitePlan>],
+    inputs: &mut [RunInputs],
+    path: &Path,
+    env: &HarnessEnv,
+) -> Result<(), String> {
+    let spans = eval_engine::otlp::read_spans(path).map_err(|e| format!("EVAL_TRACES: {e}"))?;
+    let key = match &env.traces_mapping {
+        Some(mapping) => TaskKey::Mapping(read_mapping(mapping)?),
+        None => TaskKey::default(),
+    };
+    let imported = eval_engine::otlp::import_traces(spans, &key);
+    const SHOWN: usize = 10;
+    for skipped in imported.skipped.iter().take(SHOWN) {
+        eprintln!("warning: EVAL_TRACES: {skipped}; left out");
+    }
+    if imported.skipped.len() > SHOWN {
+        eprintln!(
+            "warning: EVAL_TRACES: … and {} more left out",
+            imported.skipped.len() - SHOWN
+        );
+    }
+    let source = format!(
+        "otlp:{}",
+        path.file_name().unwrap_or(path.as_os_str()).to_string_lossy()
+    );
+    let by_task: HashMap<String, TaskTrace> = imported
+        .tasks
+        .into_iter()
+        .map(|trace| (trace.task_id.clone(), trace))
+        .collect();
+    let mut graded_any = false;
+    for (plan, input) in plans
+        .iter()
+        .zip(inputs)
+        .filter(|(plan, _)| !plan.selected_tasks.is_empty())
+    {
+        let traces: Vec<TaskTrace> = plan
+            .selected_tasks
+            .iter()
+            .filter_map(|&task| by_task.get(plan.task_id(task)).cloned())
+            .collect();
+        graded_any |= !traces.is_empty();
+        input.traces = Some((traces, source.clone()));
+    }
+    let selected: std::collections::HashSet<&str> = plans
+        .iter()
+        .flat_map(|plan| plan.selected_tasks.iter().map(|&task| plan.task_id(task)))
+        .collect();
+    for trace in by_task
+        .values()
+        .filter(|trace| !selected.contains(trace.task_id.as_str()))
+    {
+        eprintln!(
+            "warning: EVAL_TRACES: trace {} is of task `{}`, which no selected suite has; left out",
+            trace.trace_id, trace.task_id
+        );
+    }
+    if !graded_any {
+        return Err(format!(
+            "EVAL_TRACES={}: no trace is of a selected task (a trace's task is its `{}` attribute{})",
+            path.display(),
+            eval_engine::otlp::TASK_ID_ATTRIBUTE,
+            if env.traces_mapping.is_some() {
+                ", here the mapping's"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// `EVAL_TRACES_MAPPING`: a JSON object from trace id to task id.
+fn read_mapping(path: &Path) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("EVAL_TRACES_MAPPING: cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "EVAL_TRACES_MAPPING: {} is not a JSON object from trace id to task id: {e}",
+            path.display()
+        )
+    })
 }
 
 /// Finds the journal each suite resumes from. Resuming nothing is an error: the user asked to

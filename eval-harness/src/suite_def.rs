@@ -230,6 +230,8 @@ pub(crate) enum Execution {
     RunAgents,
     /// No agent runs: the outputs and traces stored in this run are graded again.
     Regrade(Box<RunResult>),
+    /// No agent runs: traces recorded elsewhere (`EVAL_TRACES`) are graded, under this source.
+    Traces(Vec<eval_engine::otlp::TaskTrace>, String),
 }
 
 /// Runs the tasks whose ids are in the set (all when `None`), as `Execution` says.
@@ -320,6 +322,12 @@ where
                         // runs; even so, a regrade never falls back to running the agent.
                         let decode = decoder.unwrap_or(|_| Err("the output type is not `Deserialize`".to_owned()));
                         eval_engine::regrade(&suite, *stored, decode, scorers, options).await
+                    }
+                    Execution::Traces(traces, source) => {
+                        // Without a decoder, only traces without an answer attribute grade.
+                        let decode = decoder.unwrap_or(|_| Err("the output type is not `Deserialize`".to_owned()));
+                        let stored = eval_engine::otlp::stored_run(&suite, traces, &source);
+                        eval_engine::regrade(&suite, stored, decode, scorers, options).await
                     }
                 }
             })

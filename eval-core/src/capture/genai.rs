@@ -36,7 +36,12 @@ impl Operation {
 
 /// Whether a span declares any GenAI field, i.e. whether it is worth following.
 pub(crate) fn declares_gen_ai(fields: &FieldSet) -> bool {
-    fields.iter().any(|field| field.name().starts_with("gen_ai."))
+    fields.iter().any(|field| declares_gen_ai_name(field.name()))
+}
+
+/// Whether a field or attribute of this name is one of the GenAI conventions'.
+pub(crate) fn declares_gen_ai_name(name: &str) -> bool {
+    name.starts_with("gen_ai.")
 }
 
 /// The GenAI fields of one span, as recorded so far: at creation and by every later `record`.
@@ -182,6 +187,17 @@ impl GenAiFields {
             })
         };
         Some(ToolExecution { call, outcome })
+    }
+
+    /// Sets an attribute recorded elsewhere (an OTLP file's span): counts for usage, the
+    /// text of anything else (a value that is not a string as its JSON).
+    pub(crate) fn set_attribute(&mut self, name: &str, value: &Value) {
+        match value {
+            Value::Number(n) if name.starts_with("gen_ai.usage.") => self.set_count(name, n.as_u64()),
+            Value::String(text) if name.starts_with("gen_ai.usage.") => self.set_count(name, text.parse().ok()),
+            Value::String(text) => self.set_text(name, text.clone()),
+            other => self.set_text(name, other.to_string()),
+        }
     }
 
     fn set_text(&mut self, name: &str, text: String) {

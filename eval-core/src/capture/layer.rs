@@ -128,7 +128,7 @@ where
 
 /// Records what a finished span reports into its task's trace, in the order a reader expects:
 /// the model's response, the calls it asked for, the tool's call and outcome, the usage.
-fn record(link: &TaskLink, reported: Reported, usage_reported_below: bool) {
+pub(crate) fn record(link: &TaskLink, reported: Reported, usage_reported_below: bool) {
     let ctx = link.ctx();
     if let Some(response) = reported.model_response {
         ctx.record(Event::ModelResponse(response));

@@ -42,7 +42,7 @@ pub(crate) struct LiveTask {
 }
 
 impl TaskLink {
-    fn new(ctx: Ctx) -> Self {
+    pub(crate) fn new(ctx: Ctx) -> Self {
         TaskLink(Arc::new(LiveTask {
             ctx,
             captured_calls: Mutex::new(HashSet::new()),
