@@ -1932,6 +1932,71 @@ fn three_variants_run_as_one_suite_with_their_own_tests_baselines_and_runs() {
         "{board}"
     );
 
+    // Two variants' run files compared pairwise by people: a blinded sheet, labelled, read back.
+    let file_of = |variant: &str| {
+        let entry = group["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["variant"] == variant)
+            .unwrap();
+        store.join(entry["file"].as_str().unwrap())
+    };
+    let (mini_file, large_file) = (file_of("mini"), file_of("large-2"));
+    let sheet = scenario.scratch.path().join("sheet.jsonl");
+    let criterion = "Which answer names the right city?";
+    let wrote = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("pairwise-sheet")
+            .args([&mini_file, &large_file])
+            .args(["--criterion", criterion, "-o"])
+            .arg(&sheet),
+    );
+    assert!(wrote.status.success(), "{}", String::from_utf8_lossy(&wrote.stderr));
+    let labelled: Vec<String> = fs::read_to_string(&sheet)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut row: Value = serde_json::from_str(line).unwrap();
+            let (one, two) = (row["response_1"]["city"].clone(), row["response_2"]["city"].clone());
+            row["preferred"] = match (one == "Atlantis", two == "Atlantis") {
+                (true, false) => "1".into(),
+                (false, true) => "2".into(),
+                _ => "tie".into(),
+            };
+            row.to_string()
+        })
+        .collect();
+    fs::write(&sheet, labelled.join("\n")).unwrap();
+    let compared = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("pairwise")
+            .args([&mini_file, &large_file])
+            .args(["--criterion", criterion, "--json", "--labels"])
+            .arg(&sheet),
+    );
+    assert!(
+        compared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compared.stderr)
+    );
+    let pairwise: Value = serde_json::from_slice(&compared.stdout).unwrap();
+    assert_eq!(
+        (pairwise["variant_a"].clone(), pairwise["variant_b"].clone()),
+        ("mini".into(), "large-2".into())
+    );
+    let people = &pairwise["win_rates"]["people"];
+    assert_eq!(
+        (
+            people["wins"].as_u64(),
+            people["losses"].as_u64(),
+            people["ties"].as_u64()
+        ),
+        (Some(1), Some(0), Some(4))
+    );
+
     // Accepted, the variants are green; a regression in one variant fails only its pair.
     scenario.accept_pending_by_renaming();
     let green = scenario.run_variants(&[], &[]);
