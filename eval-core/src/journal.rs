@@ -18,7 +18,7 @@
 use crate::observer::Observer;
 use crate::record::TaskRecord;
 use crate::regular_file::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
-use crate::runner::now_rfc3339;
+use crate::result::now_rfc3339;
 use crate::wire::{TaskIn, TaskOut};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};

@@ -154,6 +154,50 @@ pub struct RunMeta {
     pub regraded_from: Option<String>,
 }
 
+/// The current time as RFC 3339 UTC.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl RunMeta {
+    /// The metadata of a completed run `run_id` of `suite` made now, with nothing else set:
+    /// code that builds runs of its own sets the fields it knows with `RunMeta { …, ..RunMeta::new(…) }`.
+    ///
+    /// ```
+    /// use eval_engine::result::{RunMeta, SuiteInfo};
+    ///
+    /// let suite = SuiteInfo { name: "weather".into(), size: 3, source: "inline".into() };
+    /// let meta = RunMeta { label: Some("nightly".into()), ..RunMeta::new("01J", suite) };
+    /// assert_eq!((meta.run_id.as_str(), meta.repeats), ("01J", 1));
+    /// ```
+    pub fn new(run_id: impl Into<String>, suite: SuiteInfo) -> RunMeta {
+        RunMeta {
+            schema_version: SCHEMA_VERSION.to_owned(),
+            run_id: run_id.into(),
+            label: None,
+            created_at: now_rfc3339(),
+            duration_ms: 0,
+            suite,
+            target: String::new(),
+            concurrency: 1,
+            status: RunStatus::Completed,
+            selection: None,
+            repeats: 1,
+            fewest_repeats: None,
+            model: None,
+            variant: None,
+            budgets: Budgets::default(),
+            producer: None,
+            git: None,
+            scorers: Vec::new(),
+            resumed: None,
+            regraded_from: None,
+        }
+    }
+}
+
 /// Where a resumed run came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed {

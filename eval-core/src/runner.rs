@@ -17,7 +17,9 @@ use crate::file_name::{InvalidName, check_file_name};
 use crate::observer::{Observer, RunStarted};
 use crate::panic::catch_panic;
 use crate::record::TaskRecord;
-use crate::result::{Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo};
+use crate::result::{
+    Budgets, GitInfo, Producer, RunMeta, RunResult, RunStatus, SCHEMA_VERSION, Selection, SuiteInfo, now_rfc3339,
+};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
@@ -677,13 +679,6 @@ async fn stop_requested(stop: Option<&StopRequest>) {
     if requested.wait_for(|requested| *requested).await.is_err() {
         std::future::pending::<()>().await;
     }
-}
-
-/// The current time as RFC 3339 UTC.
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// One task attempt: run the agent, then grade.

@@ -3,7 +3,7 @@
 use super::read::OtlpSpan;
 use crate::capture::SpanRecorder;
 use crate::record::TaskRecord;
-use crate::result::{RunMeta, RunResult, RunStatus, SuiteInfo};
+use crate::result::{RunMeta, RunResult, SuiteInfo};
 use crate::suite::Suite;
 use crate::trace::{Exception, Trace};
 use serde::Serialize;
@@ -195,31 +195,14 @@ pub fn stored_run<I: Serialize, R: Serialize>(suite: &Suite<I, R>, traces: Vec<T
             })
         })
         .collect();
+    let suite_info = SuiteInfo {
+        name: suite.name().to_owned(),
+        size: suite.len(),
+        source: suite.source().to_owned(),
+    };
     let meta = RunMeta {
-        schema_version: crate::result::SCHEMA_VERSION.to_owned(),
-        run_id: source.to_owned(),
-        label: None,
-        created_at: crate::runner::now_rfc3339(),
-        duration_ms: 0,
-        suite: SuiteInfo {
-            name: suite.name().to_owned(),
-            size: suite.len(),
-            source: suite.source().to_owned(),
-        },
         target: format!("otlp:{source}"),
-        concurrency: 1,
-        status: RunStatus::Completed,
-        selection: None,
-        repeats: 1,
-        fewest_repeats: None,
-        model: None,
-        variant: None,
-        budgets: Default::default(),
-        producer: None,
-        git: None,
-        scorers: Vec::new(),
-        resumed: None,
-        regraded_from: None,
+        ..RunMeta::new(source, suite_info)
     };
     RunResult::new(meta, records)
 }

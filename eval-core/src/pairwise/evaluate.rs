@@ -75,7 +75,7 @@ pub async fn evaluate_pairwise(
         )));
     }
     let started = Instant::now();
-    let created_at = crate::runner::now_rfc3339();
+    let created_at = crate::result::now_rfc3339();
     let in_b = answered(b);
     let mut seen = std::collections::HashSet::new();
     let pairs: Vec<Pair<'_>> = a
