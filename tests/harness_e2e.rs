@@ -12,6 +12,11 @@
 //! fresh path each time. Scenarios share that crate, so each holds a lock while it runs (a mutex
 //! for the threads of this process, a file lock for nextest's one process per test).
 
+#[path = "support/junit_schema.rs"]
+mod junit_schema;
+#[path = "support/venv.rs"]
+mod venv;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -1402,6 +1407,13 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
 
     // The JUnit report: one suite, a case per test the run printed, with the same outcomes.
     let xml = std::fs::read_to_string(&junit_path).unwrap();
+    match junit_schema::check_junit(&junit_path, Path::new(env!("CARGO_TARGET_TMPDIR"))) {
+        junit_schema::SchemaCheck::Valid => {}
+        junit_schema::SchemaCheck::Invalid(violations) => {
+            panic!("the JUnit report breaks the JUnit XSD:\n{violations}\n{xml}")
+        }
+        junit_schema::SchemaCheck::Unavailable(why) => skip(&format!("no JUnit XSD check: {why}")),
+    }
     let report = quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
     assert_eq!(report.test_suites.len(), 1, "{xml}");
     let suite = &report.test_suites[0];
@@ -1455,11 +1467,11 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
         description.as_ref().map(|d| d.as_str()),
         Some(broken.failure("weather::paris::city_matches"))
     );
+    // A case's facts are `name: value` lines of its system-out (the XSD has no case properties).
     let property = |case: &quick_junit::TestCase, name: &str| {
-        case.properties
-            .iter()
-            .find(|p| p.name.as_str() == name)
-            .map(|p| p.value.as_str().to_owned())
+        let facts = case.system_out.as_ref()?.as_str();
+        let prefix = format!("{name}: ");
+        facts.lines().find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
     };
     assert_eq!(property(regression, "verdict").as_deref(), Some("fail"));
     assert_eq!(property(regression, "baseline_verdict").as_deref(), Some("pass"));
@@ -2765,15 +2777,10 @@ impl Drop for FileRestorer {
 // ---------------------------------------------------------------------------------------------
 // Tools that may be missing.
 
-/// Whether the CI variable is set the way insta and the harness read it.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-}
-
 /// A scenario that needs a missing tool passes with a note outside CI and fails in CI. The note
 /// is only seen with `--nocapture`: libtest captures the output of passing tests.
 fn skip(why: &str) {
-    assert!(!in_ci(), "{why}, and CI must run this test");
+    assert!(!venv::in_ci(), "{why}, and CI must run this test");
     eprintln!("note: skipped: {why}");
 }
 
