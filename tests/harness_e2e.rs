@@ -1401,9 +1401,46 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
             ("CI", "true"),
             ("EVAL_JUNIT", junit_var),
             ("GITHUB_STEP_SUMMARY", summary_var),
+            ("EVAL_HTML_REPORT", "1"),
         ],
     );
     assert_eq!(broken.code(), 101, "{broken}");
+
+    // The HTML report beside the run file, from the same decided outcomes.
+    let saved = broken.saved_run("weather");
+    let page_path = saved.path.with_extension("html");
+    assert!(
+        broken.summary().contains(&format!("report: {}", page_path.display())),
+        "{broken}"
+    );
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.contains("<title>weather · "), "{page}");
+    let data_start = page.find(r#"id="report-data">"#).unwrap() + r#"id="report-data">"#.len();
+    let data_len = page[data_start..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&page[data_start..data_start + data_len]).unwrap();
+    let tasks = data["tasks"].as_array().unwrap();
+    let paris = data["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| tasks[p["task"].as_u64().unwrap() as usize]["id"] == "paris" && p["key"] == "city_matches")
+        .unwrap_or_else(|| panic!("{data}"));
+    assert_eq!(paris["outcome"], "regression", "{data}");
+    assert_eq!(paris["status"], "failed", "{data}");
+    assert_eq!(
+        paris["comment"].as_str(),
+        Some(broken.failure("weather::paris::city_matches"))
+    );
+    assert_eq!(
+        data["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["status"] == "failed")
+            .count(),
+        broken.results().values().filter(|r| *r == "FAILED").count(),
+        "{data}"
+    );
 
     // The JUnit report: one suite, a case per test the run printed, with the same outcomes.
     let xml = std::fs::read_to_string(&junit_path).unwrap();
@@ -1471,7 +1508,9 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
     let property = |case: &quick_junit::TestCase, name: &str| {
         let facts = case.system_out.as_ref()?.as_str();
         let prefix = format!("{name}: ");
-        facts.lines().find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+        facts
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
     };
     assert_eq!(property(regression, "verdict").as_deref(), Some("fail"));
     assert_eq!(property(regression, "baseline_verdict").as_deref(), Some("pass"));

@@ -231,6 +231,17 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// Its name in the run JSON (`completed`, `interrupted`, `failed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Which tasks a run covered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Selection {

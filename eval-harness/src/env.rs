@@ -19,6 +19,7 @@
 //! | `EVAL_GRACE_SECONDS` | on Ctrl-C (or SIGTERM), how long running tasks get to finish (default 10) |
 //! | `EVAL_SHARD` | `k/n`: run only the k-th of n stable shares of every suite's tasks (by a hash of suite and task id); `cargo eval merge` joins the shards' runs |
 //! | `EVAL_JUNIT` | write a JUnit XML report of the decided outcomes to this path (not under nextest, which writes its own) |
+//! | `EVAL_HTML_REPORT` | `1`: write each run's HTML report beside its run file (`<run id>.html`; not under nextest) |
 //! | `GITHUB_STEP_SUMMARY` | set by GitHub Actions: a Markdown summary is appended to that file (not under nextest) |
 
 use crate::selection::{Shard, TagFilter};
@@ -99,6 +100,8 @@ pub(crate) struct HarnessEnv {
     pub junit: Option<PathBuf>,
     /// The GitHub Actions step summary to append to (`GITHUB_STEP_SUMMARY`).
     pub step_summary: Option<PathBuf>,
+    /// Write each run's HTML report beside its run file (`EVAL_HTML_REPORT`).
+    pub html_report: bool,
 }
 
 /// `EVAL_REPEATS`: a number of attempts, or `a..=b` for adaptive repeats.
@@ -226,6 +229,7 @@ impl HarnessEnv {
             shard,
             junit: var("EVAL_JUNIT").filter(|v| !v.is_empty()).map(PathBuf::from),
             step_summary: var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
+            html_report: flag("EVAL_HTML_REPORT"),
         })
     }
 

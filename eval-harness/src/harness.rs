@@ -217,6 +217,9 @@ pub fn run_main(
         {
             eprintln!("warning: {why}");
         }
+        if env.html_report {
+            crate::html::write_html_reports(&reports, json_output);
+        }
     }
     for (run_id, target) in &interrupted {
         eprintln!("interrupted: resume with EVAL_RESUME={run_id} cargo test --test {target}");

@@ -8,9 +8,9 @@
 //! a test case: a case's facts (task, key, outcome, verdict, the baseline's verdict, score,
 //! comment) are `name: value` lines of its `system-out`, which CI systems show with the case.
 
-use crate::outcome::{GateOutcome, PairOutcome, decision_name};
+use crate::outcome::{GateOutcome, PairOutcome, Shown, decision_name};
 use crate::report::SuiteReport;
-use eval_engine::Score;
+use crate::report::mean_scores;
 use eval_engine::gate::Decision;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use quick_xml::events::{BytesStart, Event};
@@ -52,7 +52,7 @@ fn test_suite(report: &SuiteReport<'_>) -> TestSuite {
         .iter()
         .map(|pair| ((&*pair.task_id, &*pair.key), pair.name.as_str()))
         .collect();
-    let scores = mean_scores(report);
+    let scores = mean_scores(&report.run);
     for outcome in &report.outcomes.pairs {
         let name = names
             .get(&(&*outcome.task_id, &*outcome.key))
@@ -75,15 +75,10 @@ fn test_suite(report: &SuiteReport<'_>) -> TestSuite {
 
 fn pair_case(report: &SuiteReport<'_>, outcome: &PairOutcome, name: &str, score: Option<f64>) -> TestCase {
     let plan = report.plan;
-    let status = match outcome.to_trial_result(&plan.baseline_display, plan.baseline_error.is_some()) {
-        Err(failed) => failure(failed.message().unwrap_or_default(), kind_of(outcome.outcome)),
-        Ok(_) => match (outcome.ignored_reason(), outcome.outcome) {
-            (Some(reason), _) => skipped(reason),
-            (None, Decision::Flaky { passed, attempts }) => skipped(&format!(
-                "flaky: {passed}/{attempts} attempts passed, not enough evidence of a drop"
-            )),
-            _ => TestCaseStatus::success(),
-        },
+    let status = match outcome.shown(&plan.baseline_display, plan.baseline_error.is_some()) {
+        Shown::Failed(message) => failure(&message, kind_of(outcome.outcome)),
+        Shown::Skipped(reason) => skipped(&reason),
+        Shown::Passed => TestCaseStatus::success(),
     };
     let baseline = plan
         .baseline
@@ -183,26 +178,6 @@ fn kind_of(decision: Decision) -> &'static str {
         Decision::Regression => "regression",
         _ => "new failure",
     }
-}
-
-/// The mean numeric score of every (task, key) over its attempts (a bool counts as 1 or 0).
-fn mean_scores<'a>(report: &'a SuiteReport<'_>) -> HashMap<(&'a str, &'a str), f64> {
-    let mut sums: HashMap<(&str, &str), (f64, u32)> = HashMap::new();
-    for task in report.run.tasks() {
-        for feedback in &task.feedback {
-            let value = match feedback.score {
-                Some(Score::Number(n)) => n,
-                Some(Score::Bool(b)) => f64::from(u8::from(b)),
-                None => continue,
-            };
-            let sum = sums.entry((task.base_id(), feedback.key.as_str())).or_default();
-            sum.0 += value;
-            sum.1 += 1;
-        }
-    }
-    sums.into_iter()
-        .map(|(pair, (sum, n))| (pair, sum / f64::from(n)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod env;
 mod execution;
 mod git;
 mod harness;
+pub mod html;
 mod inputs;
 mod junit;
 mod last;

@@ -140,6 +140,33 @@ impl PairOutcome {
     }
 }
 
+/// How a report (JUnit, HTML) shows a decided pair.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Shown {
+    /// It fails the run: its test's message.
+    Failed(String),
+    /// Its test is ignored, or it passed without evidence either way: why.
+    Skipped(String),
+    Passed,
+}
+
+impl PairOutcome {
+    /// How reports show this pair: as its test is reported, with a flaky pair skipped (its test
+    /// passes, but it is no evidence that the pair works).
+    pub fn shown(&self, baseline_file: &Path, baseline_unreadable: bool) -> Shown {
+        match self.to_trial_result(baseline_file, baseline_unreadable) {
+            Err(failed) => Shown::Failed(failed.message().unwrap_or_default().to_owned()),
+            Ok(_) => match (self.ignored_reason(), self.outcome) {
+                (Some(reason), _) => Shown::Skipped(reason.to_owned()),
+                (None, Decision::Flaky { passed, attempts }) => Shown::Skipped(format!(
+                    "flaky: {passed}/{attempts} attempts passed, not enough evidence of a drop"
+                )),
+                _ => Shown::Passed,
+            },
+        }
+    }
+}
+
 /// What a suite-level gate (`<suite>::gate::<key>`) decided, for its test and the summary.
 #[derive(Debug, Clone)]
 pub(crate) struct GateOutcome {

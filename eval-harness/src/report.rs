@@ -6,11 +6,12 @@ use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::plan::SuitePlan;
 use crate::running::SuiteOutcomes;
-use eval_engine::RunResult;
 use eval_engine::calibration::Assessment;
 use eval_engine::gate::Decision;
 use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
 use eval_engine::tally::sum_pair_counts;
+use eval_engine::{RunResult, Score};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -452,6 +453,26 @@ fn percent(passed: u32, total: u32) -> f64 {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The mean numeric score of every (task, key) over its attempts (a bool counts as 1 or 0).
+pub(crate) fn mean_scores(run: &RunResult) -> HashMap<(&str, &str), f64> {
+    let mut sums: HashMap<(&str, &str), (f64, u32)> = HashMap::new();
+    for task in run.tasks() {
+        for feedback in &task.feedback {
+            let value = match feedback.score {
+                Some(Score::Number(n)) => n,
+                Some(Score::Bool(b)) => f64::from(u8::from(b)),
+                None => continue,
+            };
+            let sum = sums.entry((task.base_id(), feedback.key.as_str())).or_default();
+            sum.0 += value;
+            sum.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(pair, (sum, n))| (pair, sum / f64::from(n)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::feedback::{Score, Verdict};
 use crate::journal::{JournalContents, read_journal};
 use crate::record::TaskRecord;
 use crate::regular_file::is_in_use;
-use crate::result::{RunResult, RunStatus};
+use crate::result::RunResult;
 use crate::store::{JOURNAL_SUFFIX, Store, load_run};
 use crate::trace::Event;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -369,7 +369,7 @@ impl IndexedRun {
             run_id: meta.run_id.clone(),
             label: meta.label.clone(),
             variant: meta.variant.as_ref().map(|v| v.name().to_owned()),
-            status: status_name(meta.status),
+            status: meta.status.name(),
             created_at: meta.created_at.clone(),
             created_ms,
             duration_ms: to_i64(meta.duration_ms),
@@ -641,14 +641,6 @@ fn models_of(named: Option<&str>, tasks: &[TaskRecord]) -> Vec<String> {
         }
     }
     models.into_iter().collect()
-}
-
-pub(crate) fn status_name(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Completed => "completed",
-        RunStatus::Interrupted => "interrupted",
-        RunStatus::Failed => "failed",
-    }
 }
 
 fn verdict_name(verdict: Verdict) -> &'static str {

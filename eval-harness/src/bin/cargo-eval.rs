@@ -6,6 +6,7 @@
 //! cargo eval compare <run> <run>... [--lenient] [--json] [--store DIR]
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval merge <run.json>... [-o <run.json>]
+//! cargo eval report <run | last> [--baseline <run>] [-o <report.html>] [--store DIR]
 //! cargo eval gc [--store DIR] [--dry-run]
 //! cargo eval label-sheet [run] --key <key> [-o <sheet.jsonl>] [--force]
 //! cargo eval calibrate --labels <labels.jsonl> --key <key> [run] [--json]
@@ -35,6 +36,8 @@ mod locate;
 mod pairwise;
 #[path = "cargo-eval/render.rs"]
 mod render;
+#[path = "cargo-eval/report.rs"]
+mod report;
 
 use clap::{Parser, Subcommand};
 use eval_engine::{DiffMode, RunResult};
@@ -107,6 +110,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write a run's HTML report: one self-contained page (it works offline) with the summary,
+    /// pass rates with intervals and their change against the baseline run, trend charts from
+    /// the store's history, a sortable and filterable table of the pairs and each task's
+    /// transcript; print its path.
+    Report(report::ReportArgs),
     /// Remove what no run needs any more: abandoned journals, superseded nextest directories
     /// and temporary files of writes a killed process left, one line per path. Run files are
     /// never removed.
@@ -167,6 +175,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Assemble { dir, output } => assemble(&dir, output),
         Command::Merge { runs, output } => merge(&runs, output),
+        Command::Report(args) => report::report(args),
         Command::Gc { store, dry_run } => match locate::store_dir(store.as_deref()) {
             Ok(root) if gc::collect_garbage(&root, dry_run) => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_UNUSABLE),
