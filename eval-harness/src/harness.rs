@@ -12,6 +12,7 @@ use crate::inputs::run_inputs;
 use crate::output::{Forwarder, IgnoredReasons};
 use crate::plan::{Prepared, SuitePlan};
 use crate::report::print_summary;
+use crate::run_report::{self, RunReport};
 use crate::running::SuiteRun;
 use crate::runtimes::{Runtimes, work_threads};
 use crate::selection::Selector;
@@ -206,19 +207,22 @@ pub fn run_main(
         variant_runs::save_groups(&reports, |report| report.plan.store(&env, target_tmpdir));
     }
     // Under nextest every process holds one test's outcome: nextest writes the JUnit report.
-    if !env.nextest {
+    let reports_asked = env.junit.is_some() || env.step_summary.is_some() || env.html_report;
+    if !env.nextest && reports_asked {
+        let run_reports: Vec<RunReport<'_>> = reports.iter().map(run_report::of_suite).collect();
         if let Some(path) = &env.junit
-            && let Err(why) = crate::junit::write_junit(&reports, path)
+            && let Err(why) = crate::junit::write_junit(&run_reports, path)
         {
             eprintln!("error: {why}; the run itself is saved and gated");
         }
         if let Some(path) = &env.step_summary
-            && let Err(why) = crate::step_summary::append_step_summary(&reports, path)
+            && let Err(why) = crate::step_summary::append_step_summary(&run_reports, path)
         {
             eprintln!("warning: {why}");
         }
         if env.html_report {
-            crate::html::write_html_reports(&reports, json_output);
+            let saved = reports.iter().map(|report| report.saved.as_ref());
+            crate::html::write_html_reports(run_reports.into_iter().zip(saved).collect(), json_output);
         }
     }
     for (run_id, target) in &interrupted {

@@ -1,120 +1,110 @@
-//! JUnit XML of the decided outcomes (`EVAL_JUNIT=<path>`), for CI systems that show test
-//! reports: a test suite per eval suite, a test case per pair and per suite-level gate, named as
-//! the test. Regressions and new failures are failures with the test's message; known failures,
-//! pairs the scorer had nothing to say about and flaky pairs are skipped with their reason. It
-//! only reads outcomes already decided, as the summary does.
+//! JUnit XML of the decided outcomes (`EVAL_JUNIT=<path>`, `cargo eval junit`), for CI systems
+//! that show test reports: a test suite per eval suite, a test case per pair and per suite-level
+//! gate, named as the test. Regressions and new failures are failures with the test's message;
+//! known failures, pairs the scorer had nothing to say about and flaky pairs are skipped with
+//! their reason. It reads a [`RunReport`], as every report does.
 //!
 //! The file keeps to the common JUnit XSD (Jenkins' `junit-10.xsd`), which has no properties on
 //! a test case: a case's facts (task, key, outcome, verdict, the baseline's verdict, score,
 //! comment) are `name: value` lines of its `system-out`, which CI systems show with the case.
 
-use crate::outcome::{GateOutcome, PairOutcome, Shown, decision_name};
-use crate::report::SuiteReport;
-use crate::report::mean_scores;
+use crate::outcome::decision_name;
+use crate::run_report::{GateRow, PairRow, RowStatus, RunReport};
 use eval_engine::gate::Decision;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, Writer};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-/// Writes the report of `reports` to `path`, whole (a temporary file renamed into place).
-pub(crate) fn write_junit(reports: &[SuiteReport<'_>], path: &Path) -> Result<(), String> {
-    let xml = junit_of(reports)
-        .to_string()
-        .map_err(|e| e.to_string())
-        .and_then(|xml| conforming(&xml))
-        .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
+/// Writes the JUnit report of `reports` to `path`, whole (a temporary file renamed into place).
+pub(crate) fn write_junit(reports: &[RunReport<'_>], path: &Path) -> Result<(), String> {
+    let xml = junit_xml(reports).map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
     eval_engine::__harness::replace_with(path, xml.as_bytes())
         .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))
 }
 
-fn junit_of(reports: &[SuiteReport<'_>]) -> Report {
-    let mut report = Report::new("evals");
-    for suite in reports {
-        report.add_test_suite(test_suite(suite));
+/// The JUnit XML of `reports`, a test suite each.
+pub fn junit_xml(reports: &[RunReport<'_>]) -> Result<String, String> {
+    let mut junit = Report::new("evals");
+    for report in reports {
+        junit.add_test_suite(test_suite(report));
     }
-    report
+    let xml = junit.to_string().map_err(|e| e.to_string())?;
+    conforming(&xml)
 }
 
-fn test_suite(report: &SuiteReport<'_>) -> TestSuite {
-    let plan = report.plan;
-    let mut suite = TestSuite::new(plan.path.as_str());
+fn test_suite(report: &RunReport<'_>) -> TestSuite {
+    let mut suite = TestSuite::new(report.suite_path.as_str());
     suite.set_time(Duration::from_millis(report.run.meta.duration_ms));
     suite.add_property(Property::new("run_id", report.run.meta.run_id.as_str()));
     if let Some(label) = &report.run.meta.label {
         suite.add_property(Property::new("label", label.as_str()));
     }
-    let names: HashMap<(&str, &str), &str> = plan
-        .pairs
-        .iter()
-        .map(|pair| ((&*pair.task_id, &*pair.key), pair.name.as_str()))
-        .collect();
-    let scores = mean_scores(&report.run);
-    for outcome in &report.outcomes.pairs {
-        let name = names
-            .get(&(&*outcome.task_id, &*outcome.key))
-            .copied()
-            .unwrap_or_default();
-        let score = scores.get(&(&*outcome.task_id, &*outcome.key)).copied();
-        suite.add_test_case(pair_case(report, outcome, name, score));
+    for pair in &report.pairs {
+        suite.add_test_case(pair_case(&report.suite_path, pair));
     }
-    for outcome in &report.outcomes.gates {
-        let name = plan
-            .gates
-            .iter()
-            .find(|gate| gate.key == outcome.key)
-            .map(|gate| gate.name.as_str())
-            .unwrap_or_default();
-        suite.add_test_case(gate_case(plan.path.as_str(), outcome, name));
+    for gate in &report.gates {
+        suite.add_test_case(gate_case(&report.suite_path, gate));
     }
     suite
 }
 
-fn pair_case(report: &SuiteReport<'_>, outcome: &PairOutcome, name: &str, score: Option<f64>) -> TestCase {
-    let plan = report.plan;
-    let status = match outcome.shown(&plan.baseline_display, plan.baseline_error.is_some()) {
-        Shown::Failed(message) => failure(&message, kind_of(outcome.outcome)),
-        Shown::Skipped(reason) => skipped(&reason),
-        Shown::Passed => TestCaseStatus::success(),
-    };
-    let baseline = plan
-        .baseline
-        .as_ref()
-        .and_then(|card| card.get(&outcome.task_id, &outcome.key));
+fn pair_case(suite: &str, pair: &PairRow) -> TestCase {
     let facts = Facts::default()
-        .with("task", Some(&*outcome.task_id))
-        .with("key", Some(&*outcome.key))
-        .with("outcome", Some(decision_name(outcome.outcome)))
-        .with("verdict", outcome.entry.as_ref().map(|e| e.verdict))
-        .with("baseline_verdict", baseline.map(|b| b.verdict))
-        .with("score", score)
-        .with("comment", outcome.detail.as_deref())
-        .with("evidence", outcome.evidence.as_deref());
-    let mut case = TestCase::new(name, status);
-    case.set_classname(plan.path.as_str());
+        .with("task", Some(&pair.task_id))
+        .with("key", Some(&pair.key))
+        .with("outcome", Some(decision_name(pair.outcome)))
+        .with("verdict", pair.verdict.as_deref())
+        .with("baseline_verdict", pair.baseline.as_deref())
+        .with("score", pair.score)
+        .with("comment", pair.comment.as_deref())
+        .with("evidence", pair.evidence.as_deref());
+    let mut case = TestCase::new(
+        pair.name.as_str(),
+        status(pair.status, pair.message.as_deref(), pair.outcome),
+    );
+    case.set_classname(suite);
     case.set_system_out(facts.0);
     case
 }
 
-fn gate_case(suite: &str, outcome: &GateOutcome, name: &str) -> TestCase {
-    let status = match outcome.to_trial_result() {
-        Err(failed) => failure(failed.message().unwrap_or_default(), kind_of(outcome.outcome)),
-        Ok(_) => match outcome.ignored_reason() {
-            Some(reason) => skipped(reason),
-            None => TestCaseStatus::success(),
-        },
-    };
+fn gate_case(suite: &str, gate: &GateRow) -> TestCase {
     let facts = Facts::default()
-        .with("key", Some(outcome.key.as_str()))
-        .with("outcome", Some(decision_name(outcome.outcome)))
-        .with("because", Some(outcome.because.as_str()));
-    let mut case = TestCase::new(name, status);
+        .with("key", Some(&gate.key))
+        .with("outcome", Some(decision_name(gate.outcome)))
+        .with("because", Some(&gate.because));
+    let mut case = TestCase::new(
+        gate.name.as_str(),
+        status(gate.status, gate.message.as_deref(), gate.outcome),
+    );
     case.set_classname(suite);
     case.set_system_out(facts.0);
     case
+}
+
+fn status(status: RowStatus, message: Option<&str>, outcome: Decision) -> TestCaseStatus {
+    let message = message.unwrap_or_default();
+    match status {
+        RowStatus::Failed => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            // The first line is the message CI systems show in a list; the whole text is the body.
+            status.set_message(message.lines().next().unwrap_or_default());
+            status.set_type(match outcome {
+                Decision::Regression => "regression",
+                _ => "new failure",
+            });
+            status.set_description(message);
+            status
+        }
+        RowStatus::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(message);
+            status
+        }
+        RowStatus::Passed => TestCaseStatus::success(),
+    }
 }
 
 /// A case's facts, a `name: value` line each; a value's further lines are indented by two
@@ -131,7 +121,6 @@ impl Facts {
         self
     }
 }
-
 /// quick-junit gives the root element a `skipped` count, which the JUnit XSD allows on each
 /// test suite (where it stays) but not on the root: the root is written again without it.
 fn conforming(xml: &str) -> Result<String, String> {
@@ -156,28 +145,6 @@ fn conforming(xml: &str) -> Result<String, String> {
         written.map_err(|e| e.to_string())?;
     }
     String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())
-}
-
-fn failure(message: &str, kind: &str) -> TestCaseStatus {
-    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-    // The first line is the message CI systems show in a list; the whole text is the body.
-    status.set_message(message.lines().next().unwrap_or_default());
-    status.set_type(kind);
-    status.set_description(message);
-    status
-}
-
-fn skipped(reason: &str) -> TestCaseStatus {
-    let mut status = TestCaseStatus::skipped();
-    status.set_message(reason);
-    status
-}
-
-fn kind_of(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Regression => "regression",
-        _ => "new failure",
-    }
 }
 
 #[cfg(test)]

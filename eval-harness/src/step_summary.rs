@@ -1,10 +1,10 @@
 //! The Markdown summary GitHub Actions shows on a run's page: appended to the file
 //! `GITHUB_STEP_SUMMARY` names, when it is set. Per suite: what was decided, pass rates with
 //! their change against the baseline, regressions and new failures with their messages, known
-//! failures and flaky pairs folded. It only reads outcomes already decided, as the summary does.
+//! failures and flaky pairs folded. It reads a [`RunReport`], as every report does; `cargo eval
+//! comment` prints the same text as a pull-request comment's body.
 
-use crate::outcome::PairOutcome;
-use crate::report::{SuiteReport, pass_rates};
+use crate::run_report::{PairRow, RowStatus, RunReport};
 use eval_engine::gate::Decision;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -14,7 +14,7 @@ use std::path::Path;
 const FOLDED_SHOWN: usize = 50;
 
 /// Appends the summary of `reports` to `path`.
-pub(crate) fn append_step_summary(reports: &[SuiteReport<'_>], path: &Path) -> Result<(), String> {
+pub(crate) fn append_step_summary(reports: &[RunReport<'_>], path: &Path) -> Result<(), String> {
     let text = markdown(reports);
     std::fs::OpenOptions::new()
         .create(true)
@@ -24,7 +24,9 @@ pub(crate) fn append_step_summary(reports: &[SuiteReport<'_>], path: &Path) -> R
         .map_err(|e| format!("cannot append the step summary to {}: {e}", path.display()))
 }
 
-pub(crate) fn markdown(reports: &[SuiteReport<'_>]) -> String {
+/// The Markdown of `reports`: the step summary's text, and the body of a pull-request comment
+/// (`cargo eval comment`).
+pub fn markdown(reports: &[RunReport<'_>]) -> String {
     let mut out = String::from("## Evals\n\n");
     for report in reports {
         suite(report, &mut out);
@@ -32,13 +34,11 @@ pub(crate) fn markdown(reports: &[SuiteReport<'_>]) -> String {
     out
 }
 
-fn suite(report: &SuiteReport<'_>, out: &mut String) {
-    let plan = report.plan;
-    let outcomes: Vec<&PairOutcome> = report.outcomes.pairs.iter().collect();
-    let count = |pred: fn(&Decision) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
+fn suite(report: &RunReport<'_>, out: &mut String) {
+    let count = |pred: fn(&Decision) -> bool| report.pairs.iter().filter(|p| pred(&p.outcome)).count();
     let regressions = count(|o| matches!(o, Decision::Regression));
     let new_failures = count(|o| matches!(o, Decision::NewFailure { .. }));
-    let gate_failures = report.outcomes.gates.iter().filter(|g| g.outcome.fails()).count();
+    let gate_failures = report.gates.iter().filter(|g| g.status == RowStatus::Failed).count();
     let mark = if regressions + new_failures + gate_failures > 0 {
         "❌"
     } else {
@@ -47,22 +47,21 @@ fn suite(report: &SuiteReport<'_>, out: &mut String) {
     let _ = writeln!(
         out,
         "### {mark} `{}`: {} passed, {regressions} regression(s), {new_failures} new failure(s), {} known failure(s), {} flaky\n",
-        plan.path,
+        report.suite_path,
         count(|o| matches!(o, Decision::Pass { .. })),
         count(|o| matches!(o, Decision::KnownFailure)),
         count(|o| matches!(o, Decision::Flaky { .. })),
     );
 
-    let rates = pass_rates(report, &outcomes);
-    if !rates.is_empty() {
+    if !report.rates.is_empty() {
         out.push_str("| key | pass rate | vs baseline |\n|---|---:|---:|\n");
-        for rate in &rates {
+        for rate in &report.rates {
             let delta = rate.delta().map_or("new".to_owned(), |d| format!("{d:+.1}"));
             let advisory = if rate.advisory { " (advisory)" } else { "" };
             let _ = writeln!(
                 out,
                 "| `{}`{advisory} | {:.1}% ({}/{}) | {delta} |",
-                code(rate.key),
+                code(&rate.key),
                 rate.percent(),
                 rate.passed,
                 rate.total
@@ -71,35 +70,35 @@ fn suite(report: &SuiteReport<'_>, out: &mut String) {
         out.push('\n');
     }
 
-    let failing: Vec<String> = outcomes
-        .iter()
-        .filter(|o| o.outcome.fails() || o.lost.is_some())
-        .filter_map(|o| {
-            let failed = o
-                .to_trial_result(&plan.baseline_display, plan.baseline_error.is_some())
-                .err()?;
-            Some(format!(
-                "- **`{}` · `{}`**: {}",
-                code(&o.task_id),
-                code(&o.key),
-                plain(failed.message().unwrap_or_default().lines().next().unwrap_or_default())
-            ))
-        })
-        .chain(
-            report
-                .outcomes
-                .gates
-                .iter()
-                .filter(|g| g.outcome.fails())
-                .filter_map(|g| {
-                    let failed = g.to_trial_result().err()?;
-                    Some(format!(
-                        "- **suite gate `{}`**: {}",
-                        code(&g.key),
-                        plain(failed.message().unwrap_or_default())
-                    ))
-                }),
+    let first_line = |message: &Option<String>| {
+        plain(
+            message
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default(),
         )
+    };
+    let failing: Vec<String> = report
+        .pairs
+        .iter()
+        .filter(|p| p.status == RowStatus::Failed)
+        .map(|p| {
+            format!(
+                "- **`{}` · `{}`**: {}",
+                code(&p.task_id),
+                code(&p.key),
+                first_line(&p.message)
+            )
+        })
+        .chain(report.gates.iter().filter(|g| g.status == RowStatus::Failed).map(|g| {
+            format!(
+                "- **suite gate `{}`**: {}",
+                code(&g.key),
+                plain(g.message.as_deref().unwrap_or_default())
+            )
+        }))
         .collect();
     if !failing.is_empty() {
         out.push_str("**Failing**\n\n");
@@ -109,10 +108,10 @@ fn suite(report: &SuiteReport<'_>, out: &mut String) {
         }
         out.push('\n');
     }
-    folded(out, "Known failures", &outcomes, |o| {
+    folded(out, "Known failures", &report.pairs, |o| {
         matches!(o, Decision::KnownFailure)
     });
-    folded(out, "Flaky (reported, not failed)", &outcomes, |o| {
+    folded(out, "Flaky (reported, not failed)", &report.pairs, |o| {
         matches!(o, Decision::Flaky { .. })
     });
     if let Some(fewest) = report.run.meta.fewest_repeats {
@@ -127,15 +126,15 @@ fn suite(report: &SuiteReport<'_>, out: &mut String) {
 }
 
 /// A `<details>` list of the pairs `pred` picks, with their verdicts.
-fn folded(out: &mut String, title: &str, outcomes: &[&PairOutcome], pred: fn(&Decision) -> bool) {
-    let picked: Vec<&&PairOutcome> = outcomes.iter().filter(|o| pred(&o.outcome)).collect();
+fn folded(out: &mut String, title: &str, pairs: &[PairRow], pred: fn(&Decision) -> bool) {
+    let picked: Vec<&PairRow> = pairs.iter().filter(|p| pred(&p.outcome)).collect();
     if picked.is_empty() {
         return;
     }
     let _ = writeln!(out, "<details><summary>{title} ({})</summary>\n", picked.len());
-    for o in picked.iter().take(FOLDED_SHOWN) {
-        let verdict = o.entry.as_ref().map(|e| e.verdict.to_string()).unwrap_or_default();
-        let _ = writeln!(out, "- `{}` · `{}`: {verdict}", code(&o.task_id), code(&o.key));
+    for p in picked.iter().take(FOLDED_SHOWN) {
+        let verdict = p.verdict.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "- `{}` · `{}`: {verdict}", code(&p.task_id), code(&p.key));
     }
     if picked.len() > FOLDED_SHOWN {
         let _ = writeln!(out, "- … and {} more", picked.len() - FOLDED_SHOWN);

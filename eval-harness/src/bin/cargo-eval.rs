@@ -7,6 +7,8 @@
 //! cargo eval assemble <store>/<suite>/nextest-<run id> [-o <run.json>]
 //! cargo eval merge <run.json>... [-o <run.json>]
 //! cargo eval report <run | last> [--baseline <run>] [-o <report.html>] [--store DIR]
+//! cargo eval junit <run | last> [--baseline <run>] [-o <junit.xml>] [--store DIR]
+//! cargo eval comment <run | last> [--baseline <run>] [--store DIR]
 //! cargo eval gc [--store DIR] [--dry-run]
 //! cargo eval label-sheet [run] --key <key> [-o <sheet.jsonl>] [--force]
 //! cargo eval calibrate --labels <labels.jsonl> --key <key> [run] [--json]
@@ -36,8 +38,8 @@ mod locate;
 mod pairwise;
 #[path = "cargo-eval/render.rs"]
 mod render;
-#[path = "cargo-eval/report.rs"]
-mod report;
+#[path = "cargo-eval/reports.rs"]
+mod reports;
 
 use clap::{Parser, Subcommand};
 use eval_engine::{DiffMode, RunResult};
@@ -114,7 +116,14 @@ enum Command {
     /// pass rates with intervals and their change against the baseline run, trend charts from
     /// the store's history, a sortable and filterable table of the pairs and each task's
     /// transcript; print its path.
-    Report(report::ReportArgs),
+    Report(reports::ReportArgs),
+    /// Print (or write with `-o`) the JUnit XML of a run: a test case per pair, named as its
+    /// test, each pair decided against the baseline run as the harness decides it.
+    Junit(reports::JunitArgs),
+    /// Print the Markdown body of a pull-request comment on a run: pass rates with their change
+    /// against the baseline run, regressions and new failures with their messages, known
+    /// failures and flaky pairs folded (the GitHub step summary's text).
+    Comment(reports::CommentArgs),
     /// Remove what no run needs any more: abandoned journals, superseded nextest directories
     /// and temporary files of writes a killed process left, one line per path. Run files are
     /// never removed.
@@ -175,7 +184,9 @@ fn run(cli: Cli) -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Assemble { dir, output } => assemble(&dir, output),
         Command::Merge { runs, output } => merge(&runs, output),
-        Command::Report(args) => report::report(args),
+        Command::Report(args) => reports::report(args),
+        Command::Junit(args) => reports::junit(args),
+        Command::Comment(args) => reports::comment(args),
         Command::Gc { store, dry_run } => match locate::store_dir(store.as_deref()) {
             Ok(root) if gc::collect_garbage(&root, dry_run) => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_UNUSABLE),

@@ -1,7 +1,7 @@
 //! A key's pass rate over the store's runs, as an inline SVG line chart.
 
-use super::model::Trend;
 use super::text::escape;
+use crate::run_report::Trend;
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 520.0;
@@ -76,7 +76,7 @@ pub(crate) fn trend_svg(trend: &Trend) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::html::TrendPoint;
+    use crate::run_report::TrendPoint;
 
     #[test]
     fn every_run_is_a_point_with_its_rate_and_the_key_is_escaped() {

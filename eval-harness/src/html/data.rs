@@ -1,8 +1,9 @@
 //! The page's data: every pair and every task's transcript, as the JSON its script reads.
 //! Values are cut to a length a browser shows quickly; the run file keeps them whole.
 
-use super::model::Page;
 use super::text::{SHOWN_CHARS, clip};
+use crate::outcome::decision_name;
+use crate::run_report::{RowStatus, RunReport};
 use eval_engine::trace::Event;
 use eval_engine::{Score, TaskRecord, Trace};
 use serde::Serialize;
@@ -23,7 +24,7 @@ struct PairData<'a> {
     /// Index into `tasks`.
     task: usize,
     key: &'a str,
-    outcome: &'a str,
+    outcome: &'static str,
     status: &'static str,
     verdict: Option<&'a str>,
     baseline: Option<&'a str>,
@@ -73,7 +74,7 @@ struct JudgeData {
     events: Vec<EventData>,
 }
 
-pub(crate) fn page_data<'a>(page: &'a Page<'_>) -> PageData<'a> {
+pub(crate) fn page_data<'a>(page: &'a RunReport<'_>) -> PageData<'a> {
     // Attempts of a task, in run order, under its id without attempt suffix.
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut tasks: Vec<TaskData> = Vec::new();
@@ -102,12 +103,17 @@ pub(crate) fn page_data<'a>(page: &'a Page<'_>) -> PageData<'a> {
             PairData {
                 task,
                 key: &pair.key,
-                outcome: &pair.outcome,
+                outcome: decision_name(pair.outcome),
                 status: pair.status.name(),
                 verdict: pair.verdict.as_deref(),
                 baseline: pair.baseline.as_deref(),
                 score: pair.score,
-                comment: pair.comment.as_deref().map(|c| clip(c, SHOWN_CHARS)),
+                // A failing pair shows its test's message; any other its comment, or why it is skipped.
+                comment: match pair.status {
+                    RowStatus::Failed => pair.message.as_deref(),
+                    _ => pair.comment.as_deref().or(pair.message.as_deref()),
+                }
+                .map(|c| clip(c, SHOWN_CHARS)),
             }
         })
         .collect();

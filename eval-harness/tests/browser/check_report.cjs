@@ -2,13 +2,15 @@
 // would (filter, choose failing pairs, sort, open a transcript) and prints what it saw as JSON
 // for the Rust test to check. A screenshot goes where the second argument says.
 //
-// usage: node check_report.cjs <report.html> <screenshot.png>
+// usage: node check_report.cjs <report.html> <screenshot.png> [--load-only]
+// With --load-only it only opens the page and says how long that took (to measure a big run's
+// report: the time from navigation to the table's first rows).
 "use strict";
 const { chromium } = require("playwright-core");
 const { pathToFileURL } = require("url");
 
 async function main() {
-  const [report, screenshot] = process.argv.slice(2);
+  const [report, screenshot] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -38,52 +40,62 @@ async function main() {
     await page.goto(pathToFileURL(report).href, { waitUntil: "load" });
     await page.waitForSelector("#pair-table tbody tr");
     seen.loadMs = Date.now() - started;
-
-    const rows = () =>
-      page.$$eval("#pair-table tbody tr", (trs) =>
-        trs.map((tr) => ({
-          status: tr.className.split(" ")[0],
-          cells: Array.from(tr.children).map((td) => td.textContent),
-        }))
-      );
-    seen.title = await page.title();
-    seen.summary = await page.textContent("#summary");
-    seen.all = await rows();
-    seen.shown = await page.textContent("#shown");
-
-    await page.fill("#filter", "paris");
-    seen.filtered = await rows();
-    await page.fill("#filter", "");
-
-    await page.selectOption("#status", "failed");
-    seen.failing = await rows();
-    await page.selectOption("#status", "changed");
-    seen.changed = await rows();
-    await page.selectOption("#status", "all");
-
-    await page.click('#pair-table th[data-sort="score"]');
-    seen.byScore = await rows();
-    await page.click('#pair-table th[data-sort="score"]');
-    seen.byScoreDescending = await rows();
-
-    await page.fill("#filter", "paris");
-    await page.click("#pair-table tbody tr");
-    seen.transcriptHidden = await page.$eval("#transcript", (s) => s.hidden);
-    seen.transcriptTask = await page.textContent("#transcript-task");
-    seen.transcript = await page.textContent("#transcript-body");
-    await page.fill("#filter", "");
-
-    seen.trendCharts = await page.$$eval("svg.trend", (svgs) => svgs.map((svg) => svg.querySelectorAll("circle").length));
-    seen.injected = await page.evaluate(() => ({
-      pwned: window.__pwned === undefined ? null : window.__pwned,
-      images: document.querySelectorAll("img").length,
-      scripts: document.querySelectorAll("script").length,
-    }));
-    await page.screenshot({ path: screenshot, fullPage: true });
+    if (process.argv.includes("--load-only")) {
+      seen.rows = await page.$$eval("#pair-table tbody tr", (trs) => trs.length);
+      seen.shown = await page.textContent("#shown");
+      await page.screenshot({ path: screenshot });
+    } else {
+      await usePage(page, seen, screenshot);
+    }
   } finally {
     await browser.close();
   }
   process.stdout.write(JSON.stringify(seen));
+}
+
+// Filters, sorts and opens a transcript as a person would, noting what each step shows.
+async function usePage(page, seen, screenshot) {
+  const rows = () =>
+    page.$$eval("#pair-table tbody tr", (trs) =>
+      trs.map((tr) => ({
+        status: tr.className.split(" ")[0],
+        cells: Array.from(tr.children).map((td) => td.textContent),
+      }))
+    );
+  seen.title = await page.title();
+  seen.summary = await page.textContent("#summary");
+  seen.all = await rows();
+  seen.shown = await page.textContent("#shown");
+
+  await page.fill("#filter", "paris");
+  seen.filtered = await rows();
+  await page.fill("#filter", "");
+
+  await page.selectOption("#status", "failed");
+  seen.failing = await rows();
+  await page.selectOption("#status", "changed");
+  seen.changed = await rows();
+  await page.selectOption("#status", "all");
+
+  await page.click('#pair-table th[data-sort="score"]');
+  seen.byScore = await rows();
+  await page.click('#pair-table th[data-sort="score"]');
+  seen.byScoreDescending = await rows();
+
+  await page.fill("#filter", "paris");
+  await page.click("#pair-table tbody tr");
+  seen.transcriptHidden = await page.$eval("#transcript", (s) => s.hidden);
+  seen.transcriptTask = await page.textContent("#transcript-task");
+  seen.transcript = await page.textContent("#transcript-body");
+  await page.fill("#filter", "");
+
+  seen.trendCharts = await page.$$eval("svg.trend", (svgs) => svgs.map((svg) => svg.querySelectorAll("circle").length));
+  seen.injected = await page.evaluate(() => ({
+    pwned: window.__pwned === undefined ? null : window.__pwned,
+    images: document.querySelectorAll("img").length,
+    scripts: document.querySelectorAll("script").length,
+  }));
+  await page.screenshot({ path: screenshot, fullPage: true });
 }
 
 main().catch((error) => {

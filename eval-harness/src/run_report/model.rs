@@ -1,44 +1,74 @@
-//! What a report shows of a run: the model both the harness and `cargo eval report` fill.
+//! The record: a run, its decided pairs and gates, its pass rates and trends.
 
 use eval_engine::RunResult;
+use eval_engine::gate::Decision;
 
-/// What a report shows of one run.
+/// What the reports show of one run.
 #[derive(Debug)]
-pub struct Page<'a> {
+pub struct RunReport<'a> {
     /// The run reported.
     pub run: &'a RunResult,
-    /// What it was compared with (a baseline snapshot's path, a run id); `None` without one.
+    /// The suite's test path (`weather`, `travel::paris`, `weather::cheap` for a variant): the
+    /// prefix of its test names.
+    pub suite_path: String,
+    /// What it was compared with (a baseline snapshot's path, `run <id>`); `None` without one.
     pub baseline: Option<String>,
     /// Every (task, key) pair, decided.
     pub pairs: Vec<PairRow>,
+    /// The suite-level gates, decided (only a run of the harness has them).
+    pub gates: Vec<GateRow>,
     /// The pass rate of every pass/fail key.
     pub rates: Vec<KeyRate>,
-    /// Each key's pass rate over the store's runs of the suite, oldest first.
+    /// Each key's pass rate over the store's runs of the suite, oldest first (filled for the
+    /// HTML page).
     pub trends: Vec<Trend>,
 }
 
 /// One (task, key) pair as decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairRow {
+    /// Its test's name (`weather::paris::city_matches`).
+    pub name: String,
     /// The task's id (without attempt suffix).
     pub task_id: String,
     /// The feedback key.
     pub key: String,
-    /// The decision's name (`pass`, `regression`, `known_failure`, …).
-    pub outcome: String,
+    /// What was decided.
+    pub outcome: Decision,
     /// Whether it fails the run, is skipped, or passes.
     pub status: RowStatus,
-    /// This run's verdict (`pass`, `fail`, `2/3 passed`, …), when graded.
+    /// For a failing pair its test's message; for a skipped one why.
+    pub message: Option<String>,
+    /// This run's verdict (`pass`, `fail`, `2/3`, …), when graded.
     pub verdict: Option<String>,
     /// The baseline's verdict, when it has the pair.
     pub baseline: Option<String>,
     /// The mean score over attempts (a pass counts 1).
     pub score: Option<f64>,
-    /// The scorer's comment, or what went wrong: the test's message for a failing pair.
+    /// The scorer's comment, or what went wrong with the task.
     pub comment: Option<String>,
+    /// For a repeated pair that regressed, the numbers that decided it.
+    pub evidence: Option<String>,
 }
 
-/// How a pair counts for the run.
+/// A suite-level gate (`<suite>::gate::<key>`) as decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateRow {
+    /// Its test's name.
+    pub name: String,
+    /// The feedback key it gates.
+    pub key: String,
+    /// What was decided.
+    pub outcome: Decision,
+    /// Whether it fails the run, is skipped, or passes.
+    pub status: RowStatus,
+    /// For a failing gate its test's message; for a skipped one why.
+    pub message: Option<String>,
+    /// One line saying what the numbers were.
+    pub because: String,
+}
+
+/// How a pair or gate counts for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowStatus {
     /// It fails the run (a regression, a new failure).
@@ -50,7 +80,7 @@ pub enum RowStatus {
 }
 
 impl RowStatus {
-    /// The name the page filters on.
+    /// Its name in reports (`failed`, `skipped`, `passed`).
     pub fn name(self) -> &'static str {
         match self {
             RowStatus::Failed => "failed",
@@ -73,6 +103,28 @@ pub struct KeyRate {
     pub baseline: Option<(u32, u32)>,
     /// The key cannot fail the run.
     pub advisory: bool,
+}
+
+impl KeyRate {
+    /// The rate in percent.
+    pub fn percent(&self) -> f64 {
+        percent(self.passed, self.total)
+    }
+
+    /// The change in points against the baseline, when it has the key.
+    pub fn delta(&self) -> Option<f64> {
+        self.baseline
+            .filter(|(_, total)| *total > 0)
+            .map(|(passed, total)| self.percent() - percent(passed, total))
+    }
+}
+
+fn percent(passed: u32, total: u32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        f64::from(passed) * 100.0 / f64::from(total)
+    }
 }
 
 /// A key's pass rate over runs.

@@ -1,9 +1,19 @@
 //! Each key's pass rate over the store's completed runs of a suite, from the history index.
 
-use super::model::{Trend, TrendPoint};
+use super::model::{RunReport, Trend, TrendPoint};
 use eval_engine::RunResult;
 use eval_engine::history::History;
 use std::path::Path;
+
+impl RunReport<'_> {
+    /// Fills [`RunReport::trends`] from the history index of the store at `store` (the run
+    /// itself among the points once it is saved there). Left empty when the store has no
+    /// readable history: a report without a chart is better than none.
+    pub fn with_trends(mut self, store: &Path) -> Self {
+        self.trends = trends_from_history(store, self.run);
+        self
+    }
+}
 
 /// How many of the latest runs a trend shows.
 const RUNS_SHOWN: usize = 30;
@@ -11,7 +21,7 @@ const RUNS_SHOWN: usize = 30;
 /// The trend of every pass/fail key of `run` over the last runs in `store` (the run itself among
 /// them once it is saved there). Empty when the store has no readable history: a report without
 /// a chart is better than none.
-pub fn trends_from_history(store: &Path, run: &RunResult) -> Vec<Trend> {
+fn trends_from_history(store: &Path, run: &RunResult) -> Vec<Trend> {
     let Ok(history) = History::open(store) else {
         return Vec::new();
     };

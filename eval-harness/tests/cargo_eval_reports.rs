@@ -1,10 +1,11 @@
-//! `cargo eval report` on runs the tests write into a store: the page's content and escaping
-//! checked in its text, and the page used in a real headless Chromium (driven by playwright-core
-//! from the npm registry): filters, sorting, a transcript, no console errors, no network, no
-//! injected markup; a screenshot is saved under cargo's target directory.
+//! `cargo eval report`, `junit` and `comment` on runs the tests write into a store. The HTML
+//! page's content and escaping are checked in its text, and the page is used in a real headless
+//! Chromium (driven by playwright-core from the npm registry): filters, sorting, a transcript, no
+//! console errors, no network, no injected markup; a screenshot is saved under cargo's target
+//! directory. The JUnit XML is checked against the common JUnit XSD.
 //!
-//! Outside CI the browser part skips with a note when Chromium, Node.js or the npm registry is
-//! missing; with `CI` set it must run.
+//! Outside CI the browser and XSD parts skip with a note when Chromium, Node.js, Python or the
+//! registries are missing; with `CI` set they must run.
 
 use eval_engine::result::{RunMeta, SuiteInfo};
 use eval_engine::task::ContentHash;
@@ -14,7 +15,11 @@ use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../tests/support/junit_schema.rs"]
+mod junit_schema;
 mod support;
+#[path = "../../tests/support/venv.rs"]
+mod venv;
 
 use support::{cargo_eval_command, run_with_deadline, stderr, stdout};
 
@@ -177,7 +182,11 @@ fn the_page_holds_the_decided_pairs_escaped_and_cut() {
         (paris["verdict"].as_str(), paris["baseline"].as_str()),
         (Some("fail"), Some("pass"))
     );
-    assert_eq!(paris["comment"], "answered about Nowhere");
+    // The message the pair's test would fail with, as the harness words it.
+    assert_eq!(
+        paris["comment"],
+        "regression: `city_matches` passed on task `paris` in the baseline (run 01B) and now gives fail: answered about Nowhere"
+    );
     assert_eq!(pair("oslo", "city_matches")["outcome"], "known_failure");
     assert_eq!(pair("oslo", "city_matches")["status"], "skipped");
     assert_eq!(pair("rome", "polite")["score"], 0.7);
@@ -354,11 +363,95 @@ fn playwright(target_tmpdir: &Path) -> Result<PathBuf, String> {
     Ok(modules)
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+fn skip(why: &str) {
+    assert!(!venv::in_ci(), "{why}, and CI must run this test");
+    eprintln!("note: skipped: {why}");
 }
 
-fn skip(why: &str) {
-    assert!(!in_ci(), "{why}, and CI must run this test");
-    eprintln!("note: skipped: {why}");
+#[test]
+fn junit_of_a_stored_run_has_a_case_per_pair_and_keeps_to_the_xsd() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let out = dir.path().join("junit.xml");
+    let written = run_with_deadline(
+        cargo_eval_command()
+            .args(["junit", "01C", "--baseline", "01B", "--store"])
+            .arg(&store)
+            .arg("-o")
+            .arg(&out),
+    );
+    assert!(written.status.success(), "{}", stderr(&written));
+    let xml = std::fs::read_to_string(&out).unwrap();
+    let printed = run_with_deadline(
+        cargo_eval_command()
+            .args(["junit", "01C", "--baseline", "01B", "--store"])
+            .arg(&store),
+    );
+    assert_eq!(stdout(&printed), xml, "without -o the same XML goes to stdout");
+
+    let report = quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "weather");
+    assert_eq!(suite.test_cases.len(), 10, "{xml}");
+    let case = |name: &str| {
+        suite
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no case {name}: {xml}"))
+    };
+    let quick_junit::TestCaseStatus::NonSuccess { message, ty, .. } = &case("weather::paris::city_matches").status
+    else {
+        panic!("{xml}")
+    };
+    assert_eq!(ty.as_ref().map(|t| t.as_str()), Some("regression"));
+    assert_eq!(
+        message.as_ref().map(|m| m.as_str()),
+        Some(
+            "regression: `city_matches` passed on task `paris` in the baseline (run 01B) and now gives fail: answered about Nowhere"
+        )
+    );
+    assert!(
+        matches!(&case("weather::oslo::city_matches").status, quick_junit::TestCaseStatus::Skipped { message: Some(m), .. } if m.as_str() == "known failure"),
+        "{xml}"
+    );
+    assert!(matches!(
+        case("weather::img_src_x_onerror_window___pwned_1::city_matches").status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    match junit_schema::check_junit(&out, Path::new(env!("CARGO_TARGET_TMPDIR"))) {
+        junit_schema::SchemaCheck::Valid => {}
+        junit_schema::SchemaCheck::Invalid(violations) => panic!("the JUnit XSD is broken:\n{violations}\n{xml}"),
+        junit_schema::SchemaCheck::Unavailable(why) => skip(&format!("no JUnit XSD check: {why}")),
+    }
+}
+
+#[test]
+fn comment_prints_what_regressed_against_the_baseline_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let printed = run_with_deadline(
+        cargo_eval_command()
+            .args(["comment", "01C", "--baseline", "01B", "--store"])
+            .arg(&store),
+    );
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    let comment = stdout(&printed);
+    for expected in [
+        "## Evals\n\n### ❌ `weather`: 3 passed, 1 regression(s), 0 new failure(s), 1 known failure(s), 0 flaky\n",
+        "| `city_matches` | 60.0% (3/5) | -20.0 |",
+        "- **`paris` · `city_matches`**: regression: `city_matches` passed on task `paris` in the baseline (run 01B) and now gives fail: answered about Nowhere",
+        "<details><summary>Known failures (1)</summary>",
+        "Run `01C`.",
+    ] {
+        assert!(comment.contains(expected), "{expected:?} not in:\n{comment}");
+    }
+    // Without a baseline the run is judged as a first run: its failing pairs are new.
+    let first = run_with_deadline(cargo_eval_command().args(["comment", "01C", "--store"]).arg(&store));
+    assert!(
+        stdout(&first)
+            .contains("### ❌ `weather`: 3 passed, 0 regression(s), 2 new failure(s), 0 known failure(s), 0 flaky"),
+        "{}",
+        stdout(&first)
+    );
 }
