@@ -1406,6 +1406,70 @@ fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
     );
     assert_eq!(broken.code(), 101, "{broken}");
 
+    // `cargo eval junit` on the saved run against the same baseline snapshot decides and words
+    // every pair as the harness did.
+    let cli_junit = scenario.scratch.path().join("cli-junit.xml");
+    let from_cli: Run = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("junit")
+            .arg(&broken.saved_run("weather").path)
+            .arg("--baseline")
+            .arg(scenario.crate_dir.join(WEATHER_SNAPSHOT))
+            .arg("-o")
+            .arg(&cli_junit),
+    )
+    .into();
+    assert_eq!(from_cli.code(), 0, "{from_cli}");
+    let cases = |xml: &str| -> BTreeSet<(String, String)> {
+        let report = quick_junit::Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        report.test_suites[0]
+            .test_cases
+            .iter()
+            .filter(|case| !case.name.as_str().contains("::gate::"))
+            .map(|case| {
+                let status = match &case.status {
+                    quick_junit::TestCaseStatus::Success { .. } => "ok".to_owned(),
+                    quick_junit::TestCaseStatus::NonSuccess { description, .. } => {
+                        format!(
+                            "FAILED {}",
+                            description.as_ref().map(|d| d.as_str()).unwrap_or_default()
+                        )
+                    }
+                    quick_junit::TestCaseStatus::Skipped { message, .. } => {
+                        format!("skipped {}", message.as_ref().map(|m| m.as_str()).unwrap_or_default())
+                    }
+                };
+                (case.name.as_str().to_owned(), status)
+            })
+            .collect()
+    };
+    assert_eq!(
+        cases(&std::fs::read_to_string(&cli_junit).unwrap()),
+        cases(&std::fs::read_to_string(&junit_path).unwrap())
+    );
+
+    // A baseline of another suite is refused, naming the file and the line.
+    let travel_snapshot = scenario.scratch.path().join("evals__travel.snap");
+    let weather_snapshot = fs::read_to_string(scenario.crate_dir.join(WEATHER_SNAPSHOT)).unwrap();
+    fs::write(&travel_snapshot, weather_snapshot.replace("`weather`", "`travel`")).unwrap();
+    let other_suite: Run = run_to_end(
+        scenario
+            .command(cargo_eval())
+            .arg("comment")
+            .arg(&broken.saved_run("weather").path)
+            .arg("--baseline")
+            .arg(&travel_snapshot),
+    )
+    .into();
+    assert_eq!(other_suite.code(), 2, "{other_suite}");
+    assert!(
+        other_suite
+            .stderr
+            .contains("evals__travel.snap: line 4: it is the scorecard of suite `travel`, not of `weather`"),
+        "{other_suite}"
+    );
+
     // The HTML report beside the run file, from the same decided outcomes.
     let saved = broken.saved_run("weather");
     let page_path = saved.path.with_extension("html");

@@ -133,6 +133,18 @@ impl BaselineFile {
         }
     }
 
+    /// The baseline at `path` of the suite whose tests are `<suite>::…`, to read (what
+    /// `cargo eval junit --baseline <file>.snap` decides a stored run against).
+    pub fn at(path: &Path, suite: &str) -> Self {
+        BaselineFile {
+            path: path.to_owned(),
+            dir: path.parent().unwrap_or(Path::new(".")).to_owned(),
+            name: String::new(),
+            suffix: None,
+            suite: suite.to_owned(),
+        }
+    }
+
     /// The path relative to the current directory when that is shorter, for messages.
     pub fn display_path(&self) -> PathBuf {
         shown(&self.path)

@@ -13,4 +13,5 @@ mod rows;
 mod trends;
 
 pub use model::{GateRow, KeyRate, PairRow, RowStatus, RunReport, Trend, TrendPoint};
+pub use of_runs::Baseline;
 pub(crate) use of_suite::of_suite;

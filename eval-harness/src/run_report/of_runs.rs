@@ -3,6 +3,7 @@
 
 use super::model::{KeyRate, RunReport};
 use super::rows::{BaselineShown, pair_row};
+use crate::baseline::BaselineFile;
 use crate::names::ident_segment;
 use crate::outcome::PairOutcome;
 use crate::report::mean_scores;
@@ -11,20 +12,21 @@ use eval_engine::scorecard::Scorecard;
 use eval_engine::tally::sum_pair_counts;
 use eval_engine::{RunResult, TaskRecord};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 impl<'a> RunReport<'a> {
-    /// The report of `run`, each pair decided against `baseline` (another run of the suite), or
-    /// as a first run when there is none: without a baseline every failing pair is new.
+    /// The report of `run`, each pair decided against `baseline` (another run of the suite, or
+    /// the suite's baseline snapshot), or as a first run when there is none: without a baseline
+    /// every failing pair is new.
     /// Repeated pairs are decided as the harness decides them with fixed repeats.
     ///
     /// Test names are `<suite>::<task>::<key>` made of [`ident_segment`]s (a suite's test
     /// names may differ where the harness had to tell two segments apart, or where a scorer's
     /// function name differs from its key).
-    pub fn of_runs(run: &'a RunResult, baseline: Option<&RunResult>) -> RunReport<'a> {
+    pub fn of_runs(run: &'a RunResult, baseline: Option<&Baseline>) -> RunReport<'a> {
         let now = Scorecard::from_run(run);
-        let before = baseline.map(Scorecard::from_run);
+        let before = baseline.map(|b| &b.card);
         let advisory = |key: &str| run.meta.scorers.iter().any(|s| s.key == key && s.advisory);
         let scores = mean_scores(run);
         let mut attempts: HashMap<&str, Vec<&TaskRecord>> = HashMap::new();
@@ -32,7 +34,7 @@ impl<'a> RunReport<'a> {
             attempts.entry(record.base_id()).or_default().push(record);
         }
         let suite_path = suite_path(run);
-        let display = PathBuf::from(baseline.map_or("no baseline".to_owned(), |b| format!("run {}", b.meta.run_id)));
+        let display = PathBuf::from(baseline.map_or("no baseline", |b| b.shown.as_str()));
         let at = BaselineShown {
             display: &display,
             unreadable: false,
@@ -41,7 +43,7 @@ impl<'a> RunReport<'a> {
             .entries
             .iter()
             .map(|((task_id, key), entry)| {
-                let base = before.as_ref().and_then(|card| card.get(task_id, key));
+                let base = before.and_then(|card| card.get(task_id, key));
                 let outcome = PairOutcome {
                     task_id: Arc::from(task_id.as_str()),
                     key: Arc::from(key.as_str()),
@@ -61,7 +63,7 @@ impl<'a> RunReport<'a> {
                 .iter()
                 .filter_map(|((_, key), entry)| Some((key.as_str(), entry.verdict.pass_count()?))),
         );
-        let before_counts = before.as_ref().map(|card| {
+        let before_counts = before.map(|card| {
             sum_pair_counts(
                 now.entries
                     .keys()
@@ -81,11 +83,44 @@ impl<'a> RunReport<'a> {
         RunReport {
             run,
             suite_path,
-            baseline: baseline.map(|b| format!("run {}", b.meta.run_id)),
+            baseline: baseline.map(|b| b.shown.clone()),
             pairs,
             gates: Vec::new(),
             rates,
             trends: Vec::new(),
+        }
+    }
+}
+
+/// What a stored run is decided against: another run of its suite, or the suite's baseline
+/// snapshot (the reviewed scorecard the harness gates on).
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    card: Scorecard,
+    /// How messages name it: `run <id>`, or the snapshot's path.
+    shown: String,
+}
+
+impl Baseline {
+    /// The scorecard of `run`.
+    pub fn of_run(run: &RunResult) -> Baseline {
+        Baseline {
+            card: Scorecard::from_run(run),
+            shown: format!("run {}", run.meta.run_id),
+        }
+    }
+
+    /// The baseline snapshot at `path` of the suite `run` is a run of, read as the harness
+    /// reads it (an error names the file and the line, and a snapshot of another suite is
+    /// refused).
+    pub fn snapshot(path: &Path, run: &RunResult) -> Result<Baseline, String> {
+        let file = BaselineFile::at(path, &suite_path(run));
+        match file.read()? {
+            Some(card) => Ok(Baseline {
+                card,
+                shown: file.display_path().display().to_string(),
+            }),
+            None => Err(format!("no baseline snapshot at {}", path.display())),
         }
     }
 }

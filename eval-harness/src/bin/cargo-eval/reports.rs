@@ -5,7 +5,7 @@
 use crate::locate;
 use clap::Args;
 use eval_engine::RunResult;
-use eval_harness::run_report::RunReport;
+use eval_harness::run_report::{Baseline, RunReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,9 +18,10 @@ pub(crate) struct Runs {
     /// The run: a run JSON file, a run id, a suite name (its run saved last), a directory, or
     /// `last` (the run saved last in the store).
     run: PathBuf,
-    /// The run to decide each pair against, named the same ways (default: none; every failing
-    /// pair is then new).
-    #[arg(long, value_name = "RUN")]
+    /// What to decide each pair against: the suite's baseline snapshot (a `.snap` file, the
+    /// reviewed scorecard the harness gates on), or another run named the same ways as the run
+    /// (default: none; every failing pair is then new).
+    #[arg(long, value_name = "SNAP | RUN")]
     baseline: Option<PathBuf>,
     /// The store that run ids, suite names and `last` are looked up in, and whose history
     /// gives the HTML page's trend charts (default: `EVAL_STORE_DIR`, else
@@ -112,8 +113,8 @@ fn finish(done: Result<(), String>) -> ExitCode {
     }
 }
 
-/// The run and its baseline run, which must be of the same suite.
-fn load(runs: &Runs) -> Result<(RunResult, Option<RunResult>), String> {
+/// The run and its baseline: a snapshot of its suite, or a run of the same suite.
+fn load(runs: &Runs) -> Result<(RunResult, Option<Baseline>), String> {
     let shown = locate::run_to_show(&runs.run, runs.store.as_deref())?;
     if let Some(chosen) = &shown.chosen {
         eprintln!("{chosen}");
@@ -121,6 +122,10 @@ fn load(runs: &Runs) -> Result<(RunResult, Option<RunResult>), String> {
     let Some(baseline) = &runs.baseline else {
         return Ok((shown.run, None));
     };
+    if baseline.extension().is_some_and(|ext| ext == "snap") {
+        let snapshot = Baseline::snapshot(baseline, &shown.run)?;
+        return Ok((shown.run, Some(snapshot)));
+    }
     let found = locate::run_to_show(baseline, runs.store.as_deref())?;
     if let Some(chosen) = &found.chosen {
         eprintln!("baseline: {chosen}");
@@ -131,7 +136,8 @@ fn load(runs: &Runs) -> Result<(RunResult, Option<RunResult>), String> {
             found.run.meta.suite.name, shown.run.meta.suite.name
         ));
     }
-    Ok((shown.run, Some(found.run)))
+    let against = Baseline::of_run(&found.run);
+    Ok((shown.run, Some(against)))
 }
 
 fn write(path: &Path, what: &str, text: &str) -> Result<(), String> {
