@@ -5,13 +5,13 @@
 use crate::baseline::BaselineUpdate;
 use crate::outcome::{GateOutcome, PairOutcome};
 use crate::plan::SuitePlan;
+use crate::run_report::model::KeyRate;
 use crate::running::SuiteOutcomes;
+use eval_engine::RunResult;
 use eval_engine::calibration::Assessment;
 use eval_engine::gate::Decision;
 use eval_engine::stats::{attempts_to_show_drop, wilson_interval};
 use eval_engine::tally::sum_pair_counts;
-use eval_engine::{RunResult, Score};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -221,33 +221,8 @@ fn render_vanished(pairs: &[(String, String)], dropped: bool, out: &mut String) 
     }
 }
 
-/// Pass rates of the pairs that ran, with the change against the same pairs in the baseline.
-/// One key's pass rate in a run, and in the baseline over the same pairs.
-pub(crate) struct PassRate<'a> {
-    pub key: &'a str,
-    pub passed: u32,
-    pub total: u32,
-    /// The baseline's (passed, total) over the pairs it holds of those.
-    pub baseline: Option<(u32, u32)>,
-    pub advisory: bool,
-}
-
-impl PassRate<'_> {
-    /// The rate in percent.
-    pub fn percent(&self) -> f64 {
-        percent(self.passed, self.total)
-    }
-
-    /// The change in points against the baseline, when it has the key.
-    pub fn delta(&self) -> Option<f64> {
-        self.baseline
-            .filter(|(_, total)| *total > 0)
-            .map(|(passed, total)| self.percent() - percent(passed, total))
-    }
-}
-
 /// The pass rate of every pass/fail key among `outcomes`, by key.
-pub(crate) fn pass_rates<'a>(report: &'a SuiteReport<'_>, outcomes: &[&'a PairOutcome]) -> Vec<PassRate<'a>> {
+pub(crate) fn pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome]) -> Vec<KeyRate> {
     let now = sum_pair_counts(outcomes.iter().filter_map(|o| {
         let count = o.entry.as_ref()?.verdict.pass_count()?;
         Some((&*o.key, count))
@@ -257,8 +232,8 @@ pub(crate) fn pass_rates<'a>(report: &'a SuiteReport<'_>, outcomes: &[&'a PairOu
         Some((&*o.key, entry.verdict.pass_count()?))
     }));
     now.into_iter()
-        .map(|(key, (passed, total))| PassRate {
-            key,
+        .map(|(key, (passed, total))| KeyRate {
+            key: key.to_owned(),
             passed,
             total,
             baseline: before.get(key).copied(),
@@ -275,7 +250,7 @@ fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &
     let width = rates.iter().map(|r| r.key.chars().count()).max().unwrap_or(0);
     let _ = writeln!(out, "  pass rates:");
     for rate in &rates {
-        let (key, passed, total) = (rate.key, rate.passed, rate.total);
+        let (key, passed, total) = (&rate.key, rate.passed, rate.total);
         let delta = match rate.delta() {
             Some(delta) => format!("{delta:+6.1} vs baseline"),
             None => "   new".to_owned(),
@@ -290,10 +265,7 @@ fn render_pass_rates(report: &SuiteReport<'_>, outcomes: &[&PairOutcome], out: &
         );
     }
     let pass_at_k = &report.run.aggregates().pass_at_k;
-    for (key, estimate) in pass_at_k
-        .iter()
-        .filter(|(key, _)| rates.iter().any(|r| r.key == key.as_str()))
-    {
+    for (key, estimate) in pass_at_k.iter().filter(|(key, _)| rates.iter().any(|r| r.key == **key)) {
         let k = estimate.k;
         let _ = writeln!(
             out,
@@ -443,36 +415,8 @@ fn render_judge_cost(report: &SuiteReport<'_>, out: &mut String) {
     }
 }
 
-fn percent(passed: u32, total: u32) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        f64::from(passed) * 100.0 / f64::from(total)
-    }
-}
-
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The mean numeric score of every (task, key) over its attempts (a bool counts as 1 or 0).
-pub(crate) fn mean_scores(run: &RunResult) -> HashMap<(&str, &str), f64> {
-    let mut sums: HashMap<(&str, &str), (f64, u32)> = HashMap::new();
-    for task in run.tasks() {
-        for feedback in &task.feedback {
-            let value = match feedback.score {
-                Some(Score::Number(n)) => n,
-                Some(Score::Bool(b)) => f64::from(u8::from(b)),
-                None => continue,
-            };
-            let sum = sums.entry((task.base_id(), feedback.key.as_str())).or_default();
-            sum.0 += value;
-            sum.1 += 1;
-        }
-    }
-    sums.into_iter()
-        .map(|(pair, (sum, n))| (pair, sum / f64::from(n)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! and `report` fill it from stored runs, deciding each pair against a baseline run with the
 //! gate's own rule and wording.
 
-mod model;
+pub(crate) mod model;
 mod of_runs;
 mod of_suite;
 mod rows;

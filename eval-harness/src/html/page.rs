@@ -99,18 +99,9 @@ fn summary(report: &RunReport<'_>, out: &mut String) {
                 "<table id=\"rates\">\n<thead><tr><th>key</th><th>pass rate</th><th>95% interval</th><th>vs baseline</th></tr></thead>\n<tbody>\n",
             );
         for rate in &report.rates {
-            let percent = |passed: u32, total: u32| {
-                if total == 0 {
-                    0.0
-                } else {
-                    f64::from(passed) * 100.0 / f64::from(total)
-                }
-            };
-            let now = percent(rate.passed, rate.total);
             let (low, high) = wilson_interval(u64::from(rate.passed), u64::from(rate.total));
-            let delta = match rate.baseline.filter(|(_, total)| *total > 0) {
-                Some((passed, total)) => {
-                    let delta = now - percent(passed, total);
+            let delta = match rate.delta() {
+                Some(delta) => {
                     let class = if delta < 0.0 {
                         "down"
                     } else if delta > 0.0 {
@@ -124,13 +115,14 @@ fn summary(report: &RunReport<'_>, out: &mut String) {
             };
             let _ = writeln!(
                 out,
-                "<tr><td><code>{}</code>{}</td><td>{now:.1}% ({}/{})</td><td>{:.0}–{:.0}%</td><td>{delta}</td></tr>",
+                "<tr><td><code>{}</code>{}</td><td>{:.1}% ({}/{})</td><td>{:.0}–{:.0}%</td><td>{delta}</td></tr>",
                 escape(&rate.key),
                 if rate.advisory {
                     " <span class=\"tag\">advisory</span>"
                 } else {
                     ""
                 },
+                rate.percent(),
                 rate.passed,
                 rate.total,
                 low * 100.0,

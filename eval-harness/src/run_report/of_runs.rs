@@ -2,11 +2,10 @@
 //! against a baseline run by the gate's own rule, and worded as its test would be.
 
 use super::model::{KeyRate, RunReport};
-use super::rows::{BaselineShown, pair_row};
+use super::rows::{BaselineShown, mean_scores, pair_row};
 use crate::baseline::BaselineFile;
 use crate::names::ident_segment;
 use crate::outcome::PairOutcome;
-use crate::report::mean_scores;
 use eval_engine::gate::{RegressionPolicy, decide};
 use eval_engine::scorecard::Scorecard;
 use eval_engine::tally::sum_pair_counts;

@@ -1,9 +1,9 @@
 //! The report of a suite the harness ran, from the outcomes its tests reported.
 
-use super::model::{KeyRate, RunReport};
-use super::rows::{BaselineShown, gate_row, pair_row};
+use super::model::RunReport;
+use super::rows::{BaselineShown, gate_row, mean_scores, pair_row};
 use crate::outcome::PairOutcome;
-use crate::report::{SuiteReport, mean_scores, pass_rates};
+use crate::report::{SuiteReport, pass_rates};
 use std::collections::HashMap;
 
 /// The report of `report`: its pairs and gates as their tests were reported.
@@ -45,16 +45,7 @@ pub(crate) fn of_suite<'a>(report: &'a SuiteReport<'_>) -> RunReport<'a> {
         })
         .collect();
     let outcomes: Vec<&PairOutcome> = report.outcomes.pairs.iter().collect();
-    let rates = pass_rates(report, &outcomes)
-        .into_iter()
-        .map(|rate| KeyRate {
-            key: rate.key.to_owned(),
-            passed: rate.passed,
-            total: rate.total,
-            baseline: rate.baseline,
-            advisory: rate.advisory,
-        })
-        .collect();
+    let rates = pass_rates(report, &outcomes);
     RunReport {
         run: &report.run,
         suite_path: plan.path.clone(),

@@ -1,8 +1,11 @@
-//! A decided pair or gate as a report row: its status and message as its test reported them.
+//! A decided pair or gate as a report row: its status and message as its test reported them,
+//! and its mean score.
 
 use super::model::{GateRow, PairRow, RowStatus};
 use crate::outcome::{GateOutcome, PairOutcome, Shown};
 use eval_engine::scorecard::ScorecardEntry;
+use eval_engine::{RunResult, Score};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Where a pair's baseline is, for its message.
@@ -58,4 +61,24 @@ pub(crate) fn gate_row(outcome: &GateOutcome, name: &str) -> GateRow {
         message,
         because: outcome.because.clone(),
     }
+}
+
+/// The mean numeric score of every (task, key) over its attempts (a bool counts as 1 or 0).
+pub(crate) fn mean_scores(run: &RunResult) -> HashMap<(&str, &str), f64> {
+    let mut sums: HashMap<(&str, &str), (f64, u32)> = HashMap::new();
+    for task in run.tasks() {
+        for feedback in &task.feedback {
+            let value = match feedback.score {
+                Some(Score::Number(n)) => n,
+                Some(Score::Bool(b)) => f64::from(u8::from(b)),
+                None => continue,
+            };
+            let sum = sums.entry((task.base_id(), feedback.key.as_str())).or_default();
+            sum.0 += value;
+            sum.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(pair, (sum, n))| (pair, sum / f64::from(n)))
+        .collect()
 }
