@@ -97,6 +97,7 @@ pub(crate) use task_span::TaskSpan;
 
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
+use tracing_subscriber::Registry;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 /// The capture layer, recording GenAI spans into the trace of the task they belong to.
@@ -113,6 +114,18 @@ pub fn install_default() -> bool {
         return false;
     }
     let subscriber = tracing_subscriber::registry().with(SpansOnly).with(layer());
+    tracing::subscriber::set_global_default(subscriber).is_ok()
+}
+
+/// Installs, as [`install_default`] does, a subscriber with `extra` before the capture layer:
+/// a layer that exports spans (OpenTelemetry's, for a run opened with
+/// [`RunOptions::spans`](crate::RunOptions::spans)) sees every span the capture sees. Returns
+/// whether it did (`false` when the process has a subscriber already).
+pub fn install_default_with(extra: Box<dyn Layer<Registry> + Send + Sync>) -> bool {
+    if tracing::dispatcher::has_been_set() {
+        return false;
+    }
+    let subscriber = tracing_subscriber::registry().with(extra).with(SpansOnly).with(layer());
     tracing::subscriber::set_global_default(subscriber).is_ok()
 }
 

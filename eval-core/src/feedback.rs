@@ -176,6 +176,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Its name in files and spans (`pass`, `fail`, `informational`, `ungradeable`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Informational => "informational",
+            Verdict::Ungradeable => "ungradeable",
+        }
+    }
+
     /// Whether a gating scorer with this verdict fails.
     pub fn fails_gate(self) -> bool {
         matches!(self, Verdict::Fail | Verdict::Ungradeable)

@@ -104,7 +104,7 @@ where
     let from = Arc::<str>::from(stored_meta.run_id);
     let stored_repeats = stored_meta.repeats;
     let repeated = options.repeats > 1;
-    let work = options.work(None, !scorers.is_empty());
+    let work = options.work(None, !scorers.is_empty(), &meta);
     schedule(suite, meta, &options, started, &work, |task, attempt, done| {
         let record_id = TaskRecord::id_of(task.id(), repeated.then_some(attempt));
         let job = Regrade {

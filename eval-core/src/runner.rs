@@ -66,6 +66,7 @@ pub struct RunOptions {
     cassettes: Option<Cassettes>,
     stop: Option<StopRequest>,
     variant: Option<Arc<Variant>>,
+    spans: bool,
 }
 
 /// Says whether a task needs no more attempts, given those it had (adaptive repeats).
@@ -119,6 +120,7 @@ impl Default for RunOptions {
             cassettes: None,
             stop: None,
             variant: None,
+            spans: false,
         }
     }
 }
@@ -273,6 +275,22 @@ impl RunOptions {
         self
     }
 
+    /// Opens a `tracing` span for the run (`eval_run`: `suite`, `run_id`, `variant`), one for
+    /// each attempt inside it (`eval_attempt`: `task_id`, `attempt`), which holds the agent's
+    /// `eval_task` span and an `eval_scorer` span per scorer (`scorer`, and its `verdict` once
+    /// graded): what a layer exporting spans (OpenTelemetry's) shows as one trace per run.
+    /// Off by default: every span costs, and only judges need one to grade.
+    ///
+    /// ```
+    /// use eval_engine::RunOptions;
+    /// let options = RunOptions::default().spans(true);
+    /// # let _ = options;
+    /// ```
+    pub fn spans(mut self, on: bool) -> Self {
+        self.spans = on;
+        self
+    }
+
     /// What is being evaluated, as recorded in the run JSON (default: the agent's type name).
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
@@ -337,12 +355,29 @@ impl RunOptions {
 
     /// Where the attempts of a run have their agents (timed by `agent_timeout`) and scorers
     /// (if `scoring`) run. Called within the run's runtime, the default home of both.
-    pub(crate) fn work(&self, agent_timeout: Option<Duration>, scoring: bool) -> Arc<Work> {
+    pub(crate) fn work(&self, agent_timeout: Option<Duration>, scoring: bool, meta: &RunMeta) -> Arc<Work> {
         let (runtime, dedicated) = match &self.work_runtime {
             Some(runtime) => (runtime.clone(), true),
             None => (Handle::current(), false),
         };
-        Work::new(runtime, dedicated, agent_timeout, self.scorer_timeout, scoring)
+        let run_span = if self.spans {
+            tracing::info_span!(
+                "eval_run",
+                suite = meta.suite.name.as_str(),
+                run_id = meta.run_id.as_str(),
+                variant = meta.variant.as_ref().map(|v| v.name()),
+            )
+        } else {
+            tracing::Span::none()
+        };
+        Work::new(
+            runtime,
+            dedicated,
+            agent_timeout,
+            self.scorer_timeout,
+            scoring,
+            run_span,
+        )
     }
 }
 
@@ -392,7 +427,7 @@ where
     let agent = Arc::new(agent);
     let scorers = Arc::new(scorers);
     let repeated = options.repeats > 1;
-    let work = options.work(options.timeout, !scorers.is_empty());
+    let work = options.work(options.timeout, !scorers.is_empty(), &meta);
     schedule(suite, meta, &options, started, &work, |task, attempt, done| {
         let job = Job {
             task,

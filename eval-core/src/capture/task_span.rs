@@ -111,8 +111,14 @@ impl TaskSpan {
             attempt = ctx.attempt(),
             scorer,
             capture_key = key,
+            verdict = tracing::field::Empty,
         );
         TaskSpan { span, key }
+    }
+
+    /// The span itself.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// The future `make` returns, created and polled inside the span, so that what the agent

@@ -7,7 +7,7 @@
 //! leaves every other run as it was.
 
 use crate::ctx::PROMPT_EVENT;
-use crate::feedback::{Score, Verdict};
+use crate::feedback::Score;
 use crate::journal::{JournalContents, read_journal};
 use crate::record::TaskRecord;
 use crate::regular_file::is_in_use;
@@ -446,7 +446,7 @@ impl IndexedCase {
                         score,
                         kind,
                         value: fb.value.clone(),
-                        verdict: verdict_name(fb.verdict()),
+                        verdict: fb.verdict().name(),
                         comment: fb.comment.clone(),
                     }
                 })
@@ -641,15 +641,6 @@ fn models_of(named: Option<&str>, tasks: &[TaskRecord]) -> Vec<String> {
         }
     }
     models.into_iter().collect()
-}
-
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Informational => "informational",
-        Verdict::Ungradeable => "ungradeable",
-    }
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 time, `None` when it is not one.

@@ -12,6 +12,7 @@ use crate::task::Task;
 use crate::trace::Trace;
 use serde_json::Value;
 use std::time::Instant;
+use tracing::{Instrument, Span};
 
 /// Grades one task with every scorer, in order, on the calling thread: applies each scorer's
 /// threshold, and turns a panicking scorer into an ungradeable feedback naming the panic. A
@@ -38,13 +39,25 @@ pub async fn grade<I, R, O>(
 #[derive(Debug, Clone)]
 pub(crate) struct Scoring {
     cassettes: Option<Cassettes>,
-    attempt: u32,
+    pub(crate) attempt: u32,
+    /// The attempt's span when the run opens spans (else none): the agent and every scorer
+    /// run inside it, and each scorer gets a span of its own.
+    pub(crate) span: Span,
 }
 
 impl Scoring {
     /// Contexts replaying through `cassettes`, for attempt `attempt` (1-based).
     pub(crate) fn new(cassettes: Option<Cassettes>, attempt: u32) -> Self {
-        Scoring { cassettes, attempt }
+        Scoring {
+            cassettes,
+            attempt,
+            span: Span::none(),
+        }
+    }
+
+    /// The same, inside the attempt's `span`.
+    pub(crate) fn with_span(self, span: Span) -> Self {
+        Scoring { span, ..self }
     }
 }
 
@@ -56,19 +69,36 @@ pub(crate) async fn score_one<I, R, O>(
     scoring: &Scoring,
 ) -> (Vec<Feedback>, Option<ScorerTrace>) {
     let key = &scorer.spec().key;
-    let (produced, trace) = if scorer.uses_ctx() {
+    let (produced, trace, span) = if scorer.uses_ctx() {
         let ctx = ScoreCtx::new(input.task.id(), scoring.attempt, scoring.cassettes.clone());
         let with_ctx = input.with_ctx(&ctx);
         // What the scorer emits through `tracing` is its own, not the agent's.
         let span = TaskSpan::open_scorer(ctx.recorder(), key);
         let started = Instant::now();
-        let produced = span.instrument(|| caught(scorer, &with_ctx)).await;
+        let produced = TaskSpan::instrument(&span, || caught(scorer, &with_ctx)).await;
         let trace = ctx.finish(key, started.elapsed().as_millis() as u64);
-        (produced, trace)
+        (produced, trace, Some(span.span().clone()))
+    } else if !scoring.span.is_none() {
+        // Only for a run that opens spans: a span per scorer costs.
+        let span = tracing::info_span!(
+            "eval_scorer",
+            task_id = input.task.id(),
+            attempt = scoring.attempt,
+            scorer = key.as_str(),
+            verdict = tracing::field::Empty,
+        );
+        let produced = caught(scorer, input).instrument(span.clone()).await;
+        (produced, None, Some(span))
     } else {
-        (caught(scorer, input).await, None)
+        (caught(scorer, input).await, None, None)
     };
-    (sanitised(scorer.spec(), produced), trace)
+    let feedback = sanitised(scorer.spec(), produced);
+    if let Some(span) = span
+        && let Some(first) = feedback.iter().find(|f| &f.key == key).or(feedback.first())
+    {
+        span.record("verdict", first.verdict().name());
+    }
+    (feedback, trace)
 }
 
 /// The scorer's feedback, or an ungradeable one naming its panic.

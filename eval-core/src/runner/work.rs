@@ -39,6 +39,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 /// What the scorers of one attempt read: the agent's output, typed and as JSON, and the trace.
 pub(crate) struct Graded<O> {
@@ -95,6 +96,8 @@ pub(crate) struct Work {
     /// everything is spawned as usual.
     workers: Option<Arc<Workers>>,
     watchdog: Watchdog,
+    /// The run's span, when the run opens spans (`RunOptions::spans`): its attempts' parent.
+    run_span: Span,
 }
 
 /// A work runtime's worker threads, and how many work futures of this run may hold one now
@@ -124,6 +127,7 @@ impl Work {
         agent_timeout: Option<Duration>,
         scorer_timeout: Duration,
         scoring: bool,
+        run_span: Span,
     ) -> Arc<Self> {
         let workers = dedicated.then(|| {
             Arc::new(Workers {
@@ -144,7 +148,17 @@ impl Work {
             watch_every,
             workers,
             watchdog: Watchdog::default(),
+            run_span,
         })
+    }
+
+    /// `scoring` with the attempt's span, a child of the run's, when the run opens spans.
+    fn in_span(&self, scoring: Scoring, task_id: &str) -> Scoring {
+        if self.run_span.is_none() {
+            return scoring;
+        }
+        let span = tracing::info_span!(parent: &self.run_span, "eval_attempt", task_id, attempt = scoring.attempt);
+        scoring.with_span(span)
     }
 
     /// Starts `future` on a worker of the work runtime, or on a thread of its blocking pool
@@ -185,6 +199,7 @@ impl Work {
         G: FnOnce(Exception) -> Graded<O> + Send + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
+        let scoring = self.in_span(scoring, task.id());
         let attempt = Attempt::start(
             self.clone(),
             task,
@@ -203,7 +218,7 @@ impl Work {
         });
         // Spawned under the lock: the future waits for it before it records anything.
         let mut state = attempt.lock();
-        state.running = Some(self.spawn(future));
+        state.running = Some(self.spawn(future.instrument(attempt.scoring.span.clone())));
         drop(state);
         self.watchdog.watch(attempt);
     }
@@ -223,6 +238,7 @@ impl Work {
         O: Send + Sync + 'static,
         Fin: FnOnce(Watched) + Send + 'static,
     {
+        let scoring = self.in_span(scoring, task.id());
         let attempt = Attempt::start(
             self.clone(),
             task,
@@ -495,7 +511,7 @@ where
             ours.score_from(generation, graded, from).await;
         });
         // Spawned under the lock: the new future waits for it before it records anything.
-        state.running = Some(self.work.spawn(future));
+        state.running = Some(self.work.spawn(future.instrument(self.scoring.span.clone())));
     }
 
     /// Gives the agent up with `exception` if `generation` still runs it: its scorers grade
