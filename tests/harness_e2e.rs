@@ -1383,6 +1383,76 @@ fn adaptive_repeats_add_attempts_only_where_the_gate_is_undecided() {
 }
 
 #[test]
+fn the_evals_spans_reach_an_otlp_collector_as_one_trace_per_run() {
+    let scenario = Scenario::start();
+    let collector = OtlpCollector::start();
+    let exported = scenario.run(&["weather"], &[("EVAL_OTLP_ENDPOINT", &collector.endpoint())]);
+    let run = exported.saved_run("weather").run;
+    let spans = collector.spans();
+    let named = |name: &str| -> Vec<&ExportedSpan> { spans.iter().filter(|s| s.name == name).collect() };
+
+    let runs = named("eval_run");
+    assert_eq!(runs.len(), 1, "{spans:#?}");
+    let root = runs[0];
+    assert_eq!(root.attribute("suite"), Some("weather"));
+    assert_eq!(root.attribute("run_id"), Some(run.meta.run_id.as_str()));
+    assert!(root.parent.is_empty(), "the run is the trace's root");
+    assert!(spans.iter().all(|s| s.trace == root.trace), "one trace: {spans:#?}");
+
+    let attempts = named("eval_attempt");
+    assert_eq!(attempts.len(), run.tasks().len(), "{spans:#?}");
+    assert!(attempts.iter().all(|a| a.parent == root.id));
+    let mut tasks: Vec<&str> = attempts.iter().filter_map(|a| a.attribute("task_id")).collect();
+    tasks.sort();
+    let mut expected: Vec<&str> = WEATHER_TASKS.to_vec();
+    expected.sort();
+    assert_eq!(tasks, expected);
+    let attempt_ids: BTreeSet<&[u8]> = attempts.iter().map(|a| a.id.as_slice()).collect();
+    let agent_spans = named("eval_task");
+    assert_eq!(agent_spans.len(), run.tasks().len(), "{spans:#?}");
+    assert!(agent_spans.iter().all(|t| attempt_ids.contains(t.parent.as_slice())));
+
+    // Every scorer of every task, inside its attempt, with the verdict the run file has.
+    let exported_verdicts: BTreeSet<(String, String, String)> = named("eval_scorer")
+        .iter()
+        .inspect(|s| assert!(attempt_ids.contains(s.parent.as_slice()), "{s:?}"))
+        .map(|s| {
+            let attribute = |name: &str| {
+                s.attribute(name)
+                    .unwrap_or_else(|| panic!("{name} of {s:?}"))
+                    .to_owned()
+            };
+            (attribute("task_id"), attribute("scorer"), attribute("verdict"))
+        })
+        .collect();
+    let recorded: BTreeSet<(String, String, String)> = run
+        .tasks()
+        .iter()
+        .flat_map(|t| {
+            t.feedback
+                .iter()
+                .map(|f| (t.task_id.clone(), f.key.clone(), f.verdict().name().to_owned()))
+        })
+        .collect();
+    assert_eq!(exported_verdicts, recorded);
+    assert_eq!(exported_verdicts.len(), WEATHER_TASKS.len() * WEATHER_SCORERS.len());
+
+    // A collector that cannot be reached is a warning; the run reports as it did.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unexported = scenario.run(&["weather"], &[("EVAL_OTLP_ENDPOINT", &nowhere)]);
+    assert_eq!(unexported.code(), exported.code(), "{unexported}");
+    assert_eq!(unexported.results(), exported.results());
+    assert!(
+        unexported.stderr.contains(&format!(
+            "warning: the eval's spans could not all be exported to {nowhere}/v1/traces: "
+        )),
+        "{unexported}"
+    );
+}
+
+#[test]
 fn junit_and_the_github_step_summary_report_what_the_harness_decided() {
     let scenario = Scenario::start();
     let first = scenario.run(&["weather"], &[]);
@@ -2874,6 +2944,128 @@ impl Drop for FileRestorer {
             .open(&self.path)
             .and_then(|file| file.set_modified(self.modified))
             .unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An OTLP/HTTP collector on 127.0.0.1: it takes `POST /v1/traces` requests (protobuf) and keeps
+// their spans.
+
+#[derive(Debug)]
+struct ExportedSpan {
+    name: String,
+    trace: Vec<u8>,
+    id: Vec<u8>,
+    parent: Vec<u8>,
+    attributes: BTreeMap<String, String>,
+}
+
+impl ExportedSpan {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(String::as_str)
+    }
+}
+
+struct OtlpCollector {
+    address: std::net::SocketAddr,
+    bodies: std::sync::Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl OtlpCollector {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let bodies = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let kept = kept.clone();
+                std::thread::spawn(move || serve_otlp(stream, &kept));
+            }
+        });
+        OtlpCollector { address, bodies }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Every span received so far.
+    fn spans(&self) -> Vec<ExportedSpan> {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+        use prost::Message;
+        let bodies = self.bodies.lock().unwrap();
+        let mut spans = Vec::new();
+        for body in bodies.iter() {
+            let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("an OTLP trace request");
+            for span in request
+                .resource_spans
+                .into_iter()
+                .flat_map(|r| r.scope_spans)
+                .flat_map(|s| s.spans)
+            {
+                let attributes = span
+                    .attributes
+                    .into_iter()
+                    .filter_map(|kv| {
+                        let value = match kv.value?.value? {
+                            Any::StringValue(s) => s,
+                            Any::IntValue(i) => i.to_string(),
+                            Any::BoolValue(b) => b.to_string(),
+                            Any::DoubleValue(d) => d.to_string(),
+                            other => format!("{other:?}"),
+                        };
+                        Some((kv.key, value))
+                    })
+                    .collect();
+                spans.push(ExportedSpan {
+                    name: span.name,
+                    trace: span.trace_id,
+                    id: span.span_id,
+                    parent: span.parent_span_id,
+                    attributes,
+                });
+            }
+        }
+        spans
+    }
+}
+
+/// Answers the requests of one connection (keep-alive), keeping each body.
+fn serve_otlp(stream: std::net::TcpStream, bodies: &Mutex<Vec<Vec<u8>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        // The request line and headers, up to the blank line.
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        bodies.lock().unwrap().push(body);
+        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        if writer.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
     }
 }
 

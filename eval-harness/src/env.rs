@@ -20,6 +20,7 @@
 //! | `EVAL_SHARD` | `k/n`: run only the k-th of n stable shares of every suite's tasks (by a hash of suite and task id); `cargo eval merge` joins the shards' runs |
 //! | `EVAL_JUNIT` | write a JUnit XML report of the decided outcomes to this path (not under nextest, which writes its own) |
 //! | `EVAL_HTML_REPORT` | `1`: write each run's HTML report beside its run file (`<run id>.html`; not under nextest) |
+//! | `EVAL_OTLP_ENDPOINT` (else `OTEL_EXPORTER_OTLP_ENDPOINT`) | `http://host:4318`: export the eval's spans over OTLP/HTTP to `<endpoint>/v1/traces` (feature `otlp`) |
 //! | `GITHUB_STEP_SUMMARY` | set by GitHub Actions: a Markdown summary is appended to that file (not under nextest) |
 
 use crate::selection::{Shard, TagFilter};
@@ -102,6 +103,9 @@ pub(crate) struct HarnessEnv {
     pub step_summary: Option<PathBuf>,
     /// Write each run's HTML report beside its run file (`EVAL_HTML_REPORT`).
     pub html_report: bool,
+    /// Where the eval's spans go over OTLP (`EVAL_OTLP_ENDPOINT`, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `EVAL_REPEATS`: a number of attempts, or `a..=b` for adaptive repeats.
@@ -230,7 +234,14 @@ impl HarnessEnv {
             junit: var("EVAL_JUNIT").filter(|v| !v.is_empty()).map(PathBuf::from),
             step_summary: var("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from),
             html_report: flag("EVAL_HTML_REPORT"),
+            otlp_endpoint: var("EVAL_OTLP_ENDPOINT").or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT")),
         })
+    }
+
+    /// Whether the runs open their spans for an exporter (an OTLP endpoint is set and the
+    /// `otlp` feature can export to it).
+    pub fn exports_spans(&self) -> bool {
+        cfg!(feature = "otlp") && self.otlp_endpoint.is_some()
     }
 
     /// Whether `EVAL_VARIANTS` lets variant `name` run.

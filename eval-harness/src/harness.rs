@@ -90,9 +90,7 @@ pub fn run_main(
         }
     };
 
-    // Agents' `tracing` spans (rig's, say) land in their tasks' traces, unless the process set
-    // a subscriber of its own, which then has to include `eval_engine::capture::layer()`.
-    eval_engine::capture::install_default();
+    let span_export = crate::span_export::install(env.otlp_endpoint.as_deref());
     // Declared before everything that runs on them, so that they live until `run_main`
     // returns: a signal during the conclusion is still heard.
     let runtimes = match Runtimes::start(work_threads(&plans)) {
@@ -224,6 +222,9 @@ pub fn run_main(
             let saved = reports.iter().map(|report| report.saved.as_ref());
             crate::html::write_html_reports(run_reports.into_iter().zip(saved).collect(), json_output);
         }
+    }
+    if let Some(export) = span_export {
+        export.finish();
     }
     for (run_id, target) in &interrupted {
         eprintln!("interrupted: resume with EVAL_RESUME={run_id} cargo test --test {target}");

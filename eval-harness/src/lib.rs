@@ -44,6 +44,7 @@ mod runtimes;
 mod selection;
 mod sharing;
 mod signals;
+mod span_export;
 pub mod step_summary;
 mod suite_def;
 #[cfg(test)]

@@ -321,7 +321,8 @@ impl SuitePlan {
                 filter: selector.describe(),
                 complete: self.complete,
             })
-            .budgets(config.budgets);
+            .budgets(config.budgets)
+            .spans(env.exports_spans());
         if let Some(n) = config.concurrency {
             options = options.concurrency(n);
         }
