@@ -147,6 +147,10 @@ pub fn run_main(
         }
     });
     let conclusion = libtest_mimic::run(&lib_args, trials);
+    // Every test has reported, so every task it waited for has ended: an interrupt from here
+    // on lets the saving go on (set before anything else, so that one arriving right after the
+    // `test result:` line is told so).
+    concluding.store(true, std::sync::atomic::Ordering::Relaxed);
     let stdout_closed = forwarder.is_some_and(Forwarder::finish);
 
     let mut failed_outside_tests = false;
@@ -168,7 +172,6 @@ pub fn run_main(
         failed_outside_tests |= result.is_none();
         finished.push((index, run, started.journal_path, started.nextest_dir, result));
     }
-    concluding.store(true, std::sync::atomic::Ordering::Relaxed);
     let git = match git {
         Ok(asking) => asking.join().unwrap_or_default(),
         Err(_) => git_info(manifest_dir),
