@@ -1,7 +1,7 @@
 //! Runs the real `cargo-eval compare` on runs the tests write into temporary directories and on
 //! AG2's run files, and checks the leaderboard, the paired tests and the exit codes.
 
-use eval_engine::result::{Budgets, RunMeta, RunStatus, SuiteInfo};
+use eval_engine::result::{RunMeta, SuiteInfo};
 use eval_engine::task::ContentHash;
 use eval_engine::{Feedback, RunResult, Store, TaskRecord, Trace};
 use serde_json::{Map, Value, json};
@@ -43,32 +43,18 @@ fn task(id: &str, feedback: Vec<Feedback>) -> TaskRecord {
 /// A run of `suite` labelled `label`: task `t<i>` passes `exact` when `passes[i]` and scores
 /// `overlap[i]`.
 fn run(suite: &str, run_id: &str, label: &str, passes: &[bool], overlap: &[f64]) -> RunResult {
-    let meta = RunMeta {
-        schema_version: eval_engine::result::SCHEMA_VERSION.to_owned(),
-        run_id: run_id.to_owned(),
-        label: Some(label.to_owned()),
-        created_at: "2026-01-01T00:00:00Z".to_owned(),
-        duration_ms: 10,
-        suite: SuiteInfo {
+    let mut meta = RunMeta::new(
+        run_id,
+        SuiteInfo {
             name: suite.to_owned(),
             size: passes.len(),
             source: "inline".to_owned(),
         },
-        target: "evals::weather".to_owned(),
-        concurrency: 1,
-        status: RunStatus::Completed,
-        selection: None,
-        repeats: 1,
-        fewest_repeats: None,
-        model: None,
-        budgets: Budgets::default(),
-        producer: None,
-        git: None,
-        scorers: Vec::new(),
-        resumed: None,
-        variant: None,
-        regraded_from: None,
-    };
+    );
+    meta.label = Some(label.to_owned());
+    meta.created_at = "2026-01-01T00:00:00Z".to_owned();
+    meta.duration_ms = 10;
+    meta.target = "evals::weather".to_owned();
     let tasks = passes
         .iter()
         .zip(overlap)
