@@ -30,7 +30,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use work::AgentRun;
 
 /// How to run a suite. Built with chained setters:
@@ -515,20 +515,32 @@ where
     let first: Vec<(usize, u32)> = (0..suite.len())
         .flat_map(|task| (1..=fewest).map(move |attempt| (task, attempt)))
         .collect();
-    let mut by_task: Vec<Vec<TaskRecord>> = (0..suite.len()).map(|_| Vec::with_capacity(fewest as usize)).collect();
-    let mut round = first;
-    while !round.is_empty() {
-        let ran = rounds.run(suite, &round, &mut start).await;
-        for (&(task, _), record) in round.iter().zip(ran) {
-            if let Some(record) = record {
-                by_task[task].push(record);
+    let ran = rounds.run(suite, &first, &mut start).await;
+    let records = match &options.adaptive {
+        // The first round holds every attempt, in suite order: its records are the run's.
+        None => present(ran),
+        Some(adaptive) => {
+            let mut by_task: Vec<Vec<TaskRecord>> =
+                (0..suite.len()).map(|_| Vec::with_capacity(fewest as usize)).collect();
+            let (mut round, mut ran) = (first, ran);
+            loop {
+                for (&(task, _), record) in round.iter().zip(ran) {
+                    if let Some(record) = record {
+                        by_task[task].push(record);
+                    }
+                }
+                round = match rounds.over() {
+                    false => next_round(suite, &round, &by_task, adaptive, options),
+                    true => Vec::new(),
+                };
+                if round.is_empty() {
+                    break;
+                }
+                ran = rounds.run(suite, &round, &mut start).await;
             }
+            by_task.into_iter().flatten().collect()
         }
-        round = match (&options.adaptive, rounds.over()) {
-            (Some(adaptive), false) => next_round(suite, &round, &by_task, adaptive, options),
-            _ => Vec::new(),
-        };
-    }
+    };
 
     // A stop requested once every task had started, all of them finishing within the grace
     // period, leaves a complete run: nothing is missing from it.
@@ -536,11 +548,19 @@ where
         meta.status = RunStatus::Interrupted;
     }
     meta.duration_ms = started.elapsed().as_millis() as u64;
-    let result = RunResult::new(meta, by_task.into_iter().flatten().collect());
+    let result = RunResult::new(meta, records);
     if let Some(observer) = &options.observer {
         observer.run_completed(&result);
     }
     result
+}
+
+/// The records that are there, in their order, in the list that held them: `filter_map` is
+/// collected in place, where `flatten` would copy every record into a second, growing list (at
+/// the end of a large run, twice its records' size more at the peak).
+#[allow(clippy::filter_map_identity, reason = "`flatten` is not collected in place")]
+fn present(records: Vec<Option<TaskRecord>>) -> Vec<TaskRecord> {
+    records.into_iter().filter_map(std::convert::identity).collect()
 }
 
 /// The next attempt of every task of `round` that is still undecided after its attempts so
@@ -605,33 +625,47 @@ impl Rounds<'_> {
         F: FnMut(Arc<Task<I, R>>, u32, Done),
     {
         let options = self.options;
-        let mut pending = Vec::with_capacity(round.len());
+        // Records arrive in the order attempts finish and are put in their place at once: one
+        // record's memory per attempt, wherever it is on its way.
+        let mut records: Vec<Option<TaskRecord>> = Vec::new();
+        records.resize_with(round.len(), || None);
+        let (sender, mut arrivals) = mpsc::unbounded_channel::<(usize, TaskRecord)>();
+        let mut started = 0;
+        let mut received = 0;
         let mut stop_before_start = std::pin::pin!(stop_requested(options.stop.as_ref()));
-        for &(task, attempt) in round {
+        'starting: for (position, &(task, attempt)) in round.iter().enumerate() {
             // Acquired before starting so that at most `concurrency` attempts run at once; a
-            // stop request while waiting for a slot starts nothing more.
-            let permit = tokio::select! {
-                biased;
-                () = &mut stop_before_start => {
-                    self.stopped = true;
-                    break;
+            // stop request while waiting for a slot starts nothing more. Records that arrive
+            // meanwhile are put away, which is what frees the slots.
+            let permit = loop {
+                tokio::select! {
+                    biased;
+                    () = &mut stop_before_start => {
+                        self.stopped = true;
+                        break 'starting;
+                    }
+                    Some((at, record)) = arrivals.recv() => {
+                        records[at] = Some(record);
+                        received += 1;
+                    }
+                    permit = self.limit.clone().acquire_owned() => break permit,
                 }
-                permit = self.limit.clone().acquire_owned() => permit,
             };
             let Ok(permit) = permit else {
                 unreachable!("the semaphore is never closed")
             };
-            let (sender, record) = tokio::sync::oneshot::channel();
             let done = Done {
-                sender,
+                sender: sender.clone(),
+                position,
                 permit,
                 observer: options.observer.clone(),
             };
             start(suite.tasks()[task].clone(), attempt, done);
-            pending.push(record);
+            started += 1;
         }
+        // The channel closes once every attempt has sent its record or dropped its sender.
+        drop(sender);
 
-        let mut records = Vec::with_capacity(round.len());
         // A fresh wait: the one above may have completed already.
         let grace_over = async {
             stop_requested(options.stop.as_ref()).await;
@@ -640,31 +674,31 @@ impl Rounds<'_> {
             }
         };
         let mut grace_over = std::pin::pin!(grace_over);
-        for mut record in pending {
-            let received = if self.abandoned {
-                // Abandoned: only what was handed over before counts.
-                record.try_recv().map_err(|_| ())
-            } else {
-                tokio::select! {
-                    received = &mut record => received.map_err(|_| ()),
-                    () = &mut grace_over => {
-                        self.abandoned = true;
-                        self.work.abandon_all();
-                        record.try_recv().map_err(|_| ())
+        while received < started {
+            tokio::select! {
+                arrival = arrivals.recv() => match arrival {
+                    Some((at, record)) => {
+                        records[at] = Some(record);
+                        received += 1;
                     }
-                }
-            };
-            match received {
-                Ok(result) => records.push(Some(result)),
-                // Every attempt hands its record over unless abandoned; one that could not (its
-                // work runtime gone) is missing from the run, like an abandoned one.
-                Err(()) => {
-                    self.lost |= !self.abandoned;
-                    records.push(None);
+                    // Every attempt hands its record over unless abandoned; one that could not
+                    // (its work runtime gone) is missing from the run, like an abandoned one.
+                    None => {
+                        self.lost = true;
+                        break;
+                    }
+                },
+                () = &mut grace_over => {
+                    self.abandoned = true;
+                    self.work.abandon_all();
+                    // Abandoned: only what was handed over before counts.
+                    while let Ok((at, record)) = arrivals.try_recv() {
+                        records[at] = Some(record);
+                    }
+                    break;
                 }
             }
         }
-        records.resize_with(round.len(), || None);
         records
     }
 }

@@ -49,7 +49,7 @@ where
         Ok(Suite {
             name,
             source: path.display().to_string(),
-            tasks: tasks.into_iter().map(Arc::new).collect(),
+            tasks: shared(tasks),
         })
     }
 
@@ -59,7 +59,7 @@ where
         Ok(Suite {
             name: name.into(),
             source: "inline".to_owned(),
-            tasks: tasks.into_iter().map(Arc::new).collect(),
+            tasks: shared(tasks),
         })
     }
 }
@@ -79,7 +79,7 @@ impl<I, R> Suite<I, R> {
         Ok(Suite {
             name: name.into(),
             source: "inline".to_owned(),
-            tasks: tasks.into_iter().map(Arc::new).collect(),
+            tasks: shared(tasks),
         })
     }
 
@@ -175,4 +175,12 @@ impl<I, R> Task<I, R> {
         self.metadata = metadata;
         self
     }
+}
+
+/// The tasks, each behind its own `Arc`, in a list of their own: collecting in place would
+/// keep the tasks' whole allocation alive under the much smaller list of pointers.
+fn shared<I, R>(tasks: Vec<Task<I, R>>) -> Vec<Arc<Task<I, R>>> {
+    let mut shared = Vec::with_capacity(tasks.len());
+    shared.extend(tasks.into_iter().map(Arc::new));
+    shared
 }

@@ -169,12 +169,16 @@ fn record_fragments(dir: &Path, outcomes: &[PairOutcome]) -> Result<(), String> 
 
 /// The scorecard entries of the pairs that ran.
 fn scorecard_of(outcomes: &[PairOutcome]) -> Scorecard {
-    let mut card = Scorecard::default();
-    card.entries.extend(outcomes.iter().filter_map(|outcome| {
-        let entry = outcome.entry.clone()?;
-        Some(((outcome.task_id.to_string(), outcome.key.to_string()), entry))
-    }));
-    card
+    // Collected rather than inserted one by one: the map is then built from the sorted pairs at
+    // once, and the outcomes come mostly sorted already.
+    let entries = outcomes
+        .iter()
+        .filter_map(|outcome| {
+            let entry = outcome.entry.clone()?;
+            Some(((outcome.task_id.to_string(), outcome.key.to_string()), entry))
+        })
+        .collect();
+    Scorecard { entries }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::runtime::Handle;
-use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tracing::{Instrument, Span};
@@ -57,10 +57,13 @@ pub(crate) struct Watched {
     pub(crate) scorer_traces: Vec<ScorerTrace>,
 }
 
-/// Where an attempt's record goes: to the observer, then to the scheduler waiting for it. The
-/// attempt's slot under the concurrency bound is freed with it.
+/// Where an attempt's record goes: to the observer, then to the scheduler waiting for it, as
+/// the `position`th record of its round. The attempt's slot under the concurrency bound is freed
+/// with it. One dropped without sending tells the scheduler nothing: it counts the records it
+/// got once every sender of the round is gone.
 pub(crate) struct Done {
-    pub(crate) sender: oneshot::Sender<TaskRecord>,
+    pub(crate) sender: mpsc::UnboundedSender<(usize, TaskRecord)>,
+    pub(crate) position: usize,
     pub(crate) permit: OwnedSemaphorePermit,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }
@@ -72,7 +75,7 @@ impl Done {
             observer.task_evaluated(&result);
         }
         // A scheduler that stopped waiting (its grace is over) no longer wants it.
-        let _ = self.sender.send(result);
+        let _ = self.sender.send((self.position, result));
         drop(self.permit);
     }
 }
