@@ -5,7 +5,7 @@
 //! [`Trace`] through [`Ctx`]) → [`Scorer`]s → [`Feedback`] → [`RunResult`] of [`TaskRecord`]s
 //! → [`Store`] and [`diff`](fn@diff).
 //!
-//! The root holds what driving an evaluation from code takes: [`run`] and [`regrade`](fn@regrade), the
+//! The root holds what driving an evaluation from code takes: [`run`] (or [`run_owned`]) and [`regrade`](fn@regrade), the
 //! suite, the agent's side, scoring, the result, the store and the diff. Everything else lives
 //! in the module named for its concept:
 //!
@@ -85,7 +85,7 @@ pub use feedback::{Feedback, Score, Verdict};
 pub use record::TaskRecord;
 pub use regrade::{decode_output, regrade};
 pub use result::RunResult;
-pub use runner::{RunOptions, run};
+pub use runner::{RunOptions, run, run_owned};
 pub use score_ctx::ScoreCtx;
 pub use scorer::{IntoFeedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Scorers, scorer_fn};
 pub use store::{Store, load_run};

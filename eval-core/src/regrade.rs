@@ -6,7 +6,7 @@ use crate::cassette::Cassettes;
 use crate::feedback::Feedback;
 use crate::record::TaskRecord;
 use crate::result::{Budgets, RunResult};
-use crate::runner::{Done, Graded, RunOptions, Scoring, Watched, Work, schedule, start_meta};
+use crate::runner::{Done, Graded, RunOptions, RunTasks, Scoring, Watched, Work, schedule, start_meta};
 use crate::scorer::Scorers;
 use crate::suite::Suite;
 use crate::task::Task;
@@ -105,23 +105,30 @@ where
     let stored_repeats = stored_meta.repeats;
     let repeated = options.repeats > 1;
     let work = options.work(None, !scorers.is_empty(), &meta);
-    schedule(suite, meta, &options, started, &work, |task, attempt, done| {
-        let record_id = TaskRecord::id_of(task.id(), repeated.then_some(attempt));
-        let job = Regrade {
-            stored: records.remove(&record_id),
-            record_id,
-            attempt: repeated.then_some(attempt),
-            task,
-            decode,
-            scorers: scorers.clone(),
-            from: from.clone(),
-            stored_repeats,
-            repeats: options.repeats,
-            budgets: options.budgets,
-            cassettes: options.cassettes_in_use().cloned(),
-        };
-        job.start(&work, done);
-    })
+    schedule(
+        RunTasks::Borrowed(suite.tasks()),
+        meta,
+        &options,
+        started,
+        &work,
+        |task, attempt, done| {
+            let record_id = TaskRecord::id_of(task.id(), repeated.then_some(attempt));
+            let job = Regrade {
+                stored: records.remove(&record_id),
+                record_id,
+                attempt: repeated.then_some(attempt),
+                task,
+                decode,
+                scorers: scorers.clone(),
+                from: from.clone(),
+                stored_repeats,
+                repeats: options.repeats,
+                budgets: options.budgets,
+                cassettes: options.cassettes_in_use().cloned(),
+            };
+            job.start(&work, done);
+        },
+    )
     .await
 }
 

@@ -418,17 +418,70 @@ where
     R: Serialize + Send + Sync + 'static,
     A: Agent<I, R>,
 {
-    let started = Instant::now();
-    let target = options
+    let meta = start_meta(suite, &scorers, &options, target_of::<A>(&options));
+    run_tasks(RunTasks::Borrowed(suite.tasks()), meta, agent, scorers, options).await
+}
+
+/// Like [`run`], for a suite the run may have: each task is let go of once its last attempt
+/// has started (its record keeps what the run file needs), so that a large suite's memory is
+/// given back as it runs instead of being held until the end. Tasks of a run with adaptive
+/// repeats are kept: a later round may need them.
+///
+/// ```
+/// use eval_engine::{run_owned, Ctx, RunOptions, Scorers, Suite, Task};
+/// use serde_json::{json, Value};
+/// use std::sync::Arc;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let suite: Suite = Suite::from_values("echo", vec![json!({"inputs": {"input": "hi"}})]).unwrap();
+/// let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<_, String>(task.input().to_uppercase()) };
+/// let result = run_owned(suite, agent, Scorers::<Value, Value, String>::new(), RunOptions::default()).await;
+/// assert_eq!(result.tasks()[0].outputs, json!("HI"));
+/// # }
+/// ```
+pub async fn run_owned<I, R, A>(
+    suite: Suite<I, R>,
+    agent: A,
+    scorers: Scorers<I, R, A::Output>,
+    options: RunOptions,
+) -> RunResult
+where
+    I: Serialize + Send + Sync + 'static,
+    R: Serialize + Send + Sync + 'static,
+    A: Agent<I, R>,
+{
+    let meta = start_meta(&suite, &scorers, &options, target_of::<A>(&options));
+    let tasks = suite.into_tasks().into_iter().map(Some).collect();
+    run_tasks(RunTasks::Owned(tasks), meta, agent, scorers, options).await
+}
+
+/// What a run says it evaluates: the option, else the agent's type.
+fn target_of<A>(options: &RunOptions) -> String {
+    options
         .target
         .clone()
-        .unwrap_or_else(|| std::any::type_name::<A>().to_owned());
-    let meta = start_meta(suite, &scorers, &options, target);
+        .unwrap_or_else(|| std::any::type_name::<A>().to_owned())
+}
+
+/// [`run`] and [`run_owned`], once the run's metadata is made.
+async fn run_tasks<I, R, A>(
+    tasks: RunTasks<'_, I, R>,
+    meta: RunMeta,
+    agent: A,
+    scorers: Scorers<I, R, A::Output>,
+    options: RunOptions,
+) -> RunResult
+where
+    I: Serialize + Send + Sync + 'static,
+    R: Serialize + Send + Sync + 'static,
+    A: Agent<I, R>,
+{
+    let started = Instant::now();
     let agent = Arc::new(agent);
     let scorers = Arc::new(scorers);
     let repeated = options.repeats > 1;
     let work = options.work(options.timeout, !scorers.is_empty(), &meta);
-    schedule(suite, meta, &options, started, &work, |task, attempt, done| {
+    schedule(tasks, meta, &options, started, &work, |task, attempt, done| {
         let job = Job {
             task,
             attempt: repeated.then_some(attempt),
@@ -444,13 +497,47 @@ where
     .await
 }
 
+/// The tasks a run starts attempts of, in suite order: a suite's own, or the run's, which lets
+/// go of each once its last attempt has started.
+pub(crate) enum RunTasks<'a, I, R> {
+    Borrowed(&'a [Arc<Task<I, R>>]),
+    Owned(Vec<Option<Arc<Task<I, R>>>>),
+}
+
+impl<I, R> RunTasks<'_, I, R> {
+    fn len(&self) -> usize {
+        match self {
+            RunTasks::Borrowed(tasks) => tasks.len(),
+            RunTasks::Owned(tasks) => tasks.len(),
+        }
+    }
+
+    /// The id of the task at `position`, while the run still has it.
+    fn id(&self, position: usize) -> Option<&str> {
+        match self {
+            RunTasks::Borrowed(tasks) => Some(tasks[position].id()),
+            RunTasks::Owned(tasks) => tasks[position].as_deref().map(Task::id),
+        }
+    }
+
+    /// The task at `position`, for an attempt; `last` when no attempt of it starts after this
+    /// one, which lets an owned task go. `None` once it has gone.
+    fn for_attempt(&mut self, position: usize, last: bool) -> Option<Arc<Task<I, R>>> {
+        match self {
+            RunTasks::Borrowed(tasks) => Some(tasks[position].clone()),
+            RunTasks::Owned(tasks) if last => tasks[position].take(),
+            RunTasks::Owned(tasks) => tasks[position].clone(),
+        }
+    }
+}
+
 /// Has `start` start every attempt of every task of `suite` (on `work`, or handing its record
 /// to [`Done`] at once), at most `options.concurrency` at once, watches their deadlines, and
 /// gathers the records in suite order into the run. A stop request starts nothing more;
 /// attempts still running when its grace is over are abandoned and the run is recorded as
 /// interrupted. Shared by running agents and re-grading a stored run.
 pub(crate) async fn schedule<I, R, F>(
-    suite: &Suite<I, R>,
+    tasks: RunTasks<'_, I, R>,
     meta: RunMeta,
     options: &RunOptions,
     started: Instant,
@@ -472,7 +559,7 @@ where
             .await
         }
     });
-    let result = gather(suite, meta, options, started, work, start).await;
+    let result = gather(tasks, meta, options, started, work, start).await;
     drop(over);
     // It lets go of the attempts once it sees the run is over; a join error means the runtime
     // is shutting down, which lets go of them all the same.
@@ -482,7 +569,7 @@ where
 
 /// The scheduling and gathering of [`schedule`], while the watchdog looks after the attempts.
 async fn gather<I, R, F>(
-    suite: &Suite<I, R>,
+    mut tasks: RunTasks<'_, I, R>,
     mut meta: RunMeta,
     options: &RunOptions,
     started: Instant,
@@ -493,11 +580,11 @@ where
     F: FnMut(Arc<Task<I, R>>, u32, Done),
 {
     let fewest = options.fewest_attempts();
-    let records = suite.len() * fewest as usize;
+    let records = tasks.len() * fewest as usize;
     if let Some(observer) = &options.observer {
         observer.run_started(&RunStarted {
             run_id: &meta.run_id,
-            suite: suite.name(),
+            suite: &meta.suite.name,
             records,
             concurrency: options.concurrency,
         });
@@ -512,16 +599,16 @@ where
         abandoned: false,
         lost: false,
     };
-    let first: Vec<(usize, u32)> = (0..suite.len())
+    let first: Vec<(usize, u32)> = (0..tasks.len())
         .flat_map(|task| (1..=fewest).map(move |attempt| (task, attempt)))
         .collect();
-    let ran = rounds.run(suite, &first, &mut start).await;
+    let ran = rounds.run(&mut tasks, &first, &mut start).await;
     let records = match &options.adaptive {
         // The first round holds every attempt, in suite order: its records are the run's.
         None => present(ran),
         Some(adaptive) => {
             let mut by_task: Vec<Vec<TaskRecord>> =
-                (0..suite.len()).map(|_| Vec::with_capacity(fewest as usize)).collect();
+                (0..tasks.len()).map(|_| Vec::with_capacity(fewest as usize)).collect();
             let (mut round, mut ran) = (first, ran);
             loop {
                 for (&(task, _), record) in round.iter().zip(ran) {
@@ -530,13 +617,13 @@ where
                     }
                 }
                 round = match rounds.over() {
-                    false => next_round(suite, &round, &by_task, adaptive, options),
+                    false => next_round(&tasks, &round, &by_task, adaptive, options),
                     true => Vec::new(),
                 };
                 if round.is_empty() {
                     break;
                 }
-                ran = rounds.run(suite, &round, &mut start).await;
+                ran = rounds.run(&mut tasks, &round, &mut start).await;
             }
             by_task.into_iter().flatten().collect()
         }
@@ -566,7 +653,7 @@ fn present(records: Vec<Option<TaskRecord>>) -> Vec<TaskRecord> {
 /// The next attempt of every task of `round` that is still undecided after its attempts so
 /// far (a settled task is told to the observer, once).
 fn next_round<I, R>(
-    suite: &Suite<I, R>,
+    tasks: &RunTasks<'_, I, R>,
     round: &[(usize, u32)],
     by_task: &[Vec<TaskRecord>],
     adaptive: &Adaptive,
@@ -580,13 +667,14 @@ fn next_round<I, R>(
             continue;
         }
         asked = position;
-        let task = &suite.tasks()[position];
+        // Tasks of an adaptive run are never let go of (see `Rounds::run`).
+        let Some(id) = tasks.id(position) else { continue };
         let attempts: Vec<&TaskRecord> = by_task[position].iter().collect();
         let had = attempts.len() as u32;
-        if had < options.repeats && !adaptive.settle.settled(task.id(), &attempts) {
+        if had < options.repeats && !adaptive.settle.settled(id, &attempts) {
             next.push((position, had + 1));
         } else if let Some(observer) = &options.observer {
-            observer.task_settled(task.id(), had);
+            observer.task_settled(id, had);
         }
     }
     next
@@ -617,7 +705,7 @@ impl Rounds<'_> {
     /// was abandoned).
     async fn run<I, R, F>(
         &mut self,
-        suite: &Suite<I, R>,
+        tasks: &mut RunTasks<'_, I, R>,
         round: &[(usize, u32)],
         start: &mut F,
     ) -> Vec<Option<TaskRecord>>
@@ -625,6 +713,12 @@ impl Rounds<'_> {
         F: FnMut(Arc<Task<I, R>>, u32, Done),
     {
         let options = self.options;
+        // Without adaptive repeats, no round follows this one: a task's last attempt is its
+        // `fewest`th.
+        let last_attempt = match options.adaptive {
+            None => options.fewest_attempts(),
+            Some(_) => u32::MAX,
+        };
         // Records arrive in the order attempts finish and are put in their place at once: one
         // record's memory per attempt, wherever it is on its way.
         let mut records: Vec<Option<TaskRecord>> = Vec::new();
@@ -660,7 +754,12 @@ impl Rounds<'_> {
                 permit,
                 observer: options.observer.clone(),
             };
-            start(suite.tasks()[task].clone(), attempt, done);
+            let Some(task) = tasks.for_attempt(task, attempt == last_attempt) else {
+                // Never: a task is let go of at its last attempt only.
+                self.lost = true;
+                continue;
+            };
+            start(task, attempt, done);
             started += 1;
         }
         // The channel closes once every attempt has sent its record or dropped its sender.

@@ -104,6 +104,11 @@ impl<I, R> Suite<I, R> {
         &self.tasks
     }
 
+    /// The tasks, given away: a run that owns them lets each go once it is done with it.
+    pub(crate) fn into_tasks(self) -> Vec<Arc<Task<I, R>>> {
+        self.tasks
+    }
+
     /// Number of tasks.
     pub fn len(&self) -> usize {
         self.tasks.len()

@@ -1,14 +1,15 @@
-//! The memory a run takes while it runs: not much more than the records it ends with.
+//! The memory a run takes while it runs: not much more than the records it ends with, and, for
+//! a run that owns its suite, not the suite's tasks too by the end.
 //!
 //! Each attempt's record used to be held twice or three times on its way to the run (in a
 //! channel of its own, in the round's list and in a list per task); a run of many tasks then
 //! peaked at several times what its result occupies. A counting allocator measures the peak of
-//! live heap bytes during `run` against what the finished run holds.
+//! live heap bytes during a run against what the finished run holds.
 
 // Counting allocations takes a global allocator, which is unsafe to implement.
 #![allow(unsafe_code)]
 
-use eval_engine::{Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task, run, scorer_fn};
+use eval_engine::{Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task, run, run_owned, scorer_fn};
 use serde_json::{Value, json};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
@@ -46,7 +47,7 @@ static ALLOCATOR: Counting = Counting;
 
 const TASKS: usize = 20_000;
 
-fn suite() -> Suite {
+fn dataset() -> Suite {
     let values = (0..TASKS)
         .map(|i| json!({"task_id": format!("t{i:05}"), "inputs": {"input": i}, "reference_outputs": {"answer": i}}))
         .collect();
@@ -60,6 +61,21 @@ fn scorers() -> Scorers<Value, Value, u64> {
     vec![Arc::new(exact)]
 }
 
+fn agent(task: Arc<Task>, _ctx: Ctx) -> impl Future<Output = Result<u64, String>> + Send + 'static {
+    std::future::ready(Ok(task.id()[1..].parse().unwrap_or(0)))
+}
+
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Starts counting the peak afresh, from what is live now.
+fn reset_peak() -> usize {
+    let now = live();
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
 // The only test in this file: the counts are the whole process's.
 #[test]
 fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
@@ -68,23 +84,47 @@ fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
         .enable_all()
         .build()
         .unwrap();
-    let suite = suite();
-    let agent = |task: Arc<Task>, _ctx: Ctx| async move { Ok::<u64, String>(task.id()[1..].parse().unwrap_or(0)) };
 
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    // A borrowed suite: its tasks stay, the run adds its records and little else.
+    let suite = dataset();
+    let before = reset_peak();
     let result = runtime.block_on(run(&suite, agent, scorers(), RunOptions::default().concurrency(64)));
     let peak = PEAK.load(Ordering::Relaxed) - before;
-    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-
+    let held = live().saturating_sub(before);
     assert_eq!(result.tasks().len(), TASKS);
     assert_eq!(result.pass_rate("exact", None), Some(1.0));
-    // What the run keeps is its records (and the runtime's few buffers); on their way they may
-    // add a quarter more, no more (they added more than the records themselves before).
+    // On their way the records may add a quarter more, no more (they added more than the
+    // records themselves before).
     assert!(
         peak * 4 <= held * 5,
         "the run peaked at {peak} bytes ({} a task) for {held} bytes held at its end ({} a task)",
         peak / TASKS,
         held / TASKS,
+    );
+    drop((result, suite));
+
+    // An owned suite: each task goes once its attempt has started, so that by the end the
+    // process holds the records alone, and never the suite and all the records at once.
+    let before = live();
+    let suite = dataset();
+    let tasks = live() - before;
+    reset_peak();
+    let result = runtime.block_on(run_owned(
+        suite,
+        agent,
+        scorers(),
+        RunOptions::default().concurrency(64),
+    ));
+    let (peak_owned, held_owned) = (PEAK.load(Ordering::Relaxed) - before, live().saturating_sub(before));
+    assert_eq!(result.tasks().len(), TASKS);
+    assert_eq!(result.pass_rate("exact", None), Some(1.0));
+    assert!(
+        held_owned * 20 <= held * 21,
+        "an owned run still holds {held_owned} bytes at its end, the records take {held} (the tasks take {tasks})",
+    );
+    // The peak is at the start, the tasks all there beside the list the records go into.
+    assert!(
+        peak_owned * 10 <= (held + tasks) * 9,
+        "an owned run peaked at {peak_owned} bytes, the tasks taking {tasks} and the records {held}",
     );
 }

@@ -316,7 +316,7 @@ where
                     None => suite,
                 };
                 match execution {
-                    Execution::RunAgents => eval_engine::run(&suite, SharedAgent(agent), scorers, options).await,
+                    Execution::RunAgents => eval_engine::run_owned(suite, SharedAgent(agent), scorers, options).await,
                     Execution::Regrade(stored) => {
                         // The plan refuses to regrade a suite without a decoder before anything
                         // runs; even so, a regrade never falls back to running the agent.
