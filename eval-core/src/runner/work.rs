@@ -167,6 +167,9 @@ impl Work {
     /// Starts `future` on a worker of the work runtime, or on a thread of its blocking pool
     /// when every worker may be held.
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
+        // A runtime task's cell is cache-line aligned, and an aligned allocation as large as an
+        // attempt's future is slow to make: the cell holds a pointer to it instead.
+        let future: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(future);
         let Some(workers) = &self.workers else {
             return self.runtime.spawn(future).abort_handle();
         };
