@@ -3,6 +3,7 @@
 use crate::task::{ContentHash, Task, TaskOrigin};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -96,8 +97,8 @@ pub enum DatasetError {
 /// skipped.
 pub(crate) fn read_jsonl<I, R>(path: &Path) -> Result<Vec<Task<I, R>>, DatasetError>
 where
-    I: DeserializeOwned,
-    R: DeserializeOwned,
+    I: DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => DatasetError::NotFound { path: path.to_owned() },
@@ -134,8 +135,8 @@ where
 /// Turns inline JSON values (same shape as JSONL lines) into tasks.
 pub(crate) fn from_values<I, R>(values: Vec<Value>) -> Result<Vec<Task<I, R>>, DatasetError>
 where
-    I: DeserializeOwned,
-    R: DeserializeOwned,
+    I: DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let raw = values
         .into_iter()
@@ -147,8 +148,8 @@ where
 
 fn build_tasks<I, R>(raw: Vec<(Value, TaskOrigin)>) -> Result<Vec<Task<I, R>>, DatasetError>
 where
-    I: DeserializeOwned,
-    R: DeserializeOwned,
+    I: DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let mut tasks = Vec::with_capacity(raw.len());
     for (index, (value, origin)) in raw.into_iter().enumerate() {
@@ -175,8 +176,8 @@ pub(crate) fn check_unique_ids<I, R>(tasks: &[Task<I, R>]) -> Result<(), Dataset
 
 fn task_from_value<I, R>(value: Value, origin: TaskOrigin, index: usize) -> Result<Task<I, R>, DatasetError>
 where
-    I: DeserializeOwned,
-    R: DeserializeOwned,
+    I: DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     let mut object = match value {
         Value::Object(object) => object,
@@ -245,7 +246,13 @@ where
 }
 
 /// Deserializes `value` into the dataset's type, naming the offending field (`inputs.city`).
-fn typed<T: DeserializeOwned>(field: &str, value: Value, origin: &TaskOrigin) -> Result<T, DatasetError> {
+fn typed<T: DeserializeOwned + 'static>(field: &str, value: Value, origin: &TaskOrigin) -> Result<T, DatasetError> {
+    // The untyped tasks keep the JSON as it is: reading it again into itself would copy it all.
+    let mut json = Some(value);
+    if let Some(same) = (&mut json as &mut dyn Any).downcast_mut::<Option<T>>() {
+        return Ok(same.take().expect("just put there"));
+    }
+    let value = json.expect("not taken");
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         DatasetError::Typed {

@@ -157,7 +157,7 @@ where
     /// Starts re-grading on `work`, or hands the record of an attempt that cannot be re-graded
     /// to `done` at once.
     fn start(mut self, work: &Arc<Work>, done: Done) {
-        let inputs = serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null);
+        let inputs = self.task.inputs_json();
         match self.stored.take_if(|stored| stored.inputs == inputs) {
             Some(stored) => self.regrade(stored, inputs, work, done),
             None => {
@@ -251,7 +251,7 @@ where
         TaskRecord {
             task_id: self.record_id.clone(),
             inputs,
-            reference_outputs: serde_json::to_value(task.reference_outputs()).unwrap_or(Value::Null),
+            reference_outputs: task.reference_outputs_json(),
             tags: task.tags().to_vec(),
             metadata: task.metadata().clone(),
             trace: Trace::new(Vec::new(), None, 0),

@@ -906,8 +906,8 @@ where
         } = watched;
         TaskRecord {
             task_id: TaskRecord::id_of(self.task.id(), self.attempt),
-            inputs: serde_json::to_value(self.task.inputs()).unwrap_or(Value::Null),
-            reference_outputs: serde_json::to_value(self.task.reference_outputs()).unwrap_or(Value::Null),
+            inputs: self.task.inputs_json(),
+            reference_outputs: self.task.reference_outputs_json(),
             tags: self.task.tags().to_vec(),
             metadata: self.task.metadata().clone(),
             budget_violation: self.budgets.exceeded_by(&trace),

@@ -31,8 +31,8 @@ pub struct Suite<I = Value, R = Value> {
 
 impl<I, R> Suite<I, R>
 where
-    I: DeserializeOwned,
-    R: DeserializeOwned,
+    I: DeserializeOwned + 'static,
+    R: DeserializeOwned + 'static,
 {
     /// Loads a suite from a JSONL file; the suite is named after the file stem.
     ///

@@ -1,7 +1,9 @@
 //! One unit of evaluation: what the agent is asked and what a good answer looks like.
 
 use crate::canonical::canonical_sha256_hex;
+use serde::Serialize;
 use serde_json::{Map, Value};
+use std::any::Any;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -78,6 +80,37 @@ impl<I, R> Task<I, R> {
     }
 }
 
+impl<I: Serialize + 'static, R: Serialize + 'static> Task<I, R> {
+    /// The inputs as JSON, as a record keeps them (`null` if they cannot be written as JSON).
+    pub(crate) fn inputs_json(&self) -> Value {
+        json_of(&self.inputs)
+    }
+
+    /// The reference outputs as JSON, as a record keeps them.
+    pub(crate) fn reference_outputs_json(&self) -> Value {
+        json_of(&self.reference_outputs)
+    }
+}
+
+/// `value` as JSON: a copy when it is JSON already (the untyped tasks), which is much cheaper
+/// than writing it out and reading it back.
+fn json_of<T: Serialize + 'static>(value: &T) -> Value {
+    match (value as &dyn Any).downcast_ref::<Value>() {
+        Some(json) => compact_copy(json),
+        None => serde_json::to_value(value).unwrap_or(Value::Null),
+    }
+}
+
+/// A deep copy of `json` that holds no spare room: a cloned map keeps as much as the one it
+/// copies (a parser's or `json!`'s, grown one entry at a time), for every record of a run.
+fn compact_copy(json: &Value) -> Value {
+    match json {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), compact_copy(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(compact_copy).collect()),
+        other => other.clone(),
+    }
+}
+
 impl<R> Task<Value, R> {
     /// The conventional prompt, `inputs["input"]`; empty when the task has no string `input`.
     pub fn input(&self) -> &str {
@@ -150,6 +183,28 @@ impl fmt::Display for TaskOrigin {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_task_gives_its_inputs_as_json_typed_or_not() {
+        let nested = json!({"input": "x", "list": [1, {"b": null, "a": [2.5]}], "more": {"k": "v"}});
+        let untyped = Task::new("t", nested.clone(), json!({"answer": 1}));
+        assert_eq!(untyped.inputs_json(), nested);
+        assert_eq!(untyped.reference_outputs_json(), json!({"answer": 1}));
+
+        #[derive(Serialize)]
+        struct Question {
+            city: String,
+        }
+        let typed = Task::new(
+            "t",
+            Question {
+                city: "Paris".to_owned(),
+            },
+            (),
+        );
+        assert_eq!(typed.inputs_json(), json!({"city": "Paris"}));
+        assert_eq!(typed.reference_outputs_json(), Value::Null);
+    }
 
     #[test]
     fn content_hash_ignores_key_order_and_sees_changes() {

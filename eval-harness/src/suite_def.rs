@@ -155,8 +155,8 @@ impl<I, R> TaskSource<I, R> {
 
     fn load(&self, suite_name: &str, manifest_dir: &Path) -> Result<Suite<I, R>, DatasetError>
     where
-        I: DeserializeOwned,
-        R: DeserializeOwned,
+        I: DeserializeOwned + 'static,
+        R: DeserializeOwned + 'static,
     {
         match self {
             TaskSource::Jsonl(path) => Suite::from_jsonl(manifest_dir.join(path)),
@@ -172,7 +172,7 @@ pub trait IntoTasks<I, R> {
     fn into_tasks(self) -> Result<Suite<I, R>, DatasetError>;
 }
 
-impl<I: DeserializeOwned, R: DeserializeOwned> IntoTasks<I, R> for Vec<Value> {
+impl<I: DeserializeOwned + 'static, R: DeserializeOwned + 'static> IntoTasks<I, R> for Vec<Value> {
     fn into_tasks(self) -> Result<Suite<I, R>, DatasetError> {
         Suite::from_values("inline", self)
     }
