@@ -22,6 +22,8 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
 
+pub(crate) mod pretty_run;
+
 /// The schema version a file without `schema_version` is taken to have (as AG2 does).
 pub(crate) const IMPLICIT_SCHEMA_VERSION: &str = "0.1";
 
@@ -63,6 +65,11 @@ impl<'a> RunOut<'a> {
     /// The on-disk shape of `run`. The schema version written is always this crate's: the
     /// shape written is this crate's, whatever the version of the file the run was read from.
     pub(crate) fn new(run: &'a RunResult) -> Self {
+        RunOut::with_tasks(run, run.tasks())
+    }
+
+    /// `run` in its on-disk shape with `tasks` for its records.
+    fn with_tasks(run: &'a RunResult, tasks: &'a [TaskRecord]) -> Self {
         let meta = &run.meta;
         RunOut {
             schema_version: SCHEMA_VERSION,
@@ -73,7 +80,7 @@ impl<'a> RunOut<'a> {
             suite: &meta.suite,
             target: &meta.target,
             concurrency: meta.concurrency,
-            tasks: TasksOut(run.tasks()),
+            tasks: TasksOut(tasks),
             aggregates: run.aggregates(),
             status: meta.status,
             selection: meta.selection.as_ref(),

@@ -6,7 +6,8 @@ use crate::file_name::{InvalidName, check_file_name};
 use crate::record::TaskRecord;
 use crate::regular_file::{Links, MAX_RUN_FILE_BYTES, OpenError, open_regular, read_capped};
 use crate::result::RunResult;
-use crate::wire::{IMPLICIT_SCHEMA_VERSION, RunIn, RunOut, SchemaOnly, TaskRecordsIn, TaskRecordsOut};
+use crate::wire::pretty_run::write_pretty_run;
+use crate::wire::{IMPLICIT_SCHEMA_VERSION, RunIn, SchemaOnly, TaskRecordsIn, TaskRecordsOut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fs::{self, File};
@@ -187,7 +188,7 @@ pub fn save_run(run: &RunResult, path: impl AsRef<Path>) -> Result<(), StoreErro
     check_names(run)?;
     // Streamed into the file: a 10,000-task run is tens of megabytes, not worth buffering.
     write_new_file(path, |out| {
-        serde_json::to_writer_pretty(&mut *out, &RunOut::new(run))?;
+        write_pretty_run(&mut *out, run)?;
         out.write_all(b"\n")
     })
 }
@@ -232,9 +233,9 @@ pub fn load_task_records<H: DeserializeOwned>(path: impl AsRef<Path>) -> Result<
 pub fn to_json(run: &RunResult) -> Result<Vec<u8>, StoreError> {
     // Pretty-printed runs take a couple of KB per task; reserving up front avoids regrowing.
     let mut bytes = Vec::with_capacity(4096 + run.tasks().len() * 2048);
-    serde_json::to_writer_pretty(&mut bytes, &RunOut::new(run)).map_err(|source| StoreError::Encode {
+    write_pretty_run(&mut bytes, run).map_err(|e| StoreError::Encode {
         run_id: run.meta.run_id.clone(),
-        source,
+        source: serde_json::Error::io(e),
     })?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -463,7 +464,7 @@ impl Store {
         let path = self.run_path(&runs_dir_name_of(run), &run.meta.run_id)?;
         check_names(run)?;
         write_file(&path, IfExists::Replace, |out| {
-            serde_json::to_writer_pretty(&mut *out, &RunOut::new(run))?;
+            write_pretty_run(&mut *out, run)?;
             out.write_all(b"\n")
         })?;
         Ok(path)
