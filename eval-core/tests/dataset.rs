@@ -251,3 +251,59 @@ fn content_hash_is_the_same_for_typed_and_untyped_loads() {
     let untyped = Suite::<Value, Value>::from_jsonl(&path).unwrap();
     assert_eq!(typed.tasks()[0].content_hash(), untyped.tasks()[0].content_hash());
 }
+
+/// `n` typed task lines, with `replace` putting other text at the given 1-based lines.
+fn lines(n: usize, replace: &[(usize, &str)]) -> String {
+    (1..=n)
+        .map(|line| match replace.iter().find(|(at, _)| *at == line) {
+            Some((_, text)) => (*text).to_owned(),
+            None => {
+                format!(r#"{{"task_id": "t{line}", "inputs": {{"input": "?", "city": "c{line}", "days": {line}}}}}"#)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_large_dataset_loads_in_order_and_names_its_first_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(&dir, "good.jsonl", &lines(5000, &[]));
+    let suite: Suite<WeatherInputs, Value> = Suite::from_jsonl(&good).unwrap();
+    assert_eq!(suite.len(), 5000);
+    for (index, task) in suite.tasks().iter().enumerate() {
+        assert_eq!(task.id(), format!("t{}", index + 1));
+        assert_eq!(task.inputs().days, index as u32 + 1);
+        assert_eq!(task.origin().to_string(), format!("{}:{}", good.display(), index + 1));
+    }
+
+    // Every line is read before any task is built: a line that is not JSON is named first.
+    let wrong_kind = r#"{"inputs": {"input": "?"}, "tags": 5}"#;
+    let mismatch = r#"{"inputs": {"input": "?", "city": "x", "days": "two"}}"#;
+    let not_json = write(
+        &dir,
+        "not_json.jsonl",
+        &lines(5000, &[(120, wrong_kind), (4900, "{not json")]),
+    );
+    let err = Suite::<WeatherInputs, Value>::from_jsonl(&not_json).unwrap_err();
+    assert!(err.to_string().contains("not_json.jsonl:4900: not valid JSON"), "{err}");
+
+    // Then the first task with something wrong, whatever is wrong with it.
+    let first_wins = write(
+        &dir,
+        "first.jsonl",
+        &lines(5000, &[(3100, wrong_kind), (4000, mismatch)]),
+    );
+    let err = Suite::<WeatherInputs, Value>::from_jsonl(&first_wins).unwrap_err();
+    assert!(err.to_string().contains("first.jsonl:3100: field `tags`"), "{err}");
+    let first_wins = write(
+        &dir,
+        "first.jsonl",
+        &lines(5000, &[(3100, mismatch), (4000, wrong_kind)]),
+    );
+    let err = Suite::<WeatherInputs, Value>::from_jsonl(&first_wins).unwrap_err();
+    assert!(
+        err.to_string().contains("first.jsonl:3100: field `inputs.days`"),
+        "{err}"
+    );
+}
