@@ -191,16 +191,20 @@ mod tests {
             task_id: format!("t{i:05}"),
             content_hash: ContentHash::of(&inputs, &Value::Null),
             inputs,
-            reference_outputs: if i % 3 == 0 { Value::Null } else { json!({"answer": i}) },
+            reference_outputs: if i.is_multiple_of(3) {
+                Value::Null
+            } else {
+                json!({"answer": i})
+            },
             tags: (0..i % 3).map(|t| format!("tag{t}")).collect(),
             metadata: Map::new(),
             trace: Trace::new(
                 Vec::new(),
-                (i % 7 == 0).then(|| Exception::new("Timeout", "ünïcode ✓")),
+                i.is_multiple_of(7).then(|| Exception::new("Timeout", "ünïcode ✓")),
                 i as u64,
             ),
             feedback: vec![
-                Feedback::pass_fail("exact", i % 2 == 0),
+                Feedback::pass_fail("exact", i.is_multiple_of(2)),
                 Feedback::pass_fail("other", true),
             ],
             budget_violation: false,
