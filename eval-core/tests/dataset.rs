@@ -277,33 +277,24 @@ fn a_large_dataset_loads_in_order_and_names_its_first_error() {
         assert_eq!(task.origin().to_string(), format!("{}:{}", good.display(), index + 1));
     }
 
-    // Every line is read before any task is built: a line that is not JSON is named first.
+    // Every line is read before any task is built, so a line that is not JSON is named first;
+    // then the first task with something wrong, whatever is wrong with it.
     let wrong_kind = r#"{"inputs": {"input": "?"}, "tags": 5}"#;
     let mismatch = r#"{"inputs": {"input": "?", "city": "x", "days": "two"}}"#;
-    let not_json = write(
-        &dir,
-        "not_json.jsonl",
-        &lines(5000, &[(120, wrong_kind), (4900, "{not json")]),
-    );
-    let err = Suite::<WeatherInputs, Value>::from_jsonl(&not_json).unwrap_err();
-    assert!(err.to_string().contains("not_json.jsonl:4900: not valid JSON"), "{err}");
-
-    // Then the first task with something wrong, whatever is wrong with it.
-    let first_wins = write(
-        &dir,
-        "first.jsonl",
-        &lines(5000, &[(3100, wrong_kind), (4000, mismatch)]),
-    );
-    let err = Suite::<WeatherInputs, Value>::from_jsonl(&first_wins).unwrap_err();
-    assert!(err.to_string().contains("first.jsonl:3100: field `tags`"), "{err}");
-    let first_wins = write(
-        &dir,
-        "first.jsonl",
-        &lines(5000, &[(3100, mismatch), (4000, wrong_kind)]),
-    );
-    let err = Suite::<WeatherInputs, Value>::from_jsonl(&first_wins).unwrap_err();
-    assert!(
-        err.to_string().contains("first.jsonl:3100: field `inputs.days`"),
-        "{err}"
-    );
+    let cases = [
+        (
+            [(120, wrong_kind), (4900, "{not json")],
+            "bad.jsonl:4900: not valid JSON",
+        ),
+        ([(3100, wrong_kind), (4000, mismatch)], "bad.jsonl:3100: field `tags`"),
+        (
+            [(3100, mismatch), (4000, wrong_kind)],
+            "bad.jsonl:3100: field `inputs.days`",
+        ),
+    ];
+    for (bad_lines, named) in cases {
+        let bad = write(&dir, "bad.jsonl", &lines(5000, &bad_lines));
+        let err = Suite::<WeatherInputs, Value>::from_jsonl(&bad).unwrap_err();
+        assert!(err.to_string().contains(named), "{bad_lines:?}: {err}");
+    }
 }
