@@ -1,9 +1,9 @@
 //! Reading tasks from JSONL files and inline JSON values, with errors that name the line.
 
-use crate::task::{ContentHash, Task, TaskOrigin};
+use crate::task::{ContentHash, Task, TaskOrigin, compacted};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -247,7 +247,13 @@ where
 
 /// Deserializes `value` into the dataset's type, naming the offending field (`inputs.city`).
 fn typed<T: DeserializeOwned + 'static>(field: &str, value: Value, origin: &TaskOrigin) -> Result<T, DatasetError> {
-    // The untyped tasks keep the JSON as it is: reading it again into itself would copy it all.
+    // The untyped tasks keep the JSON as it is (reading it again into itself would copy it
+    // all), without the spare room a parser's maps keep: their records take it over.
+    let value = if TypeId::of::<T>() == TypeId::of::<Value>() {
+        compacted(value)
+    } else {
+        value
+    };
     let mut json = Some(value);
     if let Some(same) = (&mut json as &mut dyn Any).downcast_mut::<Option<T>>() {
         return Ok(same.take().expect("just put there"));

@@ -210,6 +210,7 @@ where
         let scoring = Scoring::new(self.cassettes.clone(), self.attempt.unwrap_or(1));
         work.scorers_only(task, scorers, scoring, graded, move |watched| {
             let Watched {
+                task: _,
                 outputs_json,
                 trace,
                 feedback,

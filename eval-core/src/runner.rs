@@ -869,19 +869,29 @@ where
 {
     /// Starts the attempt on `work`; its record goes to `done`.
     fn start(self, work: &Arc<Work>, done: Done) {
-        let ctx = Ctx::new(self.task.id(), self.attempt.unwrap_or(1));
-        let ctx = match &self.cassettes {
+        let Job {
+            task,
+            attempt,
+            agent,
+            scorers,
+            timeout,
+            budgets,
+            cassettes,
+            variant,
+        } = self;
+        let ctx = Ctx::new(task.id(), attempt.unwrap_or(1));
+        let ctx = match &cassettes {
             Some(cassettes) => ctx.with_cassettes(cassettes.clone()),
             None => ctx,
         };
-        let ctx = match &self.variant {
-            Some(variant) => ctx.with_variant(variant.clone()),
+        let ctx = match variant {
+            Some(variant) => ctx.with_variant(variant),
             None => ctx,
         };
         let started = Instant::now();
         let agent = AgentRun {
-            work: run_agent(self.agent.clone(), self.task.clone(), ctx.clone(), started),
-            timeout: self.timeout,
+            work: run_agent(agent, task.clone(), ctx.clone(), started),
+            timeout,
             // What the agent recorded before it was given up stays in its trace.
             given_up: move |exception| Graded {
                 outputs: None,
@@ -889,36 +899,50 @@ where
                 trace: Trace::new(ctx.take_events(), Some(exception), started.elapsed().as_millis() as u64),
             },
         };
-        let (task, scorers) = (self.task.clone(), self.scorers.clone());
-        let scoring = Scoring::new(self.cassettes.clone(), self.attempt.unwrap_or(1));
+        let scoring = Scoring::new(cassettes, attempt.unwrap_or(1));
+        // The closure holds no reference to the task: the record gets the attempt's.
         work.attempt(task, scorers, scoring, agent, move |watched| {
-            done.send(self.record(watched))
+            done.send(record(watched, attempt, budgets))
         });
     }
+}
 
-    /// The attempt's record.
-    fn record(self, watched: Watched) -> TaskRecord {
-        let Watched {
-            outputs_json,
-            trace,
-            feedback,
-            scorer_traces,
-        } = watched;
-        TaskRecord {
-            task_id: TaskRecord::id_of(self.task.id(), self.attempt),
-            inputs: self.task.inputs_json(),
-            reference_outputs: self.task.reference_outputs_json(),
-            tags: self.task.tags().to_vec(),
-            metadata: self.task.metadata().clone(),
-            budget_violation: self.budgets.exceeded_by(&trace),
-            scorer_traces,
-            trace,
-            feedback,
-            trace_ref: None,
-            outputs: outputs_json,
-            attempt: self.attempt,
-            content_hash: self.task.content_hash().clone(),
-        }
+/// The record of an attempt: it takes the task's content when it holds the task's last
+/// reference (a run that owns its tasks, at the task's last attempt), else copies it.
+fn record<I, R>(watched: Watched<I, R>, attempt: Option<u32>, budgets: Budgets) -> TaskRecord
+where
+    I: Serialize + 'static,
+    R: Serialize + 'static,
+{
+    let Watched {
+        task,
+        outputs_json,
+        trace,
+        feedback,
+        scorer_traces,
+    } = watched;
+    let budget_violation = budgets.exceeded_by(&trace);
+    let content = match Arc::try_unwrap(task) {
+        Ok(task) => task.into_record_content(),
+        Err(task) => task.record_content(),
+    };
+    TaskRecord {
+        task_id: match attempt {
+            None => content.id,
+            Some(_) => TaskRecord::id_of(&content.id, attempt),
+        },
+        inputs: content.inputs,
+        reference_outputs: content.reference_outputs,
+        tags: content.tags,
+        metadata: content.metadata,
+        budget_violation,
+        scorer_traces,
+        trace,
+        feedback,
+        trace_ref: None,
+        outputs: outputs_json,
+        attempt,
+        content_hash: content.content_hash,
     }
 }
 

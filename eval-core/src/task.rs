@@ -90,6 +90,50 @@ impl<I: Serialize + 'static, R: Serialize + 'static> Task<I, R> {
     pub(crate) fn reference_outputs_json(&self) -> Value {
         json_of(&self.reference_outputs)
     }
+
+    /// What a record keeps of the task, copied.
+    pub(crate) fn record_content(&self) -> RecordContent {
+        RecordContent {
+            id: self.id.clone(),
+            inputs: self.inputs_json(),
+            reference_outputs: self.reference_outputs_json(),
+            tags: self.tags.clone(),
+            metadata: self.metadata.clone(),
+            content_hash: self.content_hash.clone(),
+        }
+    }
+
+    /// What a record keeps of the task, taken from it: no copy, and the task's memory becomes
+    /// the record's.
+    pub(crate) fn into_record_content(self) -> RecordContent {
+        RecordContent {
+            id: self.id,
+            inputs: into_json(self.inputs),
+            reference_outputs: into_json(self.reference_outputs),
+            tags: self.tags,
+            metadata: self.metadata,
+            content_hash: self.content_hash,
+        }
+    }
+}
+
+/// What a task's record keeps of it.
+pub(crate) struct RecordContent {
+    pub(crate) id: String,
+    pub(crate) inputs: Value,
+    pub(crate) reference_outputs: Value,
+    pub(crate) tags: Vec<String>,
+    pub(crate) metadata: Map<String, Value>,
+    pub(crate) content_hash: ContentHash,
+}
+
+/// `value` as JSON: itself when it is JSON already (the untyped tasks).
+fn into_json<T: Serialize + 'static>(value: T) -> Value {
+    let mut slot = Some(value);
+    if let Some(json) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Value>>() {
+        return json.take().unwrap_or(Value::Null);
+    }
+    slot.map_or(Value::Null, |value| serde_json::to_value(&value).unwrap_or(Value::Null))
 }
 
 /// `value` as JSON: a copy when it is JSON already (the untyped tasks), which is much cheaper
@@ -108,6 +152,15 @@ fn compact_copy(json: &Value) -> Value {
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), compact_copy(v))).collect()),
         Value::Array(items) => Value::Array(items.iter().map(compact_copy).collect()),
         other => other.clone(),
+    }
+}
+
+/// `json` holding no spare room (see [`compact_copy`]), made of its own keys and values.
+pub(crate) fn compacted(json: Value) -> Value {
+    match json {
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, compacted(v))).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(compacted).collect()),
+        other => other,
     }
 }
 

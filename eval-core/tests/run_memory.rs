@@ -4,7 +4,9 @@
 //! Each attempt's record used to be held twice or three times on its way to the run (in a
 //! channel of its own, in the round's list and in a list per task); a run of many tasks then
 //! peaked at several times what its result occupies. A counting allocator measures the peak of
-//! live heap bytes during a run against what the finished run holds.
+//! live heap bytes during a run against what the finished run holds, and what a run allocates
+//! in all: a run that owns its tasks moves each one's content into its record, where a run that
+//! borrows them copies it.
 
 // Counting allocations takes a global allocator, which is unsafe to implement.
 #![allow(unsafe_code)]
@@ -20,8 +22,11 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Every byte ever allocated.
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(bytes: usize) {
+    TOTAL.fetch_add(bytes, Ordering::Relaxed);
     let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
     PEAK.fetch_max(live, Ordering::Relaxed);
 }
@@ -69,6 +74,10 @@ fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+fn total() -> usize {
+    TOTAL.load(Ordering::Relaxed)
+}
+
 /// Starts counting the peak afresh, from what is live now.
 fn reset_peak() -> usize {
     let now = live();
@@ -88,7 +97,9 @@ fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
     // A borrowed suite: its tasks stay, the run adds its records and little else.
     let suite = dataset();
     let before = reset_peak();
+    let allocated_before = total();
     let result = runtime.block_on(run(&suite, agent, scorers(), RunOptions::default().concurrency(64)));
+    let allocated = total() - allocated_before;
     let peak = PEAK.load(Ordering::Relaxed) - before;
     let held = live().saturating_sub(before);
     assert_eq!(result.tasks().len(), TASKS);
@@ -109,18 +120,27 @@ fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
     let suite = dataset();
     let tasks = live() - before;
     reset_peak();
+    let allocated_before = total();
     let result = runtime.block_on(run_owned(
         suite,
         agent,
         scorers(),
         RunOptions::default().concurrency(64),
     ));
+    let allocated_owned = total() - allocated_before;
     let (peak_owned, held_owned) = (PEAK.load(Ordering::Relaxed) - before, live().saturating_sub(before));
     assert_eq!(result.tasks().len(), TASKS);
     assert_eq!(result.pass_rate("exact", None), Some(1.0));
     assert!(
         held_owned * 20 <= held * 21,
         "an owned run still holds {held_owned} bytes at its end, the records take {held} (the tasks take {tasks})",
+    );
+    // Ids, inputs and reference outputs are about half of what the tasks take (the rest is the
+    // tasks' own structs, which records do not keep): an owned run allocates none of it anew.
+    assert!(
+        allocated_owned + tasks / 3 <= allocated,
+        "an owned run allocated {allocated_owned} bytes, a borrowed one {allocated}: the records copied the tasks' \
+         content ({tasks} bytes for the tasks)",
     );
     // The peak is at the start, the tasks all there beside the list the records go into.
     assert!(

@@ -48,9 +48,12 @@ pub(crate) struct Graded<O> {
     pub(crate) trace: Trace,
 }
 
-/// An attempt graded: its output as JSON, its trace, the feedback of every scorer in order,
-/// and the traces of the scorers that recorded calls of their own.
-pub(crate) struct Watched {
+/// An attempt graded: its task, its output as JSON, its trace, the feedback of every scorer in
+/// order, and the traces of the scorers that recorded calls of their own.
+pub(crate) struct Watched<I, R> {
+    /// The attempt's reference to its task, the last one when nothing else needs the task any
+    /// more: the record may then take the task's content rather than copy it.
+    pub(crate) task: Arc<Task<I, R>>,
     pub(crate) outputs_json: Value,
     pub(crate) trace: Trace,
     pub(crate) feedback: Vec<Feedback>,
@@ -203,7 +206,7 @@ impl Work {
         O: Send + Sync + 'static,
         F: Future<Output = Graded<O>> + Send + 'static,
         G: FnOnce(Exception) -> Graded<O> + Send + 'static,
-        Fin: FnOnce(Watched) + Send + 'static,
+        Fin: FnOnce(Watched<I, R>) + Send + 'static,
     {
         let scoring = self.in_span(scoring, task.id());
         let attempt = Attempt::start(
@@ -242,7 +245,7 @@ impl Work {
         I: Send + Sync + 'static,
         R: Send + Sync + 'static,
         O: Send + Sync + 'static,
-        Fin: FnOnce(Watched) + Send + 'static,
+        Fin: FnOnce(Watched<I, R>) + Send + 'static,
     {
         let scoring = self.in_span(scoring, task.id());
         let attempt = Attempt::start(
@@ -353,16 +356,18 @@ trait Watchable: Send + Sync {
 /// One task attempt: what it grades with, and its progress.
 struct Attempt<I, R, O, G, Fin> {
     work: Arc<Work>,
-    task: Arc<Task<I, R>>,
     scorers: Arc<Scorers<I, R, O>>,
     /// What the scoring contexts of the scorers that use one are made from.
     scoring: Scoring,
     finished: AtomicBool,
-    state: Mutex<State<O, G, Fin>>,
+    state: Mutex<State<I, R, O, G, Fin>>,
 }
 
 /// An attempt's progress. The lock is never held while an agent or scorer runs.
-struct State<O, G, Fin> {
+struct State<I, R, O, G, Fin> {
+    /// The task; handed over with the record, so that the record holds the last reference
+    /// but a given-up future's.
+    task: Option<Arc<Task<I, R>>>,
     /// The work future whose progress counts; the given-up ones have older generations.
     generation: u64,
     /// What the agent left, once it finished (or was given up).
@@ -391,7 +396,7 @@ where
     R: Send + Sync + 'static,
     O: Send + Sync + 'static,
     G: FnOnce(Exception) -> Graded<O> + Send + 'static,
-    Fin: FnOnce(Watched) + Send + 'static,
+    Fin: FnOnce(Watched<I, R>) + Send + 'static,
 {
     /// A fresh attempt, starting now: nothing graded yet. `agent` is the agent's time limit and
     /// what the scorers read if it is given up; `None` when no agent runs (a regrade).
@@ -409,6 +414,7 @@ where
             None => (None, None),
         };
         let state = State {
+            task: Some(task),
             generation: 0,
             graded: None,
             feedback: Vec::with_capacity(scorers.len()),
@@ -422,7 +428,6 @@ where
         };
         Arc::new(Attempt {
             work,
-            task,
             scorers,
             scoring,
             finished: AtomicBool::new(false),
@@ -430,7 +435,7 @@ where
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<O, G, Fin>> {
+    fn lock(&self) -> MutexGuard<'_, State<I, R, O, G, Fin>> {
         // Only this module's own short sections hold the lock, none of which panics.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -452,7 +457,11 @@ where
     /// hands the record over; stops as soon as this work is given up.
     async fn score_from(&self, generation: u64, graded: Arc<Graded<O>>, from: usize) {
         {
-            let input = ScoreInput::new(&self.task, graded.outputs.as_ref(), &graded.outputs_json, &graded.trace);
+            // A reference of this future's, let go before the record is made.
+            let Some(task) = self.lock().task.clone() else {
+                return;
+            };
+            let input = ScoreInput::new(&task, graded.outputs.as_ref(), &graded.outputs_json, &graded.trace);
             for scorer in self.scorers.iter().skip(from) {
                 let (feedback, trace) = score_one(scorer.as_ref(), &input, &self.scoring).await;
                 if !self.scored(generation, feedback, trace) {
@@ -484,7 +493,7 @@ where
         if state.generation != generation {
             return;
         }
-        let Some(finish) = state.finish.take() else {
+        let (Some(finish), Some(task)) = (state.finish.take(), state.task.take()) else {
             return;
         };
         let ours = state.graded.take();
@@ -494,7 +503,7 @@ where
         drop(state);
         drop(ours);
         self.finished.store(true, Ordering::Release);
-        finish(watched(graded, feedback, scorer_traces));
+        finish(watched(task, graded, feedback, scorer_traces));
     }
 
     /// Scorer `from` and the ones after it grade `graded` on a fresh work future, as
@@ -605,7 +614,7 @@ where
     R: Send + Sync + 'static,
     O: Send + Sync + 'static,
     G: FnOnce(Exception) -> Graded<O> + Send + 'static,
-    Fin: FnOnce(Watched) + Send + 'static,
+    Fin: FnOnce(Watched<I, R>) + Send + 'static,
 {
     fn finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
@@ -682,7 +691,7 @@ where
     R: Send + Sync + 'static,
     O: Send + Sync + 'static,
     G: FnOnce(Exception) -> Graded<O> + Send + 'static,
-    Fin: FnOnce(Watched) + Send + 'static,
+    Fin: FnOnce(Watched<I, R>) + Send + 'static,
 {
     fn ended_early_dyn(self: Arc<Self>, generation: u64, why: &str) {
         self.ended_early(generation, why);
@@ -706,12 +715,18 @@ impl Drop for Guard {
 
 /// The result, taking the trace out of `graded` (a copy only when a given-up future still
 /// holds it).
-fn watched<O>(graded: Arc<Graded<O>>, feedback: Vec<Feedback>, scorer_traces: Vec<ScorerTrace>) -> Watched {
+fn watched<I, R, O>(
+    task: Arc<Task<I, R>>,
+    graded: Arc<Graded<O>>,
+    feedback: Vec<Feedback>,
+    scorer_traces: Vec<ScorerTrace>,
+) -> Watched<I, R> {
     let (outputs_json, trace) = match Arc::try_unwrap(graded) {
         Ok(graded) => (graded.outputs_json, graded.trace),
         Err(shared) => (shared.outputs_json.clone(), shared.trace.clone()),
     };
     Watched {
+        task,
         outputs_json,
         trace,
         feedback,
