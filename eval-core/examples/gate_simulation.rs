@@ -67,7 +67,7 @@ fn passes(rng: &mut StdRng, attempts: u32, p: f64) -> u32 {
 
 fn entry(passed: u32, attempts: u32) -> ScorecardEntry {
     ScorecardEntry {
-        content_hash: "0".to_owned(),
+        content_hash: eval_engine::task::ContentHash::from_stored("0"),
         verdict: if attempts == 1 {
             if passed == 1 {
                 PairVerdict::Pass

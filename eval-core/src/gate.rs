@@ -339,7 +339,7 @@ impl Settle for SettleAgainst {
             let baseline = self
                 .baseline
                 .get(task_id, key)
-                .filter(|b| b.content_hash == first.content_hash.as_str());
+                .filter(|b| b.content_hash == first.content_hash);
             let verdicts: Vec<Option<Verdict>> = attempts.iter().map(|a| a.verdict(key)).collect();
             self.repeats.decided(&verdicts, baseline, self.policy).1 != Look::Undecided
         })
@@ -383,7 +383,7 @@ mod tests {
 
     fn e(hash: &str, verdict: PairVerdict) -> ScorecardEntry {
         ScorecardEntry {
-            content_hash: hash.into(),
+            content_hash: crate::task::ContentHash::from_stored(hash),
             verdict,
         }
     }

@@ -8,6 +8,7 @@ use crate::feedback::Verdict;
 use crate::record::TaskRecord;
 use crate::result::RunResult;
 use crate::tally::{Tally, sum_pair_counts};
+use crate::task::ContentHash;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use thiserror::Error;
@@ -143,7 +144,7 @@ impl fmt::Display for PairVerdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScorecardEntry {
     /// The task's content hash, to tell a changed task.
-    pub content_hash: String,
+    pub content_hash: ContentHash,
     /// The pair's verdict.
     pub verdict: PairVerdict,
 }
@@ -280,7 +281,7 @@ impl Scorecard {
                 card.entries.insert(
                     (task_id.to_owned(), (*key).to_owned()),
                     ScorecardEntry {
-                        content_hash: attempts[0].content_hash.to_string(),
+                        content_hash: attempts[0].content_hash.clone(),
                         verdict: PairVerdict::of(&attempts, key),
                     },
                 );
@@ -470,7 +471,7 @@ impl Scorecard {
             let previous = card.entries.insert(
                 (task.clone(), key.clone()),
                 ScorecardEntry {
-                    content_hash: hash,
+                    content_hash: ContentHash::from_stored(hash),
                     verdict,
                 },
             );
@@ -632,7 +633,7 @@ mod tests {
                 card.entries.insert(
                     ((*task).to_owned(), (*key).to_owned()),
                     ScorecardEntry {
-                        content_hash: format!("{i}{j}"),
+                        content_hash: ContentHash::from_stored(format!("{i}{j}")),
                         verdict: PairVerdict::Pass,
                     },
                 );
@@ -664,7 +665,7 @@ mod tests {
 
     fn entry(hash: &str, verdict: PairVerdict) -> ScorecardEntry {
         ScorecardEntry {
-            content_hash: hash.to_owned(),
+            content_hash: ContentHash::from_stored(hash),
             verdict,
         }
     }

@@ -173,8 +173,19 @@ impl<R> Task<Value, R> {
 
 /// A short, stable fingerprint of a task's content: SHA-256 over the canonical JSON of its
 /// inputs and reference outputs, first 16 hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContentHash(String);
+///
+/// Held inline, without an allocation, when it is 16 ASCII characters (every hash computed,
+/// and every well-formed one read back): a run copies it into each pair's outcome and
+/// scorecard entry.
+#[derive(Clone)]
+pub struct ContentHash(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline([u8; ContentHash::LEN]),
+    /// A hash read back from a file that is not 16 ASCII characters.
+    Other(Box<str>),
+}
 
 impl ContentHash {
     /// Length in hex digits of a content hash.
@@ -183,23 +194,76 @@ impl ContentHash {
     /// Computes the hash of a task's raw inputs and reference outputs.
     pub fn of(inputs: &Value, reference_outputs: &Value) -> Self {
         let hex = canonical_sha256_hex(&[inputs, reference_outputs]);
-        ContentHash(hex[..Self::LEN].to_owned())
+        Self::from_stored(&hex[..Self::LEN])
     }
 
     /// Wraps a hash read back from a file.
-    pub fn from_stored(hex: String) -> Self {
-        ContentHash(hex)
+    pub fn from_stored(hex: impl AsRef<str> + Into<String>) -> Self {
+        let text = hex.as_ref();
+        match <[u8; Self::LEN]>::try_from(text.as_bytes()) {
+            Ok(bytes) if text.is_ascii() => ContentHash(Repr::Inline(bytes)),
+            _ => ContentHash(Repr::Other(hex.into().into_boxed_str())),
+        }
     }
 
     /// The hash as hex text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // ASCII by construction, so always UTF-8.
+            Repr::Inline(bytes) => std::str::from_utf8(bytes).unwrap_or_default(),
+            Repr::Other(text) => text,
+        }
+    }
+}
+
+impl PartialEq for ContentHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ContentHash {}
+
+impl PartialEq<str> for ContentHash {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialOrd for ContentHash {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ContentHash {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for ContentHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl Default for ContentHash {
+    /// No hash: the empty text.
+    fn default() -> Self {
+        ContentHash(Repr::Other(Box::default()))
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ContentHash").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for ContentHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -257,6 +321,58 @@ mod tests {
         );
         assert_eq!(typed.inputs_json(), json!({"city": "Paris"}));
         assert_eq!(typed.reference_outputs_json(), Value::Null);
+    }
+
+    #[test]
+    fn a_record_keeps_the_same_of_a_task_it_takes_or_copies() {
+        let mut untyped = Task::new(
+            "t",
+            json!({"input": "x", "list": [1, {"a": null}]}),
+            json!({"answer": 1}),
+        );
+        untyped.tags = vec!["smoke".to_owned()];
+        untyped.metadata.insert("source".to_owned(), json!("hand"));
+        #[derive(Serialize)]
+        struct Question {
+            city: String,
+        }
+        let typed = Task::new(
+            "q",
+            Question {
+                city: "Paris".to_owned(),
+            },
+            (),
+        );
+        let kept = |c: RecordContent| (c.id, c.inputs, c.reference_outputs, c.tags, c.metadata, c.content_hash);
+        assert_eq!(
+            kept(untyped.record_content()),
+            kept(untyped.clone().into_record_content())
+        );
+        assert_eq!(kept(typed.record_content()), kept(typed.into_record_content()));
+    }
+
+    #[test]
+    fn a_content_hash_is_its_text_however_it_is_held() {
+        let computed = ContentHash::of(&json!({"input": "x"}), &Value::Null);
+        let read_back = ContentHash::from_stored(computed.as_str().to_owned());
+        assert_eq!(computed, read_back);
+        assert_eq!(format!("{computed:?}"), format!("ContentHash({:?})", computed.as_str()));
+        // Hashes of other lengths, or not ASCII, are kept as they were read.
+        for text in ["", "00ff", "0123456789abcdef0", "0123456789abcdé"] {
+            let hash = ContentHash::from_stored(text);
+            assert_eq!(hash.as_str(), text);
+            assert_eq!(hash.to_string(), text);
+            assert_eq!(hash, ContentHash::from_stored(text.to_owned()));
+        }
+        // Ordered as their texts are, whichever way each is held.
+        let mut hashes: Vec<ContentHash> = ["0123456789abcdf0", "00ff", "0123456789abcdef", "1"]
+            .into_iter()
+            .map(ContentHash::from_stored)
+            .collect();
+        hashes.sort();
+        let texts: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
+        assert_eq!(texts, ["00ff", "0123456789abcdef", "0123456789abcdf0", "1"]);
+        assert_eq!(ContentHash::default().as_str(), "");
     }
 
     #[test]

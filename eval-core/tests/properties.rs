@@ -221,7 +221,7 @@ proptest! {
         let card = Scorecard {
             entries: entries
                 .into_iter()
-                .map(|(pair, (hash, verdict))| (pair, ScorecardEntry { content_hash: hash, verdict }))
+                .map(|(pair, (hash, verdict))| (pair, ScorecardEntry { content_hash: ContentHash::from_stored(hash), verdict }))
                 .collect(),
         };
         prop_assert_eq!(Scorecard::parse(&card.render()).unwrap(), card);
@@ -235,7 +235,7 @@ proptest! {
         let card = Scorecard {
             entries: entries
                 .into_iter()
-                .map(|(pair, (hash, verdict))| (pair, ScorecardEntry { content_hash: hash, verdict }))
+                .map(|(pair, (hash, verdict))| (pair, ScorecardEntry { content_hash: ContentHash::from_stored(hash), verdict }))
                 .collect(),
         };
         let text = card.render();

@@ -542,7 +542,7 @@ mod tests {
                 card.entries.insert(
                     (task.to_owned(), key.to_owned()),
                     ScorecardEntry {
-                        content_hash: hash.to_owned(),
+                        content_hash: eval_engine::task::ContentHash::from_stored(hash),
                         verdict,
                     },
                 );

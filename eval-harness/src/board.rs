@@ -5,6 +5,7 @@
 //! run's memory is not doubled.
 
 use eval_engine::observer::Observer;
+use eval_engine::task::ContentHash;
 use eval_engine::trace::Exception;
 use eval_engine::{TaskRecord, Verdict};
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 pub(crate) struct GradedAttempt {
     /// The attempt's number (1 without repeats).
     pub attempt: u32,
-    pub content_hash: String,
+    pub content_hash: ContentHash,
     pub exception: Option<Exception>,
     /// One entry per feedback key (the first feedback of a key counts).
     pub feedback: Vec<GradedFeedback>,
@@ -24,7 +25,8 @@ pub(crate) struct GradedAttempt {
 /// The part of a feedback the outcome and the summary need.
 #[derive(Debug, Clone)]
 pub(crate) struct GradedFeedback {
-    pub key: String,
+    /// Shared with the plan's pairs for the suite's own keys.
+    pub key: Arc<str>,
     pub verdict: Verdict,
     pub comment: Option<String>,
     /// The number or label, for informational pairs.
@@ -32,12 +34,17 @@ pub(crate) struct GradedFeedback {
 }
 
 impl GradedAttempt {
-    fn of(task: &TaskRecord) -> Self {
+    /// What `task` says, its feedback keys taken from `keys` where they are there.
+    fn of(task: &TaskRecord, keys: &[Arc<str>]) -> Self {
         let mut feedback: Vec<GradedFeedback> = Vec::with_capacity(task.feedback.len());
         for fb in &task.feedback {
-            if !feedback.iter().any(|f| f.key == fb.key) {
+            if !feedback.iter().any(|f| *f.key == *fb.key) {
+                let key = match keys.iter().find(|key| ***key == *fb.key) {
+                    Some(key) => key.clone(),
+                    None => Arc::from(fb.key.as_str()),
+                };
                 feedback.push(GradedFeedback {
-                    key: fb.key.clone(),
+                    key,
                     verdict: fb.verdict(),
                     comment: fb.comment.clone(),
                     shown: fb.as_number().map(|n| format!("{n}")).or_else(|| fb.value.clone()),
@@ -46,7 +53,7 @@ impl GradedAttempt {
         }
         GradedAttempt {
             attempt: task.attempt.unwrap_or(1),
-            content_hash: task.content_hash.to_string(),
+            content_hash: task.content_hash.clone(),
             exception: task.trace.exception.clone(),
             feedback,
         }
@@ -54,7 +61,7 @@ impl GradedAttempt {
 
     /// The feedback of `key` on this attempt.
     pub fn get(&self, key: &str) -> Option<&GradedFeedback> {
-        self.feedback.iter().find(|f| f.key == key)
+        self.feedback.iter().find(|f| *f.key == *key)
     }
 }
 
@@ -88,8 +95,10 @@ impl Slot {
 /// suite, so that a waiting trial looks nothing up by name.
 pub(crate) struct Board {
     attempts_per_task: usize,
+    /// The suite's feedback keys, which the posts share.
+    keys: Vec<Arc<str>>,
     /// Where each task's slot is, by id (for the runner's posts).
-    positions: HashMap<String, usize>,
+    positions: HashMap<Arc<str>, usize>,
     /// By position in the suite; `None` for a task that does not run.
     slots: Mutex<Vec<Option<Slot>>>,
     changed: Condvar,
@@ -97,9 +106,9 @@ pub(crate) struct Board {
 
 impl Board {
     /// A board for the suite's tasks (`ids`, in suite order) of which those at `running`
-    /// run, each expected `attempts_per_task` times.
-    pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>, running: &[usize], attempts_per_task: usize) -> Self {
-        let positions: HashMap<String, usize> = ids.into_iter().enumerate().map(|(i, id)| (id.to_owned(), i)).collect();
+    /// run, each expected `attempts_per_task` times, graded on `keys`.
+    pub fn new(ids: &[Arc<str>], keys: Vec<Arc<str>>, running: &[usize], attempts_per_task: usize) -> Self {
+        let positions: HashMap<Arc<str>, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let mut slots: Vec<Option<Slot>> = std::iter::repeat_with(|| None).take(positions.len()).collect();
         for &position in running {
             if let Some(slot) = slots.get_mut(position) {
@@ -108,6 +117,7 @@ impl Board {
         }
         Board {
             attempts_per_task,
+            keys,
             positions,
             slots: Mutex::new(slots),
             changed: Condvar::new(),
@@ -200,7 +210,7 @@ pub(crate) struct BoardObserver(pub Arc<Board>);
 
 impl Observer for BoardObserver {
     fn task_evaluated(&self, task: &TaskRecord) {
-        self.0.post(task.base_id(), GradedAttempt::of(task));
+        self.0.post(task.base_id(), GradedAttempt::of(task, &self.0.keys));
     }
 
     fn task_settled(&self, task_id: &str, _attempts: u32) {

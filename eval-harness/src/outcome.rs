@@ -336,6 +336,7 @@ mod tests {
     use super::*;
     use crate::board::GradedFeedback;
     use eval_engine::Verdict;
+    use eval_engine::task::ContentHash;
     use std::sync::Arc;
 
     fn attempts(verdicts: &[Verdict]) -> TaskState {
@@ -344,10 +345,10 @@ mod tests {
             .enumerate()
             .map(|(i, verdict)| GradedAttempt {
                 attempt: i as u32 + 1,
-                content_hash: "00ff".to_owned(),
+                content_hash: ContentHash::from_stored("00ff"),
                 exception: None,
                 feedback: vec![GradedFeedback {
-                    key: "judge".to_owned(),
+                    key: Arc::from("judge"),
                     verdict: *verdict,
                     comment: None,
                     shown: None,
@@ -371,7 +372,7 @@ mod tests {
 
     fn message(state: &TaskState, baseline: PairVerdict, policy: RegressionPolicy) -> String {
         let baseline = ScorecardEntry {
-            content_hash: "00ff".to_owned(),
+            content_hash: ContentHash::from_stored("00ff"),
             verdict: baseline,
         };
         let pair = judge_pair();
@@ -388,7 +389,7 @@ mod tests {
         let repeats = AdaptiveRepeats { min: 3, max: 10 };
         let policy = RegressionPolicy::default();
         let baseline = ScorecardEntry {
-            content_hash: "00ff".to_owned(),
+            content_hash: ContentHash::from_stored("00ff"),
             verdict: PairVerdict::Repeated {
                 passed: 20,
                 attempts: 20,

@@ -68,6 +68,10 @@ pub(crate) struct SuitePlan {
     /// order: no test reports them, the summary does.
     pub(crate) vanished: Vec<(String, String)>,
     pub(crate) scorers: Vec<ScorerSpec>,
+    /// The scorers' keys, in order, shared by every pair of a key.
+    pub(crate) keys: Vec<Arc<str>>,
+    /// The tasks' ids by position in the suite, shared by every pair of a task.
+    pub(crate) task_ids: Vec<Arc<str>>,
     /// The judges that must agree with people to gate, each with how it fared (one that falls
     /// short is advisory in `scorers`).
     pub(crate) agreements: Vec<(String, Assessment)>,
@@ -180,9 +184,11 @@ impl SuitePlan {
 
         let keys: Vec<Arc<str>> = scorers.iter().map(|spec| Arc::from(spec.key.as_str())).collect();
         let mut pairs = Vec::with_capacity(task_segments.len() * scorer_segments.len());
+        let mut task_ids = Vec::with_capacity(outline.tasks.len());
         let mut name = String::new();
         for (task, (outline_task, task_segment)) in outline.tasks.iter().zip(&task_segments).enumerate() {
             let task_id: Arc<str> = Arc::from(outline_task.id.as_str());
+            task_ids.push(task_id.clone());
             let tagged = selector.selects_task(&path, &outline_task.id, &outline_task.tags);
             for ((spec, key), scorer_segment) in scorers.iter().zip(&keys).zip(&scorer_segments) {
                 name.clear();
@@ -266,6 +272,8 @@ impl SuitePlan {
             baseline_error,
             vanished,
             scorers,
+            keys,
+            task_ids,
             agreements,
             pairs,
             gates,

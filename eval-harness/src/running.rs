@@ -20,8 +20,12 @@ pub(crate) struct SuiteRun {
 impl SuiteRun {
     /// The run of `plan`: a board for its selected tasks, and no outcome yet.
     pub fn new(plan: Arc<SuitePlan>) -> Self {
-        let ids = plan.outline.tasks.iter().map(|task| task.id.as_str());
-        let board = Board::new(ids, &plan.selected_tasks, plan.config.attempts() as usize);
+        let board = Board::new(
+            &plan.task_ids,
+            plan.keys.clone(),
+            &plan.selected_tasks,
+            plan.config.attempts() as usize,
+        );
         SuiteRun {
             board: Arc::new(board),
             pairs: (0..plan.pairs.len()).map(|_| OnceLock::new()).collect(),

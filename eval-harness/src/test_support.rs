@@ -40,7 +40,7 @@ pub(crate) fn crate_dir(dataset: &str, baseline: Option<&str>) -> tempfile::Temp
                 _ => eval_engine::scorecard::PairVerdict::Fail,
             };
             let entry = eval_engine::scorecard::ScorecardEntry {
-                content_hash: hash.to_owned(),
+                content_hash: eval_engine::task::ContentHash::from_stored(hash),
                 verdict,
             };
             card.entries.insert((task.to_owned(), key.to_owned()), entry);

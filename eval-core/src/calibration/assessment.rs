@@ -108,7 +108,7 @@ mod tests {
                 _ => PairVerdict::Ungradeable,
             };
             let entry = crate::scorecard::ScorecardEntry {
-                content_hash: String::new(),
+                content_hash: crate::task::ContentHash::default(),
                 verdict,
             };
             card.entries.insert((task.to_owned(), key.to_owned()), entry);
