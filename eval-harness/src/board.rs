@@ -217,3 +217,76 @@ impl Observer for BoardObserver {
         self.0.settle(task_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eval_engine::{Feedback, Trace};
+    use serde_json::{Map, Value, json};
+
+    fn record(task_id: &str, attempt: Option<u32>, feedback: Vec<Feedback>) -> TaskRecord {
+        let inputs = json!({"input": task_id});
+        TaskRecord {
+            task_id: TaskRecord::id_of(task_id, attempt),
+            content_hash: ContentHash::of(&inputs, &Value::Null),
+            inputs,
+            reference_outputs: Value::Null,
+            tags: Vec::new(),
+            metadata: Map::new(),
+            trace: Trace::new(Vec::new(), None, 1),
+            feedback,
+            budget_violation: false,
+            scorer_traces: Vec::new(),
+            trace_ref: None,
+            outputs: Value::Null,
+            attempt,
+        }
+    }
+
+    #[test]
+    fn a_task_is_done_once_its_last_attempt_is_posted_with_its_first_feedback_per_key() {
+        let ids: Vec<Arc<str>> = ["a", "b"].into_iter().map(Arc::from).collect();
+        let keys: Vec<Arc<str>> = vec![Arc::from("exact")];
+        let board = Arc::new(Board::new(&ids, keys.clone(), &[0], 2));
+        let observer = BoardObserver(board.clone());
+        let feedback = |passed| {
+            vec![
+                Feedback::pass_fail("exact", passed),
+                Feedback::pass_fail("exact", !passed),
+                Feedback::pass_fail("extra", true),
+            ]
+        };
+        // Attempts are posted as they finish, here the second first.
+        observer.task_evaluated(&record("a", Some(2), feedback(false)));
+        observer.task_evaluated(&record("a", Some(1), feedback(true)));
+        let TaskState::Done(attempts) = board.wait(0) else {
+            panic!("task a is graded");
+        };
+        assert_eq!(attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(), [1, 2]);
+        let first = attempts[0].get("exact").expect("graded on exact");
+        assert_eq!(first.verdict, Verdict::Pass);
+        assert_eq!(attempts[1].get("exact").map(|f| f.verdict), Some(Verdict::Fail));
+        // The suite's own key is the plan's; another key a scorer gave is kept too.
+        assert!(Arc::ptr_eq(&first.key, &keys[0]));
+        assert_eq!(attempts[0].get("extra").map(|f| f.verdict), Some(Verdict::Pass));
+        assert_eq!(attempts[0].feedback.len(), 2);
+        assert_eq!(attempts[0].content_hash, record("a", None, Vec::new()).content_hash);
+        // A task that does not run is lost at once.
+        assert!(matches!(board.wait(1), TaskState::Lost(_)));
+    }
+
+    #[test]
+    fn closing_the_board_loses_the_tasks_not_yet_graded_and_wakes_their_trials() {
+        let ids: Vec<Arc<str>> = vec![Arc::from("a")];
+        let board = Arc::new(Board::new(&ids, Vec::new(), &[0], 1));
+        let waiting = std::thread::spawn({
+            let board = board.clone();
+            move || board.wait(0)
+        });
+        board.close("the run failed");
+        match waiting.join().expect("the trial returns") {
+            TaskState::Lost(why) => assert_eq!(why, "the run failed"),
+            TaskState::Done(_) => panic!("nothing was posted"),
+        }
+    }
+}
