@@ -348,6 +348,9 @@ impl Scratch {
                 "CARGO_TARGET_DIR",
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e/target"),
             )
+            // As the e2e crate's profile (its manifest says why), so that the dependencies built
+            // for one serve the other.
+            .env("CARGO_PROFILE_DEV_DEBUG", "false")
             // Run JSON next to the crate, not in the shared target directory.
             .env("EVAL_STORE_DIR", self.dir.join("store"));
         command
