@@ -9,7 +9,15 @@ use eval_engine::task::ContentHash;
 use eval_engine::trace::Exception;
 use eval_engine::{TaskRecord, Verdict};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How often, at most, a post wakes the waiting trials, and how long a waiting trial sleeps
+/// before it looks again. A run that grades thousands of tasks a second would otherwise wake
+/// them once a task, and they would spend more time being woken than deciding; woken a little
+/// later, a trial finds its task and those after it done and decides them in one go.
+const WAKE_EVERY: Duration = Duration::from_millis(4);
 
 /// What one graded attempt says about its pairs.
 #[derive(Debug, Clone)]
@@ -102,6 +110,35 @@ pub(crate) struct Board {
     /// By position in the suite; `None` for a task that does not run.
     slots: Mutex<Vec<Option<Slot>>>,
     changed: Condvar,
+    wakes: Wakes,
+}
+
+/// When the posts last woke the waiting trials.
+struct Wakes {
+    start: Instant,
+    /// Microseconds from `start` to the last wake, plus one (0: never).
+    last: AtomicU64,
+}
+
+impl Wakes {
+    fn new() -> Self {
+        Wakes {
+            start: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a post `now` (since `start`) wakes the waiting trials: the first does, and then
+    /// one every [`WAKE_EVERY`]. Two posts that both find a wake due both wake: harmless.
+    fn due(&self, now: Duration) -> bool {
+        let now = u64::try_from(now.as_micros()).unwrap_or(u64::MAX - 1) + 1;
+        let last = self.last.load(Ordering::Relaxed);
+        if last != 0 && now.saturating_sub(last) < WAKE_EVERY.as_micros() as u64 {
+            return false;
+        }
+        self.last.store(now, Ordering::Relaxed);
+        true
+    }
 }
 
 impl Board {
@@ -121,6 +158,7 @@ impl Board {
             positions,
             slots: Mutex::new(slots),
             changed: Condvar::new(),
+            wakes: Wakes::new(),
         }
     }
 
@@ -142,8 +180,11 @@ impl Board {
         }
         slot.freeze();
         drop(slots);
-        // Only a task's last attempt can wake anyone.
-        self.changed.notify_all();
+        // Only a task's last attempt can wake anyone; a trial that this post does not wake
+        // finds its task done when it looks again.
+        if self.wakes.due(self.wakes.start.elapsed()) {
+            self.changed.notify_all();
+        }
     }
 
     /// Freezes `task_id` with the attempts it has: adaptive repeats settled it before its most.
@@ -189,7 +230,8 @@ impl Board {
         self.changed.notify_all();
     }
 
-    /// Blocks until the task at `position` is graded (every attempt) or lost.
+    /// Blocks until the task at `position` is graded (every attempt) or lost: at most
+    /// [`WAKE_EVERY`] after that.
     pub fn wait(&self, position: usize) -> TaskState {
         let mut slots = self.slots();
         loop {
@@ -199,7 +241,12 @@ impl Board {
                     done: Some(attempts), ..
                 })) => return TaskState::Done(attempts.clone()),
                 Some(Some(Slot { lost: Some(why), .. })) => return TaskState::Lost(why.clone()),
-                Some(Some(_)) => slots = self.changed.wait(slots).unwrap_or_else(PoisonError::into_inner),
+                Some(Some(_)) => {
+                    slots = match self.changed.wait_timeout(slots, WAKE_EVERY) {
+                        Ok((slots, _)) => slots,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    }
+                }
             }
         }
     }
@@ -273,6 +320,34 @@ mod tests {
         assert_eq!(attempts[0].content_hash, record("a", None, Vec::new()).content_hash);
         // A task that does not run is lost at once.
         assert!(matches!(board.wait(1), TaskState::Lost(_)));
+    }
+
+    #[test]
+    fn posts_wake_the_waiting_trials_at_most_every_few_milliseconds() {
+        let wakes = Wakes::new();
+        let at = Duration::from_millis;
+        assert!(wakes.due(at(0)), "the first post wakes");
+        assert!(!wakes.due(at(1)));
+        assert!(!wakes.due(WAKE_EVERY - Duration::from_micros(1)));
+        assert!(wakes.due(WAKE_EVERY));
+        assert!(!wakes.due(WAKE_EVERY + at(1)));
+        assert!(wakes.due(at(60_000)), "after a long pause the next post wakes at once");
+    }
+
+    #[test]
+    fn a_trial_that_a_post_does_not_wake_finds_its_task_done_all_the_same() {
+        let ids: Vec<Arc<str>> = ["a", "b"].into_iter().map(Arc::from).collect();
+        let board = Arc::new(Board::new(&ids, Vec::new(), &[0, 1], 1));
+        let observer = BoardObserver(board.clone());
+        let waiting = std::thread::spawn({
+            let board = board.clone();
+            move || board.wait(1)
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        // a's post wakes the trial waiting for b; b's, right after, wakes nobody.
+        observer.task_evaluated(&record("a", None, Vec::new()));
+        observer.task_evaluated(&record("b", None, Vec::new()));
+        assert!(matches!(waiting.join().expect("the trial returns"), TaskState::Done(_)));
     }
 
     #[test]

@@ -416,10 +416,10 @@ fn selected_tasks(pairs: &[Pair], gate_tasks: &[usize]) -> Vec<usize> {
 /// The segments of ids or keys, rejecting an id given twice and two ids that become the same
 /// segment.
 fn unique_segments<'a>(what: &str, items: impl Iterator<Item = (&'a str, String)>) -> Result<Vec<String>, String> {
-    let mut seen: HashMap<String, &str> = HashMap::new();
-    let mut segments = Vec::new();
-    for (id, segment) in items {
-        if let Some(first) = seen.insert(segment.clone(), id) {
+    let (ids, segments): (Vec<&str>, Vec<String>) = items.unzip();
+    let mut seen: HashMap<&str, &str> = HashMap::with_capacity(segments.len());
+    for (&id, segment) in ids.iter().zip(&segments) {
+        if let Some(first) = seen.insert(segment, id) {
             return Err(if first == id {
                 format!("{what} `{id}` is listed twice")
             } else {
@@ -428,7 +428,6 @@ fn unique_segments<'a>(what: &str, items: impl Iterator<Item = (&'a str, String)
                 )
             });
         }
-        segments.push(segment);
     }
     Ok(segments)
 }
