@@ -9,6 +9,8 @@
 use super::{RunOut, TaskOut};
 use crate::record::TaskRecord;
 use crate::result::RunResult;
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,22 +83,73 @@ fn encode_chunk(tasks: &[TaskRecord], chunk: usize, index: usize) -> io::Result<
     let start = index * chunk;
     let records = &tasks[start..(start + chunk).min(tasks.len())];
     let mut bytes = Vec::with_capacity(records.len() * 1024);
-    let mut record = Vec::with_capacity(2048);
     for (offset, task) in records.iter().enumerate() {
         bytes.extend_from_slice(if start + offset == 0 { b"\n    " } else { b",\n    " });
-        record.clear();
-        serde_json::to_writer_pretty(&mut record, &TaskOut::new(task))?;
-        // Indented twice more, as an element of the run's `tasks`.
-        let mut lines = record.split(|&b| b == b'\n');
-        if let Some(first) = lines.next() {
-            bytes.extend_from_slice(first);
-        }
-        for line in lines {
-            bytes.extend_from_slice(b"\n    ");
-            bytes.extend_from_slice(line);
-        }
+        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, Nested::default());
+        TaskOut::new(task).serialize(&mut serializer)?;
     }
     Ok(bytes)
+}
+
+/// serde_json's pretty printing, every line but the first indented twice more: a record as an
+/// element of the run's `tasks`.
+#[derive(Default)]
+struct Nested(PrettyFormatter<'static>);
+
+/// What `Nested` writes through when serde_json's pretty printing starts a line: the line
+/// break, as one write of its own, is followed by the record's own indentation.
+struct Indented<'w, W: ?Sized>(&'w mut W);
+
+impl<W: ?Sized + Write> Write for Indented<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        if buf.ends_with(b"\n") {
+            self.0.write_all(b"    ")?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_array(writer)
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array(&mut Indented(writer))
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(&mut Indented(writer), first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array_value(writer)
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object(writer)
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object(&mut Indented(writer))
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(&mut Indented(writer), first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(writer)
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_value(writer)
+    }
 }
 
 struct Shared {
