@@ -10,7 +10,7 @@ use super::{RunOut, TaskOut};
 use crate::record::TaskRecord;
 use crate::result::RunResult;
 use serde::Serialize;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::Formatter;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -91,64 +91,87 @@ fn encode_chunk(tasks: &[TaskRecord], chunk: usize, index: usize) -> io::Result<
     Ok(bytes)
 }
 
-/// serde_json's pretty printing, every line but the first indented twice more: a record as an
-/// element of the run's `tasks`.
+/// serde_json's pretty printing (two spaces a level), for a record nested twice: as an element
+/// of the run's `tasks`. A line break and its indentation go out as one write (serde_json's
+/// own formatter writes the indentation two spaces at a time, and a record starts ~60 lines).
 #[derive(Default)]
-struct Nested(PrettyFormatter<'static>);
+struct Nested {
+    /// How deep the value being written is in the record.
+    depth: usize,
+    /// Whether the array or object being written has a value yet.
+    has_value: bool,
+}
 
-/// What `Nested` writes through when serde_json's pretty printing starts a line: the line
-/// break, as one write of its own, is followed by the record's own indentation.
-struct Indented<'w, W: ?Sized>(&'w mut W);
+/// Levels of the run above a record's own.
+const RECORD_DEPTH: usize = 2;
+/// A comma, a line break, then indentation for the deepest lines written at once.
+const BREAK: &[u8] = b",\n                                                                ";
 
-impl<W: ?Sized + Write> Write for Indented<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write_all(buf)?;
-        if buf.ends_with(b"\n") {
-            self.0.write_all(b"    ")?;
+impl Nested {
+    /// A line break (after a comma unless `first`), then the indentation of the current depth.
+    fn new_line<W: ?Sized + Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
+        let spaces = 2 * (self.depth + RECORD_DEPTH);
+        let from = usize::from(first);
+        let at_once = (BREAK.len() - 2).min(spaces);
+        writer.write_all(&BREAK[from..2 + at_once])?;
+        for _ in 0..(spaces - at_once) {
+            writer.write_all(b" ")?;
         }
-        Ok(buf.len())
+        Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+    fn begin<W: ?Sized + Write>(&mut self, writer: &mut W, open: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(open)
+    }
+
+    fn end<W: ?Sized + Write>(&mut self, writer: &mut W, close: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(writer, true)?;
+        }
+        writer.write_all(close)
     }
 }
 
 impl Formatter for Nested {
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_array(writer)
+        self.begin(writer, b"[")
     }
 
     fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_array(&mut Indented(writer))
+        self.end(writer, b"]")
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(&mut Indented(writer), first)
+        self.new_line(writer, first)
     }
 
-    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_array_value(writer)
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_object(writer)
+        self.begin(writer, b"{")
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_object(&mut Indented(writer))
+        self.end(writer, b"}")
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(&mut Indented(writer), first)
+        self.new_line(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(writer)
+        writer.write_all(b": ")
     }
 
-    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.0.end_object_value(writer)
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -250,7 +273,14 @@ mod tests {
                 json!({"answer": i})
             },
             tags: (0..i % 3).map(|t| format!("tag{t}")).collect(),
-            metadata: Map::new(),
+            // Now and then a value nested deeper than the indentation written at once.
+            metadata: match i % 50 {
+                1 => Map::from_iter([(
+                    "deep".to_owned(),
+                    (0..40).fold(json!([1, {}]), |v, _| json!({"a": [v]})),
+                )]),
+                _ => Map::new(),
+            },
             trace: Trace::new(
                 Vec::new(),
                 i.is_multiple_of(7).then(|| Exception::new("Timeout", "ünïcode ✓")),
