@@ -68,12 +68,13 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
     let mut outcomes: Vec<&PairOutcome> = report.outcomes.pairs.iter().collect();
     outcomes.sort_by(|a, b| (&a.task_id, &a.key).cmp(&(&b.task_id, &b.key)));
     let count = |pred: fn(&Decision) -> bool| outcomes.iter().filter(|o| pred(&o.outcome)).count();
-    let tasks: std::collections::BTreeSet<&str> = outcomes.iter().map(|o| &*o.task_id).collect();
+    // Sorted by task: a task's pairs are next to each other.
+    let tasks = outcomes.chunk_by(|a, b| a.task_id == b.task_id).count();
     let _ = writeln!(
         out,
         "{}: {} task(s) × {} scorer(s): {} passed, {} regression(s), {} new failure(s), {} known failure(s), {} flaky, {} informational",
         report.plan.path,
-        tasks.len(),
+        tasks,
         report.plan.scorers.len(),
         count(|o| matches!(o, Decision::Pass { .. })),
         count(|o| matches!(o, Decision::Regression)),
@@ -422,6 +423,38 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{Ran, crate_dir};
+    use eval_engine::{ScoreInput, ScorerSpec, scorer_fn};
+    use serde_json::Value;
+
+    #[test]
+    fn the_summary_counts_the_tasks_and_scorers_of_the_pairs_that_ran() {
+        let tasks = ["paris", "rome", "oslo"]
+            .map(|id| format!(r#"{{"task_id": "{id}", "inputs": {{"input": "weather in {id}"}}}}"#))
+            .join("\n");
+        let (dir, store) = (crate_dir(&tasks, None), tempfile::tempdir().unwrap());
+        let ran = Ran::start_with(dir.path(), store.path(), &["evals"], &[], |suite| {
+            suite.scorer(scorer_fn(
+                ScorerSpec::new("always"),
+                |_: &ScoreInput<'_, Value, Value, i32>| true,
+            ))
+        });
+        let plan = ran.suite.plan.clone();
+        let report = SuiteReport {
+            plan: &plan,
+            run: ran.run,
+            outcomes: ran.suite.take_outcomes(),
+            saved: None,
+            update: BaselineUpdate::Unchanged,
+            changes: (Vec::new(), 0),
+            vanished_dropped: true,
+            alpha: 0.05,
+        };
+        let mut out = String::new();
+        render(&report, &mut out);
+        // `city` fails rome.
+        assert!(out.contains(": 3 task(s) × 2 scorer(s): 5 passed, "), "{out}");
+    }
 
     fn vanished(count: usize, dropped: bool) -> String {
         let pairs: Vec<_> = (0..count).map(|i| (format!("t{i:02}"), "city".to_owned())).collect();

@@ -102,6 +102,17 @@ pub(crate) struct Ran {
 impl Ran {
     /// Runs with the command line `args` and the environment `vars`, the store in `store`.
     pub fn start(dir: &Path, store: &Path, args: &[&str], vars: &[(&str, &str)]) -> Ran {
+        Ran::start_with(dir, store, args, vars, |suite| suite)
+    }
+
+    /// [`Ran::start`], the suite's builder given to `more` first (as [`weather_with`]).
+    pub fn start_with(
+        dir: &Path,
+        store: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+        more: impl FnOnce(SuiteBuilder<Value, Value, WeatherAgent>) -> SuiteBuilder<Value, Value, WeatherAgent>,
+    ) -> Ran {
         let args = Arguments::from_iter(args.iter().copied());
         let selector = Selector::new(&args, None, None);
         let store = store.display().to_string();
@@ -110,7 +121,7 @@ impl Ran {
             _ => vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()),
         })
         .unwrap();
-        let prepared = SuitePlan::prepare(weather(dir, TaskSource::Jsonl(DATASET)), &selector)
+        let prepared = SuitePlan::prepare(weather_with(dir, TaskSource::Jsonl(DATASET), more), &selector)
             .unwrap_or_else(|(_, e)| panic!("{e}"));
         let suite = Arc::new(SuiteRun::new(Arc::new(prepared.plan)));
         let runtimes = Runtimes::start(2).unwrap();
