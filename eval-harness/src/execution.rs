@@ -66,18 +66,27 @@ impl Launcher<'_> {
         // The id is a ULID or was read from a journal whose file name it is.
         let options = options.clone().run_id(inputs.run_id.clone()).unwrap_or(options);
 
+        // The run is told which tasks to run only when it runs part of the suite: a filtered
+        // run, a resume, or one process of several under nextest. A whole run is told nothing,
+        // and builds no set of every task's id.
+        let partial = !plan.complete || inputs.resume.is_some() || env.nextest_run_id.is_some();
         let reused = inputs.resume.as_mut().map(|resume| std::mem::take(&mut resume.reused));
-        let reused_ids: HashSet<&str> = reused.iter().flatten().map(TaskRecord::base_id).collect();
-        let mut to_run: HashSet<String> = plan
-            .selected_tasks
-            .iter()
-            .map(|&task| plan.task_id(task))
-            .filter(|id| !reused_ids.contains(id))
-            .map(str::to_owned)
-            .collect();
-        let shared = env.nextest_run_id.as_deref().map(|run_id| {
-            share_with_nextest_processes(plan, &suite.board, run_id, &mut to_run, env, self.target_tmpdir)
+        let mut to_run: Option<HashSet<String>> = partial.then(|| {
+            let reused_ids: HashSet<&str> = reused.iter().flatten().map(TaskRecord::base_id).collect();
+            plan.selected_tasks
+                .iter()
+                .map(|&task| plan.task_id(task))
+                .filter(|id| !reused_ids.contains(id))
+                .map(str::to_owned)
+                .collect()
         });
+        let shared = env
+            .nextest_run_id
+            .as_deref()
+            .zip(to_run.as_mut())
+            .map(|(run_id, to_run)| {
+                share_with_nextest_processes(plan, &suite.board, run_id, to_run, env, self.target_tmpdir)
+            });
         let nextest_dir = shared.as_ref().map(|shared| shared.dir.clone());
         let resumed = inputs.resume.take().map(|resume| {
             let reused = reused.unwrap_or_default();
@@ -89,38 +98,40 @@ impl Launcher<'_> {
             };
             (resumed, resume.journal.header.created_at, reused)
         });
-        let selected = (!plan.complete || resumed.is_some() || shared.is_some()).then_some(to_run);
-        let suite_order: HashMap<String, usize> = plan
-            .outline
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, task)| (task.id.clone(), i))
-            .collect();
+        // Only records put together from several sources are put back in suite order.
+        let suite_order: Option<HashMap<String, usize>> = (resumed.is_some() || shared.is_some()).then(|| {
+            plan.outline
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, task)| (task.id.clone(), i))
+                .collect()
+        });
+        let suite_size = plan.outline.tasks.len();
         let execution = match (inputs.regrade.take(), inputs.traces.take()) {
             (Some(stored), _) => Execution::Regrade(stored),
             (None, Some((traces, source))) => Execution::Traces(traces, source),
             (None, None) => Execution::RunAgents,
         };
-        let future = selection(selected, options, execution);
+        let future = selection(to_run, options, execution);
         let board = suite.board.clone();
         let attempts = plan.config.adaptive().map_or(plan.config.attempts(), |a| a.min)..=plan.config.attempts();
         let handle = self.runtimes.control().spawn(async move {
             // On its own task, so that even a panic of the run itself wakes the trials.
             let finished = tokio::spawn(future).await.map_err(|e| format!("the run failed: {e}"));
-            let finished = finished.map(|run| match resumed {
-                Some(resumed) => with_reused_tasks(run, resumed, &suite_order),
-                None => run,
+            let finished = finished.map(|run| match (resumed, &suite_order) {
+                (Some(resumed), Some(order)) => with_reused_tasks(run, resumed, order),
+                _ => run,
             });
-            let finished = finished.map(|run| match shared {
-                Some(shared) => SharedWithNextest::conclude(shared, run, attempts.clone(), &suite_order),
-                None => run,
+            let finished = finished.map(|run| match (shared, &suite_order) {
+                (Some(shared), Some(order)) => SharedWithNextest::conclude(shared, run, attempts.clone(), order),
+                _ => run,
             });
             // The suite's size, not the run's: a filtered run, a shard or a resumed run ran
             // part of it, which its selection says; `cargo eval merge` tells from the size when
             // the parts make the whole suite.
             let finished = finished.map(|mut run| {
-                run.meta.suite.size = suite_order.len();
+                run.meta.suite.size = suite_size;
                 run
             });
             match &finished {
@@ -207,6 +218,7 @@ mod tests {
         } = Ran::start(dir.path(), store.path(), &["evals"], &[]);
         let ids: Vec<&str> = finished.tasks().iter().map(|task| task.task_id.as_str()).collect();
         assert_eq!(ids, ["paris", "rome", "oslo"], "the run keeps the suite's order");
+        assert_eq!(finished.meta.suite.size, 3);
         for position in 0..3 {
             let TaskState::Done(attempts) = suite.board.wait(position) else {
                 panic!("task {position} is not on the board");
@@ -246,6 +258,7 @@ mod tests {
         );
         let ids: Vec<&str> = finished.tasks().iter().map(|task| task.task_id.as_str()).collect();
         assert_eq!(ids, ["rome"]);
+        assert_eq!(finished.meta.suite.size, 3, "the suite's size, not the run's");
         assert!(matches!(suite.board.wait(1), TaskState::Done(_)));
         assert!(
             matches!(suite.board.wait(0), TaskState::Lost(_)),
