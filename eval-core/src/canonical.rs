@@ -24,6 +24,11 @@ pub fn to_canonical_json(value: &Value) -> String {
 /// SHA-256 (lowercase hex) of the canonical JSON of each value, each prefixed by its length so
 /// that the boundary between values counts. Equal to [`sha256_hex`] of the canonical texts.
 pub fn canonical_sha256_hex(values: &[&Value]) -> String {
+    hex(&canonical_sha256(values))
+}
+
+/// The digest [`canonical_sha256_hex`] writes out.
+pub(crate) fn canonical_sha256(values: &[&Value]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     // The length prefix comes before the text, so each value is written to a reused buffer first.
     let mut buffer = Vec::with_capacity(256);
@@ -33,7 +38,7 @@ pub fn canonical_sha256_hex(values: &[&Value]) -> String {
         hasher.update((buffer.len() as u64).to_le_bytes());
         hasher.update(&buffer);
     }
-    hex(&hasher.finalize())
+    hasher.finalize().into()
 }
 
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
@@ -61,21 +66,28 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // A map already in key order (most small ones) is written as it is, without sorting a
+        // list of its entries first.
+        Value::Object(map) if map.keys().is_sorted() => write_entries(map.iter(), out),
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(key, out);
-                out.push(b':');
-                write_canonical(item, out);
-            }
-            out.push(b'}');
+            write_entries(entries.into_iter(), out);
         }
     }
+}
+
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        write_canonical(item, out);
+    }
+    out.push(b'}');
 }
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
@@ -95,13 +107,17 @@ pub fn sha256_hex(parts: &[&str]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .flat_map(|&byte| hex_digits(byte))
+        .map(char::from)
+        .collect()
+}
+
+/// The two lowercase hex digits of `byte`.
+pub(crate) fn hex_digits(byte: u8) -> [u8; 2] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 0xf)] as char);
-    }
-    out
+    [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0xf)]]
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! One unit of evaluation: what the agent is asked and what a good answer looks like.
 
-use crate::canonical::canonical_sha256_hex;
+use crate::canonical::{canonical_sha256, hex_digits};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::any::Any;
@@ -193,8 +193,13 @@ impl ContentHash {
 
     /// Computes the hash of a task's raw inputs and reference outputs.
     pub fn of(inputs: &Value, reference_outputs: &Value) -> Self {
-        let hex = canonical_sha256_hex(&[inputs, reference_outputs]);
-        Self::from_stored(&hex[..Self::LEN])
+        // The first digits of the hex digest, written in place.
+        let digest = canonical_sha256(&[inputs, reference_outputs]);
+        let mut hex = [0; Self::LEN];
+        for (digits, &byte) in hex.chunks_exact_mut(2).zip(&digest) {
+            digits.copy_from_slice(&hex_digits(byte));
+        }
+        ContentHash(Repr::Inline(hex))
     }
 
     /// Wraps a hash read back from a file.
@@ -385,5 +390,23 @@ mod tests {
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(a.as_str().len(), ContentHash::LEN);
+    }
+
+    #[test]
+    fn a_content_hash_is_the_start_of_the_hex_digest_of_the_canonical_texts() {
+        let (inputs, reference) = (json!({"input": "x", "n": [1, {"b": 2, "a": 1}]}), json!({"a": null}));
+        let digest = crate::canonical::sha256_hex(&[
+            &crate::canonical::to_canonical_json(&inputs),
+            &crate::canonical::to_canonical_json(&reference),
+        ]);
+        assert_eq!(
+            ContentHash::of(&inputs, &reference).as_str(),
+            &digest[..ContentHash::LEN]
+        );
+        // Pinned: a content hash is stored in runs and baselines, and must not change.
+        assert_eq!(
+            ContentHash::of(&json!({"input": "x"}), &Value::Null).as_str(),
+            "524fb0568be6abb6"
+        );
     }
 }
