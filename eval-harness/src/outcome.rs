@@ -19,12 +19,28 @@ pub(crate) struct PairOutcome {
     /// The scorecard entry of this run (`None` when the task was never graded).
     pub entry: Option<ScorecardEntry>,
     pub outcome: Decision,
-    /// The scorer's comment, or the agent's failure, for messages.
+    /// What its messages say besides the verdict. Most pairs have nothing to say, and hold no
+    /// room for it: a run keeps one outcome per pair until it ends.
+    pub notes: Option<Box<Notes>>,
+}
+
+/// What the messages about a pair say besides its verdict.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes {
+    /// The scorer's comment, or the agent's failure.
     pub detail: Option<String>,
     /// Why the pair could not be decided at all (the run failed before grading it).
     pub lost: Option<String>,
     /// For a repeated pair that regressed, the numbers that decided it.
     pub evidence: Option<String>,
+}
+
+impl Notes {
+    /// The notes, unless there is nothing to note.
+    pub fn of(detail: Option<String>, lost: Option<String>, evidence: Option<String>) -> Option<Box<Notes>> {
+        let notes = Notes { detail, lost, evidence };
+        (notes.detail.is_some() || notes.lost.is_some() || notes.evidence.is_some()).then(|| Box::new(notes))
+    }
 }
 
 impl PairOutcome {
@@ -48,9 +64,7 @@ impl PairOutcome {
                     key: pair.key.clone(),
                     entry: None,
                     outcome: Decision::NewFailure { content_changed: false },
-                    detail: None,
-                    lost: Some(why.clone()),
-                    evidence: None,
+                    notes: Notes::of(None, Some(why.clone()), None),
                 };
             }
         };
@@ -78,21 +92,34 @@ impl PairOutcome {
         PairOutcome {
             task_id: pair.task_id.clone(),
             key: pair.key.clone(),
-            detail: detail(attempts, key),
             entry: Some(entry),
             outcome,
-            lost: None,
-            evidence,
+            notes: Notes::of(detail(attempts, key), None, evidence),
         }
+    }
+
+    /// The scorer's comment, or the agent's failure, for messages.
+    pub fn detail(&self) -> Option<&str> {
+        self.notes.as_ref()?.detail.as_deref()
+    }
+
+    /// Why the pair could not be decided at all (the run failed before grading it).
+    pub fn lost(&self) -> Option<&str> {
+        self.notes.as_ref()?.lost.as_deref()
+    }
+
+    /// For a repeated pair that regressed, the numbers that decided it.
+    pub fn evidence(&self) -> Option<&str> {
+        self.notes.as_ref()?.evidence.as_deref()
     }
 
     /// The test's result as libtest-mimic wants it. `baseline_unreadable`: the committed
     /// baseline exists but could not be read, which is why no entry was found.
     pub fn to_trial_result(&self, baseline_file: &Path, baseline_unreadable: bool) -> Result<Completion, Failed> {
-        if let Some(why) = &self.lost {
+        if let Some(why) = self.lost() {
             return Err(format!("the task was not graded: {why}").into());
         }
-        let detail = self.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+        let detail = self.detail().map(|d| format!(": {d}")).unwrap_or_default();
         let verdict = self.entry.as_ref().map(|e| gives(e.verdict)).unwrap_or_default();
         match self.outcome {
             Decision::Regression => Err(format!(
@@ -100,7 +127,7 @@ impl PairOutcome {
                 key = self.key,
                 task = self.task_id,
                 baseline = baseline_file.display(),
-                evidence = self.evidence.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                evidence = self.evidence().map(|e| format!(" ({e})")).unwrap_or_default(),
             )
             .into()),
             Decision::NewFailure { content_changed } => {
@@ -132,7 +159,7 @@ impl PairOutcome {
     /// Why the pair's test is reported as ignored, when it is.
     pub fn ignored_reason(&self) -> Option<&'static str> {
         match self.outcome {
-            _ if self.lost.is_some() => None,
+            _ if self.lost().is_some() => None,
             Decision::KnownFailure => Some("known failure"),
             Decision::NotApplicable => Some("not applicable"),
             _ => None,
@@ -314,12 +341,11 @@ fn gives(verdict: PairVerdict) -> String {
 
 /// The first comment of `key` among failing attempts, else the agent's exception.
 fn detail(attempts: &[GradedAttempt], key: &str) -> Option<String> {
-    let graded: Vec<_> = attempts.iter().filter_map(|a| a.get(key)).collect();
-    let comment = graded
-        .iter()
+    let graded = || attempts.iter().filter_map(|a| a.get(key));
+    let comment = graded()
         .find(|f| f.verdict.fails_gate())
         .and_then(|f| f.comment.clone())
-        .or_else(|| graded.iter().find_map(|f| f.shown.clone()));
+        .or_else(|| graded().find_map(|f| f.shown.clone()));
     let exception = attempts
         .iter()
         .find_map(|a| a.exception.as_ref())
@@ -424,10 +450,34 @@ mod tests {
         assert_eq!(broken.outcome, Decision::Regression);
         assert!(
             broken
-                .evidence
+                .evidence()
                 .unwrap()
                 .starts_with("1/3 now vs 20/20 in the baseline: p = ")
         );
+    }
+
+    #[test]
+    fn only_a_pair_with_something_to_say_holds_notes() {
+        use Verdict::{Fail, Pass};
+        let (pair, policy) = (judge_pair(), RegressionPolicy::default());
+        let passed = PairOutcome::decide(&pair, &attempts(&[Pass]), None, policy, None);
+        assert!(passed.notes.is_none(), "{passed:?}");
+        assert_eq!((passed.detail(), passed.lost(), passed.evidence()), (None, None, None));
+
+        let TaskState::Done(graded) = attempts(&[Fail]) else {
+            unreachable!()
+        };
+        let mut failed = graded.to_vec();
+        failed[0].feedback[0].comment = Some("wrong city".to_owned());
+        let failed = PairOutcome::decide(&pair, &TaskState::Done(failed.into()), None, policy, None);
+        assert_eq!((failed.detail(), failed.lost()), (Some("wrong city"), None));
+
+        let lost = PairOutcome::decide(&pair, &TaskState::Lost("the run failed".to_owned()), None, policy, None);
+        assert_eq!((lost.detail(), lost.lost()), (None, Some("the run failed")));
+        let Err(failed) = lost.to_trial_result(Path::new("b.snap"), false) else {
+            panic!("a lost pair fails");
+        };
+        assert_eq!(failed.message(), Some("the task was not graded: the run failed"));
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn render(report: &SuiteReport<'_>, out: &mut String) {
                 .map(|e| format!("{} → ", e.verdict))
                 .unwrap_or_default();
             let _ = write!(out, "    {} · {}: {was}{verdict}", o.task_id, o.key);
-            if show_detail && let Some(detail) = o.detail.as_deref().or(o.lost.as_deref()) {
+            if show_detail && let Some(detail) = o.detail().or(o.lost()) {
                 let _ = write!(out, " — {}", one_line(detail));
             }
             out.push('\n');

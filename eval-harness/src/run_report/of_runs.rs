@@ -5,7 +5,7 @@ use super::model::{KeyRate, RunReport};
 use super::rows::{BaselineShown, mean_scores, pair_row};
 use crate::baseline::BaselineFile;
 use crate::names::ident_segment;
-use crate::outcome::PairOutcome;
+use crate::outcome::{Notes, PairOutcome};
 use eval_engine::gate::{RegressionPolicy, decide};
 use eval_engine::scorecard::Scorecard;
 use eval_engine::tally::sum_pair_counts;
@@ -48,9 +48,11 @@ impl<'a> RunReport<'a> {
                     key: Arc::from(key.as_str()),
                     entry: Some(entry.clone()),
                     outcome: decide(entry, base, advisory(key), RegressionPolicy::default()),
-                    detail: attempts.get(task_id.as_str()).and_then(|a| comment_of(a, key)),
-                    lost: None,
-                    evidence: None,
+                    notes: Notes::of(
+                        attempts.get(task_id.as_str()).and_then(|a| comment_of(a, key)),
+                        None,
+                        None,
+                    ),
                 };
                 let name = format!("{suite_path}::{}::{}", ident_segment(task_id), ident_segment(key));
                 let score = scores.get(&(task_id.as_str(), key.as_str())).copied();

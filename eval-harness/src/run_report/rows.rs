@@ -39,8 +39,8 @@ pub(crate) fn pair_row(
         verdict: outcome.entry.as_ref().map(|e| e.verdict.to_string()),
         baseline: baseline.map(|b| b.verdict.to_string()),
         score,
-        comment: outcome.detail.clone().or_else(|| outcome.lost.clone()),
-        evidence: outcome.evidence.clone(),
+        comment: outcome.detail().or(outcome.lost()).map(str::to_owned),
+        evidence: outcome.evidence().map(str::to_owned),
     }
 }
 
