@@ -72,7 +72,7 @@ pub fn run_main(
 
     if args.list {
         for plan in &plans {
-            trials.extend(plan.selected_pairs().map(|pair| listed_trial(pair.name.clone())));
+            trials.extend(plan.selected_pairs().map(|pair| listed_trial(plan.pair_name(pair))));
             trials.extend(plan.selected_gates().map(|gate| listed_trial(gate.name.clone())));
         }
         // `--list | head` is not an error.

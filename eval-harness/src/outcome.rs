@@ -390,8 +390,8 @@ mod tests {
             task: 0,
             task_id: Arc::from("paris"),
             key: Arc::from("judge"),
+            scorer: 0,
             advisory: false,
-            name: "evals::weather::paris::judge".to_owned(),
             selected: true,
         }
     }

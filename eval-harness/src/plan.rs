@@ -24,8 +24,9 @@ pub(crate) struct Pair {
     pub(crate) task: usize,
     pub(crate) task_id: Arc<str>,
     pub(crate) key: Arc<str>,
+    /// The scorer's position in the suite.
+    pub(crate) scorer: usize,
     pub(crate) advisory: bool,
-    pub(crate) name: String,
     /// Whether the command line selects this pair.
     pub(crate) selected: bool,
 }
@@ -72,6 +73,10 @@ pub(crate) struct SuitePlan {
     pub(crate) keys: Vec<Arc<str>>,
     /// The tasks' ids by position in the suite, shared by every pair of a task.
     pub(crate) task_ids: Vec<Arc<str>>,
+    /// The tasks' and the scorers' segments of the test names, by position in the suite: a
+    /// pair's name is made when asked for, not kept for every pair.
+    task_segments: Vec<String>,
+    scorer_segments: Vec<String>,
     /// The judges that must agree with people to gate, each with how it fared (one that falls
     /// short is advisory in `scorers`).
     pub(crate) agreements: Vec<(String, Assessment)>,
@@ -190,12 +195,9 @@ impl SuitePlan {
             let task_id: Arc<str> = Arc::from(outline_task.id.as_str());
             task_ids.push(task_id.clone());
             let tagged = selector.selects_task(&path, &outline_task.id, &outline_task.tags);
-            for ((spec, key), scorer_segment) in scorers.iter().zip(&keys).zip(&scorer_segments) {
+            for (scorer, ((spec, key), scorer_segment)) in scorers.iter().zip(&keys).zip(&scorer_segments).enumerate() {
                 name.clear();
-                name.reserve(path.len() + task_segment.len() + scorer_segment.len() + 4);
-                for part in [path.as_str(), "::", task_segment, "::", scorer_segment] {
-                    name.push_str(part);
-                }
+                write_pair_name(&mut name, &path, task_segment, scorer_segment);
                 let task_path = &name[..name.len() - scorer_segment.len() - 2];
                 let selected = tagged
                     && selector.selects(&TrialPath {
@@ -207,9 +209,9 @@ impl SuitePlan {
                     task,
                     task_id: task_id.clone(),
                     key: key.clone(),
+                    scorer,
                     advisory: spec.advisory,
                     selected,
-                    name: name.clone(),
                 });
             }
         }
@@ -274,6 +276,8 @@ impl SuitePlan {
             scorers,
             keys,
             task_ids,
+            task_segments,
+            scorer_segments,
             agreements,
             pairs,
             gates,
@@ -281,6 +285,18 @@ impl SuitePlan {
             selected_tasks,
         };
         Ok(Prepared { plan, run: loaded.run })
+    }
+
+    /// The name of `pair`'s test, `<suite>::<task>::<scorer>`.
+    pub(crate) fn pair_name(&self, pair: &Pair) -> String {
+        let mut name = String::new();
+        write_pair_name(
+            &mut name,
+            &self.path,
+            &self.task_segments[pair.task],
+            &self.scorer_segments[pair.scorer],
+        );
+        name
     }
 
     /// The id of the task at `position` in the suite.
@@ -413,6 +429,14 @@ fn selected_tasks(pairs: &[Pair], gate_tasks: &[usize]) -> Vec<usize> {
     tasks
 }
 
+/// Writes `<suite>::<task>::<scorer>` to `name`.
+fn write_pair_name(name: &mut String, path: &str, task_segment: &str, scorer_segment: &str) {
+    name.reserve(path.len() + task_segment.len() + scorer_segment.len() + 4);
+    for part in [path, "::", task_segment, "::", scorer_segment] {
+        name.push_str(part);
+    }
+}
+
 /// The segments of ids or keys, rejecting an id given twice and two ids that become the same
 /// segment.
 fn unique_segments<'a>(what: &str, items: impl Iterator<Item = (&'a str, String)>) -> Result<Vec<String>, String> {
@@ -482,6 +506,31 @@ mod tests {
     fn prepare(def: SuiteDef) -> Result<SuitePlan, (String, String)> {
         SuitePlan::prepare(def, &Selector::new(&Arguments::from_iter(["evals"]), None, None))
             .map(|prepared| prepared.plan)
+    }
+
+    #[test]
+    fn every_pair_is_named_after_its_suite_task_and_scorer() {
+        let tasks = "{\"task_id\": \"paris\", \"inputs\": {}}\n{\"task_id\": \"new york\", \"inputs\": {}}\n";
+        let dir = crate_dir(tasks, None);
+        let temperature = eval_engine::scorer::scorer_fn(
+            eval_engine::ScorerSpec::new("temperature"),
+            |_: &eval_engine::ScoreInput<'_, serde_json::Value, serde_json::Value, i32>| true,
+        );
+        let def = weather_with(dir.path(), TaskSource::Jsonl(DATASET), |suite| {
+            suite.scorer(temperature)
+        });
+        let plan = prepare(def).unwrap();
+        let names: Vec<String> = plan.pairs.iter().map(|pair| plan.pair_name(pair)).collect();
+        let york = ident_segment("new york");
+        assert_eq!(
+            names,
+            [
+                "weather::paris::city".to_owned(),
+                "weather::paris::temperature".to_owned(),
+                format!("weather::{york}::city"),
+                format!("weather::{york}::temperature"),
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) struct TrialContext {
 /// the outcome and hands it back to the suite's run.
 pub(crate) fn pair_trial(run: &Arc<SuiteRun>, index: usize, context: &Arc<TrialContext>) -> Trial {
     let (run, context) = (run.clone(), context.clone());
-    let name = run.plan.pairs[index].name.clone();
+    let name = run.plan.pair_name(&run.plan.pairs[index]);
     Trial::ignorable_test(name, move || {
         let plan = &run.plan;
         let pair = &plan.pairs[index];
@@ -34,7 +34,7 @@ pub(crate) fn pair_trial(run: &Arc<SuiteRun>, index: usize, context: &Arc<TrialC
         let decided = PairOutcome::decide(pair, &state, baseline, context.policy, plan.config.adaptive());
         let result = decided.to_trial_result(&plan.baseline_display, plan.baseline_error.is_some());
         if let Some(reason) = decided.ignored_reason() {
-            context.ignored.record(&pair.name, reason);
+            context.ignored.record(&plan.pair_name(pair), reason);
         }
         run.record_pair(index, decided);
         result

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 pub(crate) fn of_suite<'a>(report: &'a SuiteReport<'_>) -> RunReport<'a> {
     let plan = report.plan;
     let scores = mean_scores(&report.run);
-    let names: HashMap<(&str, &str), &str> = plan
+    let names: HashMap<(&str, &str), String> = plan
         .pairs
         .iter()
-        .map(|pair| ((&*pair.task_id, &*pair.key), pair.name.as_str()))
+        .map(|pair| ((&*pair.task_id, &*pair.key), plan.pair_name(pair)))
         .collect();
     let at = BaselineShown {
         display: &plan.baseline_display,
@@ -26,7 +26,7 @@ pub(crate) fn of_suite<'a>(report: &'a SuiteReport<'_>) -> RunReport<'a> {
         .map(|outcome| {
             let pair = (&*outcome.task_id, &*outcome.key);
             let baseline = plan.baseline.as_ref().and_then(|card| card.get(pair.0, pair.1));
-            let name = names.get(&pair).copied().unwrap_or_default();
+            let name = names.get(&pair).map_or("", String::as_str);
             pair_row(outcome, name, &at, baseline, scores.get(&pair).copied())
         })
         .collect();
