@@ -25,7 +25,8 @@ pub(crate) struct GradedAttempt {
     /// The attempt's number (1 without repeats).
     pub attempt: u32,
     pub content_hash: ContentHash,
-    pub exception: Option<Exception>,
+    /// Boxed: the board keeps an attempt of every task, and few have failed.
+    pub exception: Option<Box<Exception>>,
     /// One entry per feedback key (the first feedback of a key counts).
     pub feedback: Vec<GradedFeedback>,
 }
@@ -36,9 +37,9 @@ pub(crate) struct GradedFeedback {
     /// Shared with the plan's pairs for the suite's own keys.
     pub key: Arc<str>,
     pub verdict: Verdict,
-    pub comment: Option<String>,
+    pub comment: Option<Box<str>>,
     /// The number or label, for informational pairs.
-    pub shown: Option<String>,
+    pub shown: Option<Box<str>>,
 }
 
 impl GradedAttempt {
@@ -54,15 +55,18 @@ impl GradedAttempt {
                 feedback.push(GradedFeedback {
                     key,
                     verdict: fb.verdict(),
-                    comment: fb.comment.clone(),
-                    shown: fb.as_number().map(|n| format!("{n}")).or_else(|| fb.value.clone()),
+                    comment: fb.comment.as_deref().map(Box::from),
+                    shown: match fb.as_number() {
+                        Some(n) => Some(n.to_string().into_boxed_str()),
+                        None => fb.value.as_deref().map(Box::from),
+                    },
                 });
             }
         }
         GradedAttempt {
             attempt: task.attempt.unwrap_or(1),
             content_hash: task.content_hash.clone(),
-            exception: task.trace.exception.clone(),
+            exception: task.trace.exception.clone().map(Box::new),
             feedback,
         }
     }
@@ -174,11 +178,19 @@ impl Board {
         let Some(Some(slot)) = slots.get_mut(position) else {
             return;
         };
-        slot.attempts.push(attempt);
-        if slot.attempts.len() < self.attempts_per_task {
-            return;
+        if self.attempts_per_task <= 1 && slot.attempts.is_empty() {
+            // One attempt a task, the common case: frozen as it is, without a list first.
+            slot.done = Some(Arc::from([attempt]));
+        } else {
+            if slot.attempts.is_empty() {
+                slot.attempts.reserve_exact(self.attempts_per_task);
+            }
+            slot.attempts.push(attempt);
+            if slot.attempts.len() < self.attempts_per_task {
+                return;
+            }
+            slot.freeze();
         }
-        slot.freeze();
         drop(slots);
         // Only a task's last attempt can wake anyone; a trial that this post does not wake
         // finds its task done when it looks again.
@@ -320,6 +332,31 @@ mod tests {
         assert_eq!(attempts[0].content_hash, record("a", None, Vec::new()).content_hash);
         // A task that does not run is lost at once.
         assert!(matches!(board.wait(1), TaskState::Lost(_)));
+    }
+
+    #[test]
+    fn a_single_attempt_is_kept_with_its_comment_value_number_and_exception() {
+        let ids: Vec<Arc<str>> = vec![Arc::from("a")];
+        let board = Arc::new(Board::new(&ids, Vec::new(), &[0], 1));
+        let mut failed = Feedback::pass_fail("exact", false);
+        failed.comment = Some("wrong city".to_owned());
+        let feedback = vec![failed, Feedback::label("tone", "dry"), Feedback::number("length", 2.5)];
+        let mut task = record("a", None, feedback);
+        task.trace.exception = Some(Exception::new("Timeout", "the agent took too long"));
+        BoardObserver(board.clone()).task_evaluated(&task);
+        let TaskState::Done(attempts) = board.wait(0) else {
+            panic!("task a is graded");
+        };
+        let [attempt] = &attempts[..] else {
+            panic!("one attempt: {attempts:?}");
+        };
+        assert_eq!(
+            attempt.get("exact").and_then(|f| f.comment.as_deref()),
+            Some("wrong city")
+        );
+        assert_eq!(attempt.get("tone").and_then(|f| f.shown.as_deref()), Some("dry"));
+        assert_eq!(attempt.get("length").and_then(|f| f.shown.as_deref()), Some("2.5"));
+        assert_eq!(attempt.exception.as_ref().map(|e| e.kind.as_str()), Some("Timeout"));
     }
 
     #[test]

@@ -344,8 +344,9 @@ fn detail(attempts: &[GradedAttempt], key: &str) -> Option<String> {
     let graded = || attempts.iter().filter_map(|a| a.get(key));
     let comment = graded()
         .find(|f| f.verdict.fails_gate())
-        .and_then(|f| f.comment.clone())
-        .or_else(|| graded().find_map(|f| f.shown.clone()));
+        .and_then(|f| f.comment.as_deref())
+        .or_else(|| graded().find_map(|f| f.shown.as_deref()))
+        .map(str::to_owned);
     let exception = attempts
         .iter()
         .find_map(|a| a.exception.as_ref())
@@ -468,7 +469,7 @@ mod tests {
             unreachable!()
         };
         let mut failed = graded.to_vec();
-        failed[0].feedback[0].comment = Some("wrong city".to_owned());
+        failed[0].feedback[0].comment = Some("wrong city".into());
         let failed = PairOutcome::decide(&pair, &TaskState::Done(failed.into()), None, policy, None);
         assert_eq!((failed.detail(), failed.lost()), (Some("wrong city"), None));
 
