@@ -179,7 +179,7 @@ where
     I: DeserializeOwned + 'static,
     R: DeserializeOwned + 'static,
 {
-    let mut object = match value {
+    let object = match value {
         Value::Object(object) => object,
         other => {
             return Err(DatasetError::NotAnObject {
@@ -188,6 +188,7 @@ where
             });
         }
     };
+    let fields = Fields::of(object);
     let invalid = |field, expected, found: &Value| DatasetError::InvalidField {
         origin: origin.clone(),
         field,
@@ -195,22 +196,22 @@ where
         found: json_kind(found),
     };
 
-    let id = match object.remove("task_id") {
+    let id = match fields.task_id {
         None | Some(Value::Null) => format!("task-{index:04}"),
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(other) => return Err(invalid("task_id", "a non-empty string", &other)),
     };
-    let inputs = match object.remove("inputs") {
+    let inputs = match fields.inputs {
         None | Some(Value::Null) => return Err(DatasetError::MissingInputs { origin }),
         Some(Value::Object(map)) => Value::Object(map),
         Some(other) => return Err(invalid("inputs", "an object", &other)),
     };
-    let reference_outputs = match object.remove("reference_outputs") {
+    let reference_outputs = match fields.reference_outputs {
         None => Value::Null,
         Some(v @ (Value::Null | Value::Object(_))) => v,
         Some(other) => return Err(invalid("reference_outputs", "an object or null", &other)),
     };
-    let tags = match object.remove("tags") {
+    let tags = match fields.tags {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(tag)) => vec![tag],
         Some(Value::Array(items)) => {
@@ -225,7 +226,7 @@ where
         }
         Some(other) => return Err(invalid("tags", "a string or a list of strings", &other)),
     };
-    let metadata = match object.remove("metadata") {
+    let metadata = match fields.metadata {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map,
         Some(other) => return Err(invalid("metadata", "an object", &other)),
@@ -243,6 +244,36 @@ where
         content_hash,
         origin,
     })
+}
+
+/// The fields of a task's object that mean something; the others are ignored.
+#[derive(Default)]
+struct Fields {
+    task_id: Option<Value>,
+    inputs: Option<Value>,
+    reference_outputs: Option<Value>,
+    tags: Option<Value>,
+    metadata: Option<Value>,
+}
+
+impl Fields {
+    /// Takes the object apart in one pass: looking each field up by name would hash every
+    /// name, and removing it would move the others, once per field and task.
+    fn of(object: Map<String, Value>) -> Self {
+        let mut fields = Fields::default();
+        for (name, value) in object {
+            let slot = match name.as_str() {
+                "task_id" => &mut fields.task_id,
+                "inputs" => &mut fields.inputs,
+                "reference_outputs" => &mut fields.reference_outputs,
+                "tags" => &mut fields.tags,
+                "metadata" => &mut fields.metadata,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        fields
+    }
 }
 
 /// Deserializes `value` into the dataset's type, naming the offending field (`inputs.city`).

@@ -108,6 +108,26 @@ fn fields_of_the_wrong_kind_are_named() {
 }
 
 #[test]
+fn fields_are_found_in_any_order_unknown_ones_ignored_and_checked_in_a_fixed_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = r#"{"metadata": {"k": 2}, "notes": "not a field", "tags": ["x"], "reference_outputs": {"a": 1}, "inputs": {"input": "hi"}, "task_id": "t"}"#;
+    let path = write(&dir, "data.jsonl", line);
+    let suite: Suite = Suite::from_jsonl(&path).unwrap();
+    let task = &suite.tasks()[0];
+    assert_eq!((task.id(), task.input()), ("t", "hi"));
+    assert_eq!(task.tags(), ["x"]);
+    assert_eq!(task.reference_outputs(), &json!({"a": 1}));
+    assert_eq!(task.metadata()["k"], 2);
+    assert!(task.metadata().get("notes").is_none());
+    // Two fields of the wrong kind: `task_id` is named, wherever it is in the line.
+    let (_, message) = load_err(r#"{"tags": [1], "inputs": {}, "task_id": 7}"#);
+    assert!(
+        message.contains("field `task_id` must be a non-empty string"),
+        "{message}"
+    );
+}
+
+#[test]
 fn duplicate_ids_name_both_lines() {
     let (err, message) = load_err(
         "{\"task_id\": \"a\", \"inputs\": {}}\n\n{\"task_id\": \"b\", \"inputs\": {}}\n{\"task_id\": \"a\", \"inputs\": {}}\n",
