@@ -94,7 +94,8 @@ pub enum DatasetError {
 }
 
 /// Reads a JSONL file: one task object per line, UTF-8 (a leading BOM is tolerated), blank lines
-/// skipped.
+/// skipped. Each line becomes its task as soon as it is read, so the dataset is never held as
+/// JSON values beside its tasks, and the first bad line in the file is the one reported.
 pub(crate) fn read_jsonl<I, R>(path: &Path) -> Result<Vec<Task<I, R>>, DatasetError>
 where
     I: DeserializeOwned + 'static,
@@ -108,7 +109,8 @@ where
         },
     })?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut raw = Vec::new();
+    // At most one task a line: the list is never grown and copied.
+    let mut tasks = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = index + 1;
         let text = std::str::from_utf8(line).map_err(|_| DatasetError::InvalidUtf8 {
@@ -127,33 +129,22 @@ where
             origin: origin.clone(),
             message: e.to_string(),
         })?;
-        raw.push((value, origin));
+        tasks.push(task_from_value(value, origin, tasks.len())?);
     }
-    build_tasks(raw)
+    check_unique_ids(&tasks)?;
+    Ok(tasks)
 }
 
-/// Turns inline JSON values (same shape as JSONL lines) into tasks.
+/// Turns inline JSON values (same shape as JSONL lines) into tasks, each value let go of as its
+/// task is made.
 pub(crate) fn from_values<I, R>(values: Vec<Value>) -> Result<Vec<Task<I, R>>, DatasetError>
 where
     I: DeserializeOwned + 'static,
     R: DeserializeOwned + 'static,
 {
-    let raw = values
-        .into_iter()
-        .enumerate()
-        .map(|(index, v)| (v, TaskOrigin::Inline { index }))
-        .collect();
-    build_tasks(raw)
-}
-
-fn build_tasks<I, R>(raw: Vec<(Value, TaskOrigin)>) -> Result<Vec<Task<I, R>>, DatasetError>
-where
-    I: DeserializeOwned + 'static,
-    R: DeserializeOwned + 'static,
-{
-    let mut tasks = Vec::with_capacity(raw.len());
-    for (index, (value, origin)) in raw.into_iter().enumerate() {
-        tasks.push(task_from_value(value, origin, index)?);
+    let mut tasks = Vec::with_capacity(values.len());
+    for (index, value) in values.into_iter().enumerate() {
+        tasks.push(task_from_value(value, TaskOrigin::Inline { index }, index)?);
     }
     check_unique_ids(&tasks)?;
     Ok(tasks)

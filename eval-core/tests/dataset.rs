@@ -297,14 +297,15 @@ fn a_large_dataset_loads_in_order_and_names_its_first_error() {
         assert_eq!(task.origin().to_string(), format!("{}:{}", good.display(), index + 1));
     }
 
-    // Every line is read before any task is built, so a line that is not JSON is named first;
-    // then the first task with something wrong, whatever is wrong with it.
+    // Each line becomes its task as it is read: the first line with something wrong is named,
+    // whatever is wrong with it, and whatever is wrong with the lines after it.
     let wrong_kind = r#"{"inputs": {"input": "?"}, "tags": 5}"#;
     let mismatch = r#"{"inputs": {"input": "?", "city": "x", "days": "two"}}"#;
     let cases = [
+        ([(120, wrong_kind), (4900, "{not json")], "bad.jsonl:120: field `tags`"),
         (
-            [(120, wrong_kind), (4900, "{not json")],
-            "bad.jsonl:4900: not valid JSON",
+            [(120, "{not json"), (4900, wrong_kind)],
+            "bad.jsonl:120: not valid JSON",
         ),
         ([(3100, wrong_kind), (4000, mismatch)], "bad.jsonl:3100: field `tags`"),
         (

@@ -8,47 +8,13 @@
 //! in all: a run that owns its tasks moves each one's content into its record, where a run that
 //! borrows them copies it.
 
-// Counting allocations takes a global allocator, which is unsafe to implement.
-#![allow(unsafe_code)]
-
 use eval_engine::{Ctx, RunOptions, ScoreInput, ScorerSpec, Scorers, Suite, Task, run, run_owned, scorer_fn};
 use serde_json::{Value, json};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Counts live heap bytes and remembers the most there were.
-struct Counting;
+mod counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// Every byte ever allocated.
-static TOTAL: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    TOTAL.fetch_add(bytes, Ordering::Relaxed);
-    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use counting::{live, peak, reset_peak, total};
 
 const TASKS: usize = 20_000;
 
@@ -70,21 +36,6 @@ fn agent(task: Arc<Task>, _ctx: Ctx) -> impl Future<Output = Result<u64, String>
     std::future::ready(Ok(task.id()[1..].parse().unwrap_or(0)))
 }
 
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-fn total() -> usize {
-    TOTAL.load(Ordering::Relaxed)
-}
-
-/// Starts counting the peak afresh, from what is live now.
-fn reset_peak() -> usize {
-    let now = live();
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
-
 // The only test in this file: the counts are the whole process's.
 #[test]
 fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
@@ -100,16 +51,16 @@ fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
     let allocated_before = total();
     let result = runtime.block_on(run(&suite, agent, scorers(), RunOptions::default().concurrency(64)));
     let allocated = total() - allocated_before;
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let peaked = peak() - before;
     let held = live().saturating_sub(before);
     assert_eq!(result.tasks().len(), TASKS);
     assert_eq!(result.pass_rate("exact", None), Some(1.0));
     // On their way the records may add a quarter more, no more (they added more than the
     // records themselves before).
     assert!(
-        peak * 4 <= held * 5,
-        "the run peaked at {peak} bytes ({} a task) for {held} bytes held at its end ({} a task)",
-        peak / TASKS,
+        peaked * 4 <= held * 5,
+        "the run peaked at {peaked} bytes ({} a task) for {held} bytes held at its end ({} a task)",
+        peaked / TASKS,
         held / TASKS,
     );
     drop((result, suite));
@@ -128,7 +79,7 @@ fn a_run_peaks_at_little_more_than_the_records_it_ends_with() {
         RunOptions::default().concurrency(64),
     ));
     let allocated_owned = total() - allocated_before;
-    let (peak_owned, held_owned) = (PEAK.load(Ordering::Relaxed) - before, live().saturating_sub(before));
+    let (peak_owned, held_owned) = (peak() - before, live().saturating_sub(before));
     assert_eq!(result.tasks().len(), TASKS);
     assert_eq!(result.pass_rate("exact", None), Some(1.0));
     assert!(
