@@ -14,6 +14,11 @@
 //! to the exit code), the cost per pair and the peak memory of the process. Arguments go to
 //! the harness (`-q` is what the budgets are stated for). Run JSON goes to a temporary
 //! directory; no baseline is read or written.
+//!
+//! The suite reads its tasks from a JSONL file, written to a temporary directory before the
+//! clock starts, as a user's suite does; `EVAL_BENCH_SOURCE=inline` gives them as JSON values
+//! built in the process instead (`TaskSource::Inline`), which holds the whole dataset as values
+//! before the suite is made.
 
 use eval_harness::__private::{SuiteDef, SuiteSite, TaskSource, suite};
 use eval_harness::core::{Ctx, Feedback, ScoreFuture, ScoreInput, Scorer, ScorerSpec, Suite, Task};
@@ -25,15 +30,28 @@ fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Task `i` of the synthetic suite, as a line of its dataset.
+fn task(i: u64) -> Value {
+    json!({"task_id": format!("t{i:05}"), "inputs": {"input": format!("question {i}")}, "reference_outputs": {"answer": i}})
+}
+
 fn tasks() -> Result<Suite, eval_harness::core::dataset::DatasetError> {
-    let n = setting("EVAL_BENCH_TASKS", 1000);
-    let values = (0..n)
-        .map(|i| json!({"task_id": format!("t{i:05}"), "inputs": {"input": format!("question {i}")}, "reference_outputs": {"answer": i}}))
-        .collect();
+    let values = (0..setting("EVAL_BENCH_TASKS", 1000)).map(task).collect();
     Suite::from_values("bench", values)
 }
 
-/// A scorer that compares the output with the reference: as cheap as a real exact-match.
+/// Writes the suite's dataset as a JSONL file in `dir`, as a user's suite gives its tasks.
+fn write_dataset(dir: &std::path::Path) -> &'static str {
+    let path = dir.join("bench.jsonl");
+    let mut lines = String::new();
+    for i in 0..setting("EVAL_BENCH_TASKS", 1000) {
+        lines.push_str(&task(i).to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&path, lines).expect("the dataset is written");
+    Box::leak(path.to_string_lossy().into_owned().into_boxed_str())
+}
+
 struct Exact(ScorerSpec);
 
 impl Scorer<Value, Value, u64> for Exact {
@@ -49,7 +67,7 @@ impl Scorer<Value, Value, u64> for Exact {
     }
 }
 
-fn bench_suite() -> SuiteDef {
+fn bench_suite(dataset: Option<&'static str>) -> SuiteDef {
     let latency = Duration::from_millis(setting("EVAL_BENCH_LATENCY_MS", 0));
     let agent = move |task: Arc<Task>, _ctx: Ctx| async move {
         if !latency.is_zero() {
@@ -64,8 +82,11 @@ fn bench_suite() -> SuiteDef {
         file: file!(),
         manifest_dir: env!("CARGO_MANIFEST_DIR"),
     };
-    let mut builder =
-        suite(site, TaskSource::Inline(tasks), agent).concurrency(setting("EVAL_BENCH_CONCURRENCY", 64) as usize);
+    let source = match dataset {
+        Some(path) => TaskSource::Jsonl(path),
+        None => TaskSource::Inline(tasks),
+    };
+    let mut builder = suite(site, source, agent).concurrency(setting("EVAL_BENCH_CONCURRENCY", 64) as usize);
     for s in 0..setting("EVAL_BENCH_SCORERS", 5) {
         builder = builder.scorer(Exact(ScorerSpec::new(format!("exact_{s}"))));
     }
@@ -106,15 +127,18 @@ fn main() -> std::process::ExitCode {
 
 /// Runs the size the environment names.
 fn one_size() -> std::process::ExitCode {
-    let started = Instant::now();
+    let inline = std::env::var("EVAL_BENCH_SOURCE").is_ok_and(|source| source == "inline");
+    let data = tempfile::tempdir().expect("a temporary directory for the dataset");
+    let dataset = (!inline).then(|| write_dataset(data.path()));
     let store = tempfile::tempdir().expect("a temporary store");
+    let started = Instant::now();
     // SAFETY: set before any other thread exists.
     unsafe {
         std::env::set_var("EVAL_STORE_DIR", store.path());
         // Nothing is written next to the sources, as in CI.
         std::env::set_var("CI", "true");
     }
-    let code = eval_harness::__private::run_main(vec![bench_suite()], &|_| {}, None);
+    let code = eval_harness::__private::run_main(vec![bench_suite(dataset)], &|_| {}, None);
     let elapsed = started.elapsed();
     let pairs = setting("EVAL_BENCH_TASKS", 1000) * setting("EVAL_BENCH_SCORERS", 5);
     eprintln!(
