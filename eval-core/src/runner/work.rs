@@ -417,7 +417,9 @@ where
             task: Some(task),
             generation: 0,
             graded: None,
-            feedback: Vec::with_capacity(scorers.len()),
+            // Made where the first scorer is graded, on the work runtime, not here on the
+            // scheduler's: see [`Attempt::scored`].
+            feedback: Vec::new(),
             scorer_traces: Vec::new(),
             next: 0,
             since: now,
@@ -478,6 +480,11 @@ where
         let mut state = self.lock();
         if state.generation != generation || state.finish.is_none() {
             return false;
+        }
+        if state.feedback.capacity() == 0 {
+            // The record keeps this list: made on the thread that grades, among the record's
+            // other parts, rather than among the scheduler's short-lived allocations.
+            state.feedback.reserve_exact(self.scorers.len().max(feedback.len()));
         }
         state.feedback.extend(feedback);
         state.scorer_traces.extend(trace);
