@@ -52,6 +52,7 @@ fn write_dataset(dir: &std::path::Path) -> &'static str {
     Box::leak(path.to_string_lossy().into_owned().into_boxed_str())
 }
 
+/// A scorer that compares the output with the reference: as cheap as a real exact-match.
 struct Exact(ScorerSpec);
 
 impl Scorer<Value, Value, u64> for Exact {
@@ -130,8 +131,8 @@ fn one_size() -> std::process::ExitCode {
     let inline = std::env::var("EVAL_BENCH_SOURCE").is_ok_and(|source| source == "inline");
     let data = tempfile::tempdir().expect("a temporary directory for the dataset");
     let dataset = (!inline).then(|| write_dataset(data.path()));
-    let store = tempfile::tempdir().expect("a temporary store");
     let started = Instant::now();
+    let store = tempfile::tempdir().expect("a temporary store");
     // SAFETY: set before any other thread exists.
     unsafe {
         std::env::set_var("EVAL_STORE_DIR", store.path());
